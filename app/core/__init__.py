@@ -1,0 +1,1 @@
+"""Vocabulary shared by every layer: dataclasses, errors, ports, filters, progress, settings. stdlib only."""

@@ -1,0 +1,292 @@
+"""Plain dataclasses shared by every layer. No behaviour beyond small derived values; stdlib only.
+
+Times are UTC epoch seconds (``float``) everywhere inside the app; formatting happens at the edges.
+Remote ids (Plex ``ratingKey``, Jellyfin ``Id``) are strings; local ids are SQLite integer row ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ServerKind(StrEnum):
+    PLEX = "plex"
+    JELLYFIN = "jellyfin"
+
+
+class AuthMethod(StrEnum):
+    TOKEN = "token"  # Plex X-Plex-Token
+    API_KEY = "api_key"  # Jellyfin API key
+    PASSWORD = "password"  # Jellyfin user/password: exchanged for an access token at add time
+
+
+class Capability(StrEnum):
+    """What an adapter can do against its server kind (issue 4 fills the user-management ones)."""
+
+    LIST_TRACKS = "list_tracks"
+    LIST_USERS = "list_users"
+    CREATE_USER = "create_user"
+    DELETE_USER = "delete_user"
+    DISABLE_USER = "disable_user"
+    LIBRARY_ACCESS = "library_access"
+    PASSWORD = "password"
+
+
+class SyncStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"  # finished, but some items or libraries failed
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class SyncStage(StrEnum):
+    CONNECTING = "connecting"
+    FETCHING = "fetching"
+    PROCESSING = "processing"
+    FINALIZING = "finalizing"
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """A configured media server. Secrets are *not* here: they live in the SecretStore under ``secret_ref``."""
+
+    id: int
+    name: str
+    kind: ServerKind
+    url: str
+    auth_method: AuthMethod
+    enabled: bool = True
+    status: str = "verified"  # draft | verified (issue 5 adds the activation flow)
+    machine_id: str | None = None  # server identity seen at the last successful sync/test
+    remote_user_id: str | None = None  # Jellyfin: the user the token belongs to (None for API keys)
+    version: str | None = None
+    created_at: float = 0.0
+    last_synced_at: float | None = None
+    last_verified_at: float | None = None
+
+    @property
+    def secret_ref(self) -> str:
+        """Key under which the server's secret is stored in the SecretStore."""
+        return f"server:{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class NewServer:
+    """What the admin typed to add a server (before it has a local id)."""
+
+    name: str
+    kind: ServerKind
+    url: str
+    auth_method: AuthMethod
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A secret handed to an adapter. Never logged, stored in SQLite, or put in an exception."""
+
+    token: str | None = None  # Plex token, Jellyfin API key or access token
+    username: str | None = None  # Jellyfin user/password login only
+    password: str | None = None
+
+    def __repr__(self) -> str:  # secrets never reach logs through repr()
+        return f"Credentials(token={'***' if self.token else None}, username={self.username!r}, password=***)"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerIdentity:
+    """Who answered: the stable id of the server installation, its name and version."""
+
+    machine_id: str
+    name: str
+    version: str
+    kind: ServerKind
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectResult:
+    """Outcome of authenticating a new server: its identity and the secret to store (a token, never a password)."""
+
+    identity: ServerIdentity
+    token: str
+    remote_user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteLibrary:
+    """A music library (Plex section, Jellyfin collection folder) as the server lists it."""
+
+    key: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Library:
+    id: int
+    server_id: int
+    key: str
+    title: str
+    track_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AlbumRecord:
+    """An album as read from a server page. Plex tracks inherit genres and year from here."""
+
+    remote_id: str
+    title: str
+    artist: str | None = None
+    year: int | None = None
+    genres: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TrackRecord:
+    """A track as read from a server page (no local ids). ``rating`` is 0-10 or None; ``added_at`` epoch s."""
+
+    remote_id: str
+    title: str
+    artist: str | None = None
+    album: str | None = None
+    album_artist: str | None = None
+    album_remote_id: str | None = None
+    genres: tuple[str, ...] = ()
+    year: int | None = None
+    rating: float | None = None
+    duration_ms: int | None = None
+    track_no: int | None = None
+    disc_no: int | None = None
+    added_at: float | None = None
+    is_live: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """A cached track, as the library view and ``tracks --json`` show it."""
+
+    id: int
+    server_id: int
+    server: str
+    library: str
+    remote_id: str
+    title: str
+    artist: str | None
+    album: str | None
+    album_artist: str | None
+    genres: tuple[str, ...]
+    year: int | None
+    rating: float | None
+    duration_ms: int | None
+    track_no: int | None
+    is_live: bool
+    added_at: float | None
+
+    def to_json(self) -> dict[str, object]:
+        """The documented, stable ``--json`` shape of a track (README "JSON output")."""
+        return {
+            "server": self.server,
+            "library": self.library,
+            "id": self.remote_id,
+            "title": self.title,
+            "artist": self.artist,
+            "album": self.album,
+            "album_artist": self.album_artist,
+            "genres": list(self.genres),
+            "year": self.year,
+            "rating": self.rating,
+            "duration_ms": self.duration_ms,
+            "track_no": self.track_no,
+            "is_live": self.is_live,
+            "added_at": self.added_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteUser:
+    """An account as a server lists it."""
+
+    remote_id: str
+    username: str
+    email: str | None = None
+    is_admin: bool = False
+    is_disabled: bool = False
+    library_keys: tuple[str, ...] | None = None  # None = all libraries
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A cached account on one server."""
+
+    id: int
+    server_id: int
+    server: str
+    remote_id: str
+    username: str
+    email: str | None
+    is_admin: bool
+    is_disabled: bool
+    identity_id: int | None = None
+    seen_at: float | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "server": self.server,
+            "id": self.remote_id,
+            "username": self.username,
+            "email": self.email,
+            "is_admin": self.is_admin,
+            "is_disabled": self.is_disabled,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MergeCounts:
+    """What a committed sync changed in the cache."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+
+@dataclass(slots=True)
+class SyncRun:
+    """One sync of one server (a row of ``sync_runs``)."""
+
+    id: int
+    server_id: int | None
+    trigger: str  # cli | manual | startup | stale | task
+    status: SyncStatus
+    stage: SyncStage
+    started_at: float
+    finished_at: float | None = None
+    total: int = 0
+    done: int = 0
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    failed_items: int = 0
+    message: str = ""
+    error: str | None = None
+    correlation_id: str | None = None
+
+    @property
+    def duration_s(self) -> float | None:
+        return None if self.finished_at is None else self.finished_at - self.started_at
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSyncResult:
+    """The outcome of syncing one server inside a sync job."""
+
+    server: str
+    status: SyncStatus
+    run_id: int | None
+    counts: MergeCounts = field(default_factory=MergeCounts)
+    total: int = 0
+    failed_items: int = 0
+    message: str = ""
+    error: dict[str, str] | None = None

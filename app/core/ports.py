@@ -1,0 +1,226 @@
+"""Protocols through which services reach storage, media servers and secrets (DESIGN §2).
+
+Every method here is **blocking**. Services never call them on the event loop directly: network calls go through
+``Runner.net`` (the ``net`` pool) and cache writes through ``Runner.db`` (the single ``db-writer`` thread).
+Read methods of the stores open their own read-only connection per thread and may run on any thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from app.core.filters import TrackFilter, TrackSort
+from app.core.models import (
+    AlbumRecord,
+    Capability,
+    ConnectResult,
+    Credentials,
+    Library,
+    MergeCounts,
+    NewServer,
+    RemoteLibrary,
+    RemoteUser,
+    Server,
+    ServerIdentity,
+    ServerKind,
+    SyncRun,
+    Track,
+    TrackRecord,
+    User,
+)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a paged listing. ``total`` is what the server said the whole listing holds;
+    ``failed`` counts items in this page that could not be parsed (they are skipped and logged)."""
+
+    items: list[T]
+    total: int
+    failed: int = 0
+    failed_ids: tuple[str, ...] = field(default=())
+
+
+class MediaServerClient(Protocol):
+    """One connected media server. Methods block, honour the client's deadline, and raise only
+    ``core.errors.ExternalServiceError`` subclasses naming the server (never a library exception)."""
+
+    @property
+    def kind(self) -> ServerKind: ...
+
+    @property
+    def capabilities(self) -> frozenset[Capability]: ...
+
+    @property
+    def needs_album_pass(self) -> bool:
+        """True when tracks carry no genre/year and must inherit them from albums (Plex)."""
+        ...
+
+    def identity(self) -> ServerIdentity: ...
+
+    def music_libraries(self) -> list[RemoteLibrary]: ...
+
+    def count_tracks(self, library_key: str) -> int: ...
+
+    def count_albums(self, library_key: str) -> int: ...
+
+    def fetch_albums(self, library_key: str, start: int, size: int) -> Page[AlbumRecord]: ...
+
+    def fetch_tracks(self, library_key: str, start: int, size: int) -> Page[TrackRecord]: ...
+
+    def users(self) -> list[RemoteUser]: ...
+
+    def close(self) -> None: ...
+
+
+class ClientFactory(Protocol):
+    """Builds clients by server kind (the registry in ``app.servers``)."""
+
+    def connect(self, server: Server, credentials: Credentials) -> MediaServerClient:
+        """Connects with stored credentials. Raises ExternalServiceError (AuthFailed, ServerUnreachable ...)."""
+        ...
+
+    def authenticate(self, new: NewServer, credentials: Credentials) -> ConnectResult:
+        """Tests a server the admin is adding: reaches it, checks it is the right kind, verifies the
+        credentials, and returns the token to store (a Jellyfin password is exchanged for an access token)."""
+        ...
+
+
+class SecretStore(Protocol):
+    """OS keychain (keyring) with a 0600 file fallback. Values never reach SQLite or logs."""
+
+    def get(self, ref: str) -> str | None: ...
+
+    def set(self, ref: str, value: str) -> None: ...
+
+    def delete(self, ref: str) -> None: ...
+
+
+class ServerStore(Protocol):
+    def add(self, new: NewServer, result: ConnectResult) -> Server:
+        """Raises ValidationError when the name is taken."""
+        ...
+
+    def list(self) -> list[Server]: ...
+
+    def get_by_name(self, name: str) -> Server:
+        """Raises NotFoundError naming the server."""
+        ...
+
+    def get(self, server_id: int) -> Server: ...
+
+    def remove(self, server_id: int) -> None:
+        """Deletes the server and its cached rows (libraries, albums, tracks, users)."""
+        ...
+
+    def set_identity(self, server_id: int, identity: ServerIdentity) -> None: ...
+
+    def mark_synced(self, server_id: int, when: float) -> None: ...
+
+
+class TrackStore(Protocol):
+    """Write methods run on the db-writer thread; each is one transaction."""
+
+    def begin_staging(self, server_id: int) -> None:
+        """Drops staged rows a killed or failed earlier run may have left for this server."""
+        ...
+
+    def stage_albums(self, server_id: int, library_key: str, albums: Sequence[AlbumRecord]) -> None: ...
+
+    def stage_tracks(self, server_id: int, library_key: str, tracks: Sequence[TrackRecord]) -> None: ...
+
+    def commit_staging(
+        self,
+        server_id: int,
+        libraries: Sequence[RemoteLibrary],
+        merge_keys: Sequence[str],
+        delete_vanished_keys: Sequence[str],
+    ) -> MergeCounts:
+        """In ONE transaction: upserts ``libraries``; for each library in ``merge_keys`` inserts new staged
+        tracks and updates changed ones (rows whose content did not change are not written); for each library in
+        ``delete_vanished_keys`` (a subset of ``merge_keys``) deletes cached tracks that were not staged; then
+        clears this server's staging rows. Readers see either the old or the new library, never a mix."""
+        ...
+
+    def discard_staging(self, server_id: int) -> None: ...
+
+    def clear_server(self, server_id: int) -> None:
+        """Deletes every cached library/album/track/user row of the server (identity changed)."""
+        ...
+
+    def library_track_counts(self, server_id: int) -> dict[str, int]:
+        """Cached tracks per library key."""
+        ...
+
+    def libraries(self, server_id: int | None = None) -> list[Library]: ...
+
+    # read side
+    def count(self, flt: TrackFilter) -> int: ...
+
+    def query(self, flt: TrackFilter, sort: TrackSort, limit: int | None = None, offset: int = 0) -> list[Track]: ...
+
+    def ids(self, flt: TrackFilter, sort: TrackSort) -> list[int]:
+        """The ordered id snapshot of a view (for the lazy table model)."""
+        ...
+
+    def get_many(self, ids: Sequence[int]) -> list[Track]:
+        """Tracks by local id, in the order given; ids that no longer exist are skipped."""
+        ...
+
+    def genres(self) -> list[str]: ...
+
+
+class UserStore(Protocol):
+    def replace_server_users(self, server_id: int, users: Sequence[RemoteUser]) -> MergeCounts: ...
+
+    def list(self, server: str | None = None, search: str | None = None) -> list[User]: ...
+
+
+class SyncRunStore(Protocol):
+    def start(self, server_id: int | None, trigger: str) -> SyncRun: ...
+
+    def save(self, run: SyncRun) -> None:
+        """Writes the run's current stage, counts, status, message and error."""
+        ...
+
+    def list(self, limit: int = 100) -> list[SyncRun]: ...
+
+    def last_finished(self, server_id: int) -> SyncRun | None: ...
+
+    def abandon_running(self) -> int:
+        """Marks runs left 'running' by a killed process as failed; returns how many."""
+        ...
+
+
+class SettingsStore(Protocol):
+    def load_raw(self) -> dict[str, str]: ...
+
+    def save_raw(self, values: Mapping[str, str]) -> None: ...
+
+
+class JobLocks(Protocol):
+    """Cross-process single-flight locks (a file lock per name in the data dir)."""
+
+    def try_acquire(self, name: str) -> AbstractContextManager[None] | None:
+        """A held lock (release by leaving the context), or None when another holder has it."""
+        ...
+
+
+class Runner(Protocol):
+    """Moves blocking calls off the event loop: ``net`` to the network pool, ``db`` to the single writer."""
+
+    def net(self, fn: Callable[..., R], *args: object) -> Awaitable[R]: ...
+
+    def db(self, fn: Callable[..., R], *args: object) -> Awaitable[R]: ...
+
+
+class Clock(Protocol):
+    def __call__(self) -> float:
+        """UTC epoch seconds."""
+        ...

@@ -1,0 +1,100 @@
+"""Typed settings: defaults, overridden by values stored in the cache, overridden by ``ZONDARR_*`` variables.
+
+Validated at load: a bad value is refused with a ConfigurationError naming the setting and where it came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from urllib.parse import urlsplit
+
+from app.core.errors import ConfigurationError
+
+_BOUNDS: dict[str, tuple[float, float]] = {
+    "page_size": (10, 5000),
+    "connect_timeout_s": (0.1, 120),
+    "request_timeout_s": (0.5, 600),
+    "retries": (0, 10),
+    "retry_backoff_s": (0, 60),
+    "stale_after_h": (0.01, 24 * 365),
+    "invite_expiry_interval_s": (10, 7 * 86400),
+    "user_sync_interval_s": (10, 7 * 86400),
+    "heartbeat_interval_s": (5, 86400),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    page_size: int = 500  # items per page request
+    connect_timeout_s: float = 5.0
+    request_timeout_s: float = 30.0  # overall deadline of one request, body included
+    retries: int = 3  # extra attempts per page after the first
+    retry_backoff_s: float = 0.5  # first backoff; doubles per attempt
+    stale_after_h: float = 24.0  # a cache older than this is refreshed at start
+    verify_tls: bool = True
+    plex_tv_url: str = "https://plex.tv"
+    invite_expiry_interval_s: int = 3600
+    user_sync_interval_s: int = 900
+    heartbeat_interval_s: int = 60
+
+    @classmethod
+    def load(cls, stored: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+        """Defaults < ``stored`` (the cache's settings table) < ``ZONDARR_<NAME>`` environment variables.
+
+        Raises ConfigurationError naming the first bad value. Unknown stored keys are ignored (a newer version
+        may have written them); unknown ``ZONDARR_*`` variables are ignored too (``ZONDARR_DATA_DIR`` etc.).
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            env_name = f"ZONDARR_{f.name.upper()}"
+            for origin, raw in (("the stored setting", (stored or {}).get(f.name)), (env_name, env.get(env_name))):
+                if raw is not None:
+                    values[f.name] = _convert(f.name, f.type, raw, origin)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def to_raw(self) -> dict[str, str]:
+        return {k: str(v) for k, v in dataclasses.asdict(self).items()}
+
+
+def _convert(name: str, type_name: object, raw: str, origin: str) -> object:
+    def bad(why: str) -> ConfigurationError:
+        return ConfigurationError(
+            f"Setting {name} has a bad value {raw!r} (from {origin}): {why}.",
+            remedy=f"Fix or remove {origin} and start again.",
+        )
+
+    text = raw.strip()
+    value: object
+    if type_name in ("int", int):
+        try:
+            value = int(text)
+        except ValueError:
+            raise bad("expected a whole number") from None
+    elif type_name in ("float", float):
+        try:
+            value = float(text)
+        except ValueError:
+            raise bad("expected a number") from None
+    elif type_name in ("bool", bool):
+        if text.lower() in ("1", "true", "yes", "on"):
+            value = True
+        elif text.lower() in ("0", "false", "no", "off"):
+            value = False
+        else:
+            raise bad("expected true or false")
+    else:
+        value = text
+    if name in _BOUNDS:
+        lo, hi = _BOUNDS[name]
+        if not lo <= float(value) <= hi:  # type: ignore[arg-type]
+            raise bad(f"must be between {lo:g} and {hi:g}")
+    if name == "plex_tv_url":
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise bad("expected an http(s) URL")
+        value = text.rstrip("/")
+    return value
