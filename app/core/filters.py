@@ -3,7 +3,7 @@
 Semantics (the storage layer and the brute-force reference in the tests both follow these exactly):
 
 * ``server``: the track's server name equals it.
-* ``genre``: it equals (case-insensitively) one of the track's genres.
+* ``genre``: it equals (exactly) one of the track's genres (the UI offers the cached genre names).
 * ``decade``: a year ending in 0; the track's year is in ``[decade, decade + 9]``. Tracks without year never match.
 * ``min_rating``: the track's rating (0-10) is ``>= min_rating``. Unrated tracks never match.
 * ``exclude_live``: drop tracks with ``is_live``.

@@ -165,8 +165,8 @@ class TrackStore(Protocol):
 
     def query(self, flt: TrackFilter, sort: TrackSort, limit: int | None = None, offset: int = 0) -> list[Track]: ...
 
-    def ids(self, flt: TrackFilter, sort: TrackSort) -> list[int]:
-        """The ordered id snapshot of a view (for the lazy table model)."""
+    def ids(self, flt: TrackFilter, sort: TrackSort) -> Sequence[int]:
+        """The ordered id snapshot of a view (for the lazy table model); compact (e.g. ``array('q')``)."""
         ...
 
     def get_many(self, ids: Sequence[int]) -> list[Track]:
