@@ -32,14 +32,26 @@ _SECRET_HEADER = re.compile(rf"(?i)(\b{_SECRET_KEYS}\b\s*[:=]\s*[\"']?)[^\"'\s,;
 _MEDIABROWSER = re.compile(r'(?i)(Token=")[^"]*(")')
 
 
-def redact(text: str, *secret_values: str | None) -> str:
-    """Remove secrets from ``text``: every value in ``secret_values`` (exact match) and anything that looks
-    like a token, API key or password in a URL query string, header or ``key=value`` pair.
+_KNOWN_SECRETS: set[str] = set()
 
-    Pure function; safe to call on any string before it is logged, stored or shown.
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret value this process handles, so ``redact`` removes it wherever it appears.
+
+    Called by whoever reads a secret (stdin, the secret store, a login result). Thread-safe enough: set.add.
+    """
+    if value and len(value) >= 4:
+        _KNOWN_SECRETS.add(value)
+
+
+def redact(text: str, *secret_values: str | None) -> str:
+    """Remove secrets from ``text``: every registered secret and value in ``secret_values`` (exact match), and
+    anything that looks like a token, API key or password in a URL query string, header or ``key=value`` pair.
+
+    Safe to call on any string before it is logged, stored or shown.
     """
     out = text
-    for value in secret_values:
+    for value in (*secret_values, *tuple(_KNOWN_SECRETS)):
         if value and len(value) >= 4:
             out = out.replace(value, "***")
     out = _MEDIABROWSER.sub(r"\1***\2", out)

@@ -1,0 +1,312 @@
+"""The headless command line (DESIGN §6) and a composition root: it wires storage, servers and services.
+
+Exit codes: 0 success, 1 failure, 2 usage error, 3 partial success. Secrets are read from stdin only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app import __version__
+from app.cli_render import (
+    ProgressPrinter,
+    format_users,
+    print_json,
+    server_json,
+    write_tracks_csv,
+    write_tracks_json,
+    write_tracks_text,
+)
+from app.core.errors import ValidationError, ZondarrError, register_secret
+from app.core.filters import TrackFilter, TrackSort
+from app.core.models import AuthMethod, Credentials, NewServer, ServerKind, Track
+from app.core.settings import Settings
+from app.logsetup import configure_logging
+from app.services.runner import ThreadRunner
+from app.services.servers import ServerService
+from app.services.sync import SyncService
+from app.servers import ServerRegistry
+from app.storage import Cache, default_data_dir, open_cache, open_secret_store
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+@dataclass
+class Context:
+    """Everything a command needs, built once per process. Close it when done."""
+
+    cache: Cache
+    settings: Settings
+    runner: ThreadRunner
+    servers: ServerService
+    sync: SyncService
+
+    def close(self) -> None:
+        self.runner.close()
+        self.cache.close()
+
+
+def build_context(data_dir: Path, overrides: dict[str, str] | None = None) -> Context:
+    """Opens the cache in ``data_dir`` and wires the services. ``overrides`` replace stored settings for this
+    process only (demo mode points plex.tv at the demo server). Raises CacheError, ConfigurationError."""
+    cache = open_cache(data_dir)
+    configure_logging(cache.data_dir / "logs")
+    settings = Settings.load({**cache.settings.load_raw(), **(overrides or {})})
+    secrets = open_secret_store(cache.data_dir)
+    registry = ServerRegistry(settings)
+    runner = ThreadRunner()
+    servers = ServerService(servers=cache.servers, secrets=secrets, clients=registry, runner=runner)
+    sync = SyncService(
+        servers=cache.servers,
+        tracks=cache.tracks,
+        users=cache.users,
+        runs=cache.sync_runs,
+        secrets=secrets,
+        clients=registry,
+        locks=cache.locks,
+        runner=runner,
+        settings=settings,
+    )
+    return Context(cache, settings, runner, servers, sync)
+
+
+# ---------------------------------------------------------------- commands
+
+
+async def cmd_server_add(ctx: Context, args: argparse.Namespace) -> int:
+    kind = ServerKind(args.kind)
+    if args.username:
+        method = AuthMethod.PASSWORD
+        creds = Credentials(username=args.username, password=_read_secret(args.password_stdin, "password"))
+    else:
+        method = AuthMethod.TOKEN if kind is ServerKind.PLEX else AuthMethod.API_KEY
+        creds = Credentials(token=_read_secret(args.token_stdin, "token"))
+    server = await ctx.servers.add(NewServer(args.name, kind, args.url, method), creds)
+    if args.json:
+        print_json(server_json(server, 0))
+    else:
+        print(f"Added {server.name} ({server.kind.value} {server.version or ''}) at {server.url}.")
+    return EXIT_OK
+
+
+async def cmd_server_list(ctx: Context, args: argparse.Namespace) -> int:
+    servers = ctx.cache.servers.list()
+    counts = {s.id: sum(ctx.cache.tracks.library_track_counts(s.id).values()) for s in servers}
+    if args.json:
+        print_json([server_json(s, counts[s.id]) for s in servers])
+        return EXIT_OK
+    if not servers:
+        print("No servers yet. Add one with `zondarr server add`.")
+    for s in servers:
+        print(f"{s.name:<20} {s.kind.value:<9} {s.url:<32} {counts[s.id]:>9,} tracks")
+    return EXIT_OK
+
+
+async def cmd_server_test(ctx: Context, args: argparse.Namespace) -> int:
+    identity = await ctx.servers.test(args.name)
+    if args.json:
+        print_json({"server": args.name, "ok": True, "name": identity.name, "version": identity.version,
+                    "machine_id": identity.machine_id})
+    else:
+        print(f"{args.name}: OK — {identity.name}, {identity.kind.value} {identity.version}")
+    return EXIT_OK
+
+
+async def cmd_server_remove(ctx: Context, args: argparse.Namespace) -> int:
+    server = await ctx.servers.remove(args.name)
+    if args.json:
+        print_json({"removed": server.name})
+    else:
+        print(f"Removed {server.name} and its cached data.")
+    return EXIT_OK
+
+
+async def cmd_sync(ctx: Context, args: argparse.Namespace) -> int:
+    printer = ProgressPrinter()
+    try:
+        result = await ctx.sync.sync(args.names, trigger="cli", progress=printer)
+    finally:
+        printer.close()
+    if args.json:
+        print_json(result.to_json())
+    else:
+        print(result.summary)
+    return result.exit_code
+
+
+def _track_filter(args: argparse.Namespace) -> TrackFilter:
+    return TrackFilter(
+        server=args.server, genre=args.genre, decade=args.decade, min_rating=args.min_rating,
+        exclude_live=args.exclude_live, search=args.search,
+    )
+
+
+def iter_tracks(ctx: Context, flt: TrackFilter, sort: TrackSort, limit: int | None) -> Iterator[Track]:
+    """Streams a view by id snapshot + pages by primary key (never one huge result set)."""
+    ids = ctx.cache.tracks.ids(flt, sort)
+    end = len(ids) if limit is None else min(limit, len(ids))
+    for start in range(0, end, 500):
+        yield from ctx.cache.tracks.get_many(ids[start : min(start + 500, end)])
+
+
+async def cmd_tracks(ctx: Context, args: argparse.Namespace) -> int:
+    flt = _track_filter(args)
+    sort = TrackSort.parse(args.sort)
+    tracks = iter_tracks(ctx, flt, sort, args.limit)
+    writer: Callable[..., int] = write_tracks_json if args.json else write_tracks_csv if args.csv else write_tracks_text
+    writer(tracks, sys.stdout)
+    return EXIT_OK
+
+
+async def cmd_users(ctx: Context, args: argparse.Namespace) -> int:
+    users = ctx.cache.users.list(server=args.server, search=args.search)
+    if args.json:
+        print_json([u.to_json() for u in users])
+    else:
+        print(format_users(users))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app.demo_run import run_headless_demo  # demo servers are wired only for this command
+
+    data_dir = args.data_dir or default_data_dir() / "demo"
+    return asyncio.run(run_headless_demo(data_dir, tracks=args.tracks, as_json=args.json))
+
+
+def cmd_demo_server(args: argparse.Namespace) -> int:
+    from app.demo import DemoConfig, serve_forever
+
+    config = DemoConfig(
+        kind=args.kind, host=args.host, port=args.port, tracks=args.tracks, users=args.users,
+        token=_read_secret(True, "token") if args.token_stdin else None, seed=args.seed, faults=args.faults,
+        libraries=args.libraries,
+    )
+    return serve_forever(config)
+
+
+def _read_secret(from_stdin: bool, what: str) -> str:
+    if not from_stdin:
+        raise ValidationError(f"No {what} was given.", remedy=f"Pipe the {what} on stdin with --{what}-stdin.")
+    value = sys.stdin.readline().strip()
+    if not value:
+        raise ValidationError(f"The {what} on stdin was empty.", remedy=f"Pipe the {what} on stdin.")
+    register_secret(value)
+    return value
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="zondarr", description="Zondarr: one place for your Plex and Jellyfin servers.")
+    p.add_argument("--version", action="version", version=f"zondarr {__version__}")
+    p.add_argument("--data-dir", type=Path, help="cache and settings folder (env ZONDARR_DATA_DIR)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def with_json(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sp.add_argument("--json", action="store_true", help="stable JSON output (see README)")
+        return sp
+
+    server = sub.add_parser("server", help="add, list, test or remove servers")
+    ssub = server.add_subparsers(dest="server_command", metavar="ACTION", required=True)
+    add = with_json(ssub.add_parser("add", help="test a server and add it"))
+    add.add_argument("--kind", choices=[k.value for k in ServerKind], required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--url", required=True)
+    add.add_argument("--token-stdin", action="store_true", help="read the Plex token / Jellyfin API key from stdin")
+    add.add_argument("--username", help="Jellyfin user (with --password-stdin)")
+    add.add_argument("--password-stdin", action="store_true", help="read the Jellyfin password from stdin")
+    add.set_defaults(handler=cmd_server_add)
+    with_json(ssub.add_parser("list", help="list servers")).set_defaults(handler=cmd_server_list)
+    test = with_json(ssub.add_parser("test", help="test a server's connection"))
+    test.add_argument("name")
+    test.set_defaults(handler=cmd_server_test)
+    rm = with_json(ssub.add_parser("remove", help="remove a server and its cached data"))
+    rm.add_argument("name")
+    rm.set_defaults(handler=cmd_server_remove)
+
+    sync = with_json(sub.add_parser("sync", help="refresh the cache from servers (progress on stderr)"))
+    sync.add_argument("names", nargs="*", metavar="NAME")
+    sync.set_defaults(handler=cmd_sync)
+
+    tracks = sub.add_parser("tracks", help="query cached tracks")
+    tracks.add_argument("--server")
+    tracks.add_argument("--genre")
+    tracks.add_argument("--decade", type=int)
+    tracks.add_argument("--min-rating", type=float)
+    tracks.add_argument("--exclude-live", action="store_true")
+    tracks.add_argument("--search")
+    tracks.add_argument("--sort", default="title", help="title, artist, album, genre, year, rating, duration, "
+                        "server, added; prefix - for descending")
+    tracks.add_argument("--limit", type=int)
+    fmt = tracks.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true")
+    tracks.set_defaults(handler=cmd_tracks)
+
+    users = with_json(sub.add_parser("users", help="list cached users"))
+    users.add_argument("--server")
+    users.add_argument("--search")
+    users.set_defaults(handler=cmd_users)
+
+    demo = with_json(sub.add_parser("demo", help="headless demo: start demo servers, add them, sync, summarise"))
+    demo.add_argument("--tracks", type=int, default=20_000, help="tracks per demo server")
+    demo.set_defaults(sync_handler=cmd_demo)
+
+    ds = sub.add_parser("demo-server", help="run a demo Plex or Jellyfin server on loopback")
+    ds.add_argument("--kind", choices=["plex", "jellyfin"], required=True)
+    ds.add_argument("--host", default="127.0.0.1")
+    ds.add_argument("--port", type=int, default=0)
+    ds.add_argument("--tracks", type=int, default=1000)
+    ds.add_argument("--users", type=int, default=5)
+    ds.add_argument("--libraries", type=int, default=2)
+    ds.add_argument("--token-stdin", action="store_true", help="read the token / API key from stdin")
+    ds.add_argument("--seed", type=int, default=1)
+    ds.add_argument("--faults", default="", help="fault spec, e.g. 'tracks:500@7;any:latency=0.05'")
+    ds.set_defaults(sync_handler=cmd_demo_server)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        print("\nThe desktop window is not built yet; use a command above (try `zondarr demo`).", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if hasattr(args, "sync_handler"):
+            return int(args.sync_handler(args))
+        return _run(args)
+    except ValidationError as err:
+        _report(err, args)
+        return EXIT_USAGE
+    except ZondarrError as err:
+        _report(err, args)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _run(args: argparse.Namespace) -> int:
+    data_dir = args.data_dir or default_data_dir()
+    ctx = build_context(data_dir)
+    try:
+        handler: Callable[[Context, argparse.Namespace], Coroutine[Any, Any, int]] = args.handler
+        return asyncio.run(handler(ctx, args))
+    finally:
+        ctx.close()
+
+
+def _report(err: ZondarrError, args: argparse.Namespace) -> None:
+    print(f"zondarr: {err.display()}", file=sys.stderr)
+    if getattr(args, "json", False):
+        print_json(err.to_dict())

@@ -1,0 +1,72 @@
+"""`zondarr demo`: the headless main job on the demo servers (a composition root beside cli.py).
+
+Starts a demo Plex (with its plex.tv endpoints) and a demo Jellyfin server on loopback, adds both to a separate
+demo data dir (Plex by token, Jellyfin by user/password), syncs them with progress on stderr and prints a summary.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from app.cli_render import ProgressPrinter, print_json
+from app.core.errors import NotFoundError
+from app.core.filters import TrackFilter
+from app.core.models import AuthMethod, Credentials, NewServer, ServerKind
+from app.demo import (
+    DEFAULT_JELLYFIN_PASSWORD,
+    DEFAULT_JELLYFIN_USER,
+    DEFAULT_PLEX_TOKEN,
+    DemoConfig,
+    start_demo_server,
+)
+
+DEMO_PLEX = "Demo Plex"
+DEMO_JELLYFIN = "Demo Jellyfin"
+
+
+async def run_headless_demo(data_dir: Path, tracks: int, as_json: bool) -> int:
+    """Returns the sync's exit code. Raises ZondarrError when a demo server cannot be added."""
+    from app.cli import build_context  # the CLI owns the wiring; imported late to avoid a cycle
+
+    plex = start_demo_server(DemoConfig(kind="plex", tracks=tracks))
+    jellyfin = start_demo_server(DemoConfig(kind="jellyfin", tracks=tracks))
+    ctx = build_context(data_dir, overrides={"plex_tv_url": plex.url})
+    try:
+        for name in (DEMO_PLEX, DEMO_JELLYFIN):  # ports change per run: replace last run's demo servers
+            try:
+                await ctx.servers.remove(name)
+            except NotFoundError:
+                pass
+        await ctx.servers.add(
+            NewServer(DEMO_PLEX, ServerKind.PLEX, plex.url, AuthMethod.TOKEN), Credentials(token=DEFAULT_PLEX_TOKEN)
+        )
+        await ctx.servers.add(
+            NewServer(DEMO_JELLYFIN, ServerKind.JELLYFIN, jellyfin.url, AuthMethod.PASSWORD),
+            Credentials(username=DEFAULT_JELLYFIN_USER, password=DEFAULT_JELLYFIN_PASSWORD),
+        )
+        printer = ProgressPrinter()
+        started = time.monotonic()
+        try:
+            result = await ctx.sync.sync(trigger="demo", progress=printer)
+        finally:
+            printer.close()
+        elapsed = time.monotonic() - started
+        cached = ctx.cache.tracks.count(TrackFilter())
+        if as_json:
+            print_json({**result.to_json(), "seconds": round(elapsed, 2), "cached_tracks": cached,
+                        "data_dir": str(ctx.cache.data_dir)})
+        else:
+            print(result.summary)
+            print(f"{cached:,} tracks cached in {elapsed:.1f} s ({cached / max(elapsed, 1e-9):,.0f} tracks/s).")
+            for s in ctx.cache.servers.list():
+                n = ctx.cache.tracks.count(TrackFilter(server=s.name))
+                users = len(ctx.cache.users.list(server=s.name))
+                print(f"  {s.name:<14} {s.kind.value:<9} {n:>9,} tracks {users:>3} users  {s.url}")
+            print(f"Cache: {ctx.cache.path}")
+            print(f"Query it: zondarr --data-dir {ctx.cache.data_dir} tracks --search love --limit 5")
+        return result.exit_code
+    finally:
+        ctx.close()
+        plex.stop()
+        jellyfin.stop()

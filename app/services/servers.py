@@ -1,0 +1,83 @@
+"""Server management use cases: add (test first, store nothing on failure), list, test, remove.
+
+Coroutines for the event loop thread; blocking work goes through the runner.
+"""
+
+from __future__ import annotations
+
+from app.core.errors import ConfigurationError, ValidationError
+from app.core.models import AuthMethod, ConnectResult, Credentials, NewServer, Server, ServerIdentity, ServerKind
+from app.core.ports import ClientFactory, Runner, SecretStore, ServerStore
+
+
+def validate_new_server(new: NewServer, credentials: Credentials) -> None:
+    """Raises ValidationError when the form is incomplete for its kind and auth method."""
+    if not new.name.strip():
+        raise ValidationError("The server needs a name.", remedy="Give it a short name, like 'Home Plex'.")
+    if new.kind is ServerKind.PLEX and new.auth_method is not AuthMethod.TOKEN:
+        raise ValidationError("A Plex server is added with its token.", remedy="Pass --token-stdin.")
+    if new.auth_method is AuthMethod.PASSWORD:
+        if not (credentials.username and credentials.password):
+            raise ValidationError(
+                "User/password login needs both.", remedy="Pass --username and the password on stdin."
+            )
+    elif not credentials.token:
+        raise ValidationError(
+            "No token or API key was given.", remedy="Pipe it on stdin (--token-stdin); it is never an argument."
+        )
+
+
+class ServerService:
+    def __init__(
+        self,
+        *,
+        servers: ServerStore,
+        secrets: SecretStore,
+        clients: ClientFactory,
+        runner: Runner,
+    ) -> None:
+        self._servers = servers
+        self._secrets = secrets
+        self._clients = clients
+        self._runner = runner
+
+    async def add(self, new: NewServer, credentials: Credentials) -> Server:
+        """Tests the connection, then stores the server and its secret (a token, never a password).
+
+        Raises ValidationError (bad input, name taken), ExternalServiceError (the test failed). On any failure
+        nothing is stored.
+        """
+        validate_new_server(new, credentials)
+        if any(s.name == new.name for s in self._servers.list()):
+            raise ValidationError(f"A server named {new.name!r} exists already.", remedy="Pick another name.")
+        result: ConnectResult = await self._runner.net(self._clients.authenticate, new, credentials)
+        probe = Server(0, new.name, new.kind, new.url, new.auth_method)
+        await self._runner.net(self._secrets.set, probe.secret_ref, result.token)
+        try:
+            return await self._runner.db(self._servers.add, new, result)
+        except BaseException:
+            await self._runner.net(self._secrets.delete, probe.secret_ref)
+            raise
+
+    async def test(self, name: str) -> ServerIdentity:
+        """Connects with the stored secret and reads the identity. Raises NotFoundError, ConfigurationError,
+        ExternalServiceError."""
+        server = self._servers.get_by_name(name)
+        token = await self._runner.net(self._secrets.get, server.secret_ref)
+        if not token:
+            raise ConfigurationError(
+                f"{server.name}: no credentials are stored for this server.",
+                remedy="Remove the server and add it again with its token or API key.",
+            )
+        client = await self._runner.net(self._clients.connect, server, Credentials(token=token))
+        try:
+            return await self._runner.net(client.identity)
+        finally:
+            await self._runner.net(client.close)
+
+    async def remove(self, name: str) -> Server:
+        """Removes the server, its cached rows and its secret. Raises NotFoundError."""
+        server = self._servers.get_by_name(name)
+        await self._runner.db(self._servers.remove, server.id)
+        await self._runner.net(self._secrets.delete, server.secret_ref)
+        return server

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import pytest
+
+from app.core.errors import ConfigurationError
+from app.core.settings import Settings
+
+
+def test_env_beats_stored_beats_default() -> None:
+    s = Settings.load({"page_size": "200", "retries": "1"}, {"ZONDARR_RETRIES": "5"})
+    assert s.page_size == 200 and s.retries == 5 and s.request_timeout_s == 30.0
+
+
+@pytest.mark.parametrize(
+    ("stored", "env", "name"),
+    [
+        ({"page_size": "many"}, {}, "page_size"),
+        ({}, {"ZONDARR_PAGE_SIZE": "1"}, "page_size"),
+        ({}, {"ZONDARR_VERIFY_TLS": "maybe"}, "verify_tls"),
+        ({"plex_tv_url": "ftp://x"}, {}, "plex_tv_url"),
+        ({}, {"ZONDARR_REQUEST_TIMEOUT_S": "-3"}, "request_timeout_s"),
+    ],
+)
+def test_bad_values_are_refused_by_name(stored: dict[str, str], env: dict[str, str], name: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Settings.load(stored, env)
+    assert name in info.value.user_message
+
+
+def test_round_trip_and_unknown_keys_ignored() -> None:
+    s = Settings(page_size=123, verify_tls=False)
+    assert Settings.load({**s.to_raw(), "from_the_future": "1"}, {}) == s
