@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,37 +28,28 @@ from app.core.filters import TrackFilter, TrackSort
 from app.core.models import AuthMethod, Credentials, NewServer, ServerKind, Track
 from app.core.settings import Settings
 from app.logsetup import configure_logging
+from app.services.context import AppContext
 from app.services.runner import ThreadRunner
 from app.services.servers import ServerService
 from app.services.sync import SyncService
 from app.servers import ServerRegistry
-from app.storage import Cache, default_data_dir, open_cache, open_secret_store
+from app.storage import default_data_dir, open_cache, open_secret_store
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
 
-@dataclass
-class Context:
-    """Everything a command needs, built once per process. Close it when done."""
-
-    cache: Cache
-    settings: Settings
-    runner: ThreadRunner
-    servers: ServerService
-    sync: SyncService
-
-    def close(self) -> None:
-        self.runner.close()
-        self.cache.close()
-
-
-def build_context(data_dir: Path, overrides: dict[str, str] | None = None) -> Context:
-    """Opens the cache in ``data_dir`` and wires the services. ``overrides`` replace stored settings for this
-    process only (demo mode points plex.tv at the demo server). Raises CacheError, ConfigurationError."""
+def build_context(data_dir: Path, overrides: dict[str, str] | None = None) -> AppContext:
+    """Opens the cache in ``data_dir`` and wires stores, clients and services (the composition root; ``main.py``
+    uses it too). ``overrides`` replace stored settings for this process only (demo mode points plex.tv at the
+    demo server). Raises CacheError, ConfigurationError."""
     cache = open_cache(data_dir)
-    configure_logging(cache.data_dir / "logs")
-    settings = Settings.load({**cache.settings.load_raw(), **(overrides or {})})
-    secrets = open_secret_store(cache.data_dir)
+    try:
+        configure_logging(cache.data_dir / "logs")
+        settings = Settings.load({**cache.settings.load_raw(), **(overrides or {})})
+        secrets = open_secret_store(cache.data_dir)
+    except BaseException:
+        cache.close()
+        raise
     registry = ServerRegistry(settings)
     runner = ThreadRunner()
     servers = ServerService(servers=cache.servers, secrets=secrets, clients=registry, runner=runner)
@@ -73,13 +64,28 @@ def build_context(data_dir: Path, overrides: dict[str, str] | None = None) -> Co
         runner=runner,
         settings=settings,
     )
-    return Context(cache, settings, runner, servers, sync)
+    ctx = AppContext(
+        data_dir=cache.data_dir,
+        settings=settings,
+        runner=runner,
+        server_store=cache.servers,
+        tracks=cache.tracks,
+        users=cache.users,
+        runs=cache.sync_runs,
+        settings_store=cache.settings,
+        servers=servers,
+        sync=sync,
+        clock=time.time,
+        secrets_fallback_in_use=bool(getattr(secrets, "fallback_in_use", False)),
+    )
+    ctx.closers += [cache.close, runner.close]
+    return ctx
 
 
 # ---------------------------------------------------------------- commands
 
 
-async def cmd_server_add(ctx: Context, args: argparse.Namespace) -> int:
+async def cmd_server_add(ctx: AppContext, args: argparse.Namespace) -> int:
     kind = ServerKind(args.kind)
     if args.username:
         method = AuthMethod.PASSWORD
@@ -95,9 +101,9 @@ async def cmd_server_add(ctx: Context, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def cmd_server_list(ctx: Context, args: argparse.Namespace) -> int:
-    servers = ctx.cache.servers.list()
-    counts = {s.id: sum(ctx.cache.tracks.library_track_counts(s.id).values()) for s in servers}
+async def cmd_server_list(ctx: AppContext, args: argparse.Namespace) -> int:
+    servers = ctx.server_store.list()
+    counts = {s.id: sum(ctx.tracks.library_track_counts(s.id).values()) for s in servers}
     if args.json:
         print_json([server_json(s, counts[s.id]) for s in servers])
         return EXIT_OK
@@ -108,7 +114,7 @@ async def cmd_server_list(ctx: Context, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def cmd_server_test(ctx: Context, args: argparse.Namespace) -> int:
+async def cmd_server_test(ctx: AppContext, args: argparse.Namespace) -> int:
     identity = await ctx.servers.test(args.name)
     if args.json:
         print_json({"server": args.name, "ok": True, "name": identity.name, "version": identity.version,
@@ -118,7 +124,7 @@ async def cmd_server_test(ctx: Context, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def cmd_server_remove(ctx: Context, args: argparse.Namespace) -> int:
+async def cmd_server_remove(ctx: AppContext, args: argparse.Namespace) -> int:
     server = await ctx.servers.remove(args.name)
     if args.json:
         print_json({"removed": server.name})
@@ -127,7 +133,7 @@ async def cmd_server_remove(ctx: Context, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def cmd_sync(ctx: Context, args: argparse.Namespace) -> int:
+async def cmd_sync(ctx: AppContext, args: argparse.Namespace) -> int:
     printer = ProgressPrinter()
     try:
         result = await ctx.sync.sync(args.names, trigger="cli", progress=printer)
@@ -147,15 +153,15 @@ def _track_filter(args: argparse.Namespace) -> TrackFilter:
     )
 
 
-def iter_tracks(ctx: Context, flt: TrackFilter, sort: TrackSort, limit: int | None) -> Iterator[Track]:
+def iter_tracks(ctx: AppContext, flt: TrackFilter, sort: TrackSort, limit: int | None) -> Iterator[Track]:
     """Streams a view by id snapshot + pages by primary key (never one huge result set)."""
-    ids = ctx.cache.tracks.ids(flt, sort)
+    ids = ctx.tracks.ids(flt, sort)
     end = len(ids) if limit is None else min(limit, len(ids))
     for start in range(0, end, 500):
-        yield from ctx.cache.tracks.get_many(ids[start : min(start + 500, end)])
+        yield from ctx.tracks.get_many(ids[start : min(start + 500, end)])
 
 
-async def cmd_tracks(ctx: Context, args: argparse.Namespace) -> int:
+async def cmd_tracks(ctx: AppContext, args: argparse.Namespace) -> int:
     flt = _track_filter(args)
     sort = TrackSort.parse(args.sort)
     tracks = iter_tracks(ctx, flt, sort, args.limit)
@@ -164,8 +170,8 @@ async def cmd_tracks(ctx: Context, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def cmd_users(ctx: Context, args: argparse.Namespace) -> int:
-    users = ctx.cache.users.list(server=args.server, search=args.search)
+async def cmd_users(ctx: AppContext, args: argparse.Namespace) -> int:
+    users = ctx.users.list(server=args.server, search=args.search)
     if args.json:
         print_json([u.to_json() for u in users])
     else:
@@ -256,6 +262,16 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_argument("--search")
     users.set_defaults(handler=cmd_users)
 
+    st = with_json(sub.add_parser("settings", help="show or change settings stored in the cache"))
+    stsub = st.add_subparsers(dest="settings_command", metavar="ACTION")
+    stsub.add_parser("list", help="effective settings (ZONDARR_* variables win)")
+    st_set = stsub.add_parser("set", help="store a setting")
+    st_set.add_argument("name")
+    st_set.add_argument("value")
+    st_unset = stsub.add_parser("unset", help="forget a stored setting")
+    st_unset.add_argument("name")
+    st.set_defaults(handler=cmd_settings)
+
     demo = with_json(sub.add_parser("demo", help="headless demo: start demo servers, add them, sync, summarise"))
     demo.add_argument("--tracks", type=int, default=20_000, help="tracks per demo server")
     demo.set_defaults(sync_handler=cmd_demo)
@@ -300,7 +316,7 @@ def _run(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or default_data_dir()
     ctx = build_context(data_dir)
     try:
-        handler: Callable[[Context, argparse.Namespace], Coroutine[Any, Any, int]] = args.handler
+        handler: Callable[[AppContext, argparse.Namespace], Coroutine[Any, Any, int]] = args.handler
         return asyncio.run(handler(ctx, args))
     finally:
         ctx.close()

@@ -52,19 +52,19 @@ async def run_headless_demo(data_dir: Path, tracks: int, as_json: bool) -> int:
         finally:
             printer.close()
         elapsed = time.monotonic() - started
-        cached = ctx.cache.tracks.count(TrackFilter())
+        cached = ctx.tracks.count(TrackFilter())
         if as_json:
             print_json({**result.to_json(), "seconds": round(elapsed, 2), "cached_tracks": cached,
-                        "data_dir": str(ctx.cache.data_dir)})
+                        "data_dir": str(ctx.data_dir)})
         else:
             print(result.summary)
             print(f"{cached:,} tracks cached in {elapsed:.1f} s ({cached / max(elapsed, 1e-9):,.0f} tracks/s).")
-            for s in ctx.cache.servers.list():
-                n = ctx.cache.tracks.count(TrackFilter(server=s.name))
-                users = len(ctx.cache.users.list(server=s.name))
+            for s in ctx.server_store.list():
+                n = ctx.tracks.count(TrackFilter(server=s.name))
+                users = len(ctx.users.list(server=s.name))
                 print(f"  {s.name:<14} {s.kind.value:<9} {n:>9,} tracks {users:>3} users  {s.url}")
-            print(f"Cache: {ctx.cache.path}")
-            print(f"Query it: zondarr --data-dir {ctx.cache.data_dir} tracks --search love --limit 5")
+            print(f"Cache: {ctx.data_dir}")
+            print(f"Query it: zondarr --data-dir {ctx.data_dir} tracks --search love --limit 5")
         return result.exit_code
     finally:
         ctx.close()

@@ -213,11 +213,14 @@ class JobLocks(Protocol):
 
 
 class Runner(Protocol):
-    """Moves blocking calls off the event loop: ``net`` to the network pool, ``db`` to the single writer."""
+    """Moves blocking calls off the event loop: ``net`` to the network pool, ``db`` to the single writer,
+    ``read`` to the cache-read pool."""
 
     def net(self, fn: Callable[..., R], *args: object) -> Awaitable[R]: ...
 
     def db(self, fn: Callable[..., R], *args: object) -> Awaitable[R]: ...
+
+    def read(self, fn: Callable[..., R], *args: object) -> Awaitable[R]: ...
 
 
 class Clock(Protocol):

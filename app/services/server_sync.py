@@ -102,7 +102,7 @@ class ServerSync:
         await self.runner.db(self.servers.set_identity, server.id, identity)
 
         libraries = await call_with_retries(self.runner, self.settings, self.cancel, client.music_libraries)
-        cached = await self.runner.net(self.tracks.library_track_counts, server.id)
+        cached = await self.runner.read(self.tracks.library_track_counts, server.id)
         outcomes = [_LibraryOutcome(lib) for lib in libraries]
         for out in outcomes:
             out.total = await call_with_retries(

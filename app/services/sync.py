@@ -153,15 +153,7 @@ class SyncService:
                 "There is no server to sync.", remedy="Add one with `zondarr server add` (or the Servers page)."
             )
         with ExitStack() as held:
-            runnable: list[Server] = []
-            busy: list[Server] = []
-            for server in targets:
-                lock = None if server.id in self._in_flight else self._locks.try_acquire(f"sync-{server.id}")
-                if lock is None:
-                    busy.append(server)
-                    continue
-                held.enter_context(lock)
-                runnable.append(server)
+            runnable, busy = await self._claim(targets, held)
             if not runnable:
                 names_text = ", ".join(s.name for s in busy)
                 raise AlreadyRunning(f"Already syncing {names_text}.", remedy="Wait for that sync to finish.")
@@ -177,6 +169,29 @@ class SyncService:
             ServerSyncResult(s.name, SyncStatus.FAILED, None, message="already syncing") for s in busy
         ]
         return _summarise([*results, *skipped])
+
+    async def _claim(self, targets: list[Server], held: ExitStack) -> tuple[list[Server], list[Server]]:
+        """Takes the per-server locks of ``targets`` as one step (under a short-lived gate lock, so two processes
+        starting together never split the servers between them). Returns (claimed, busy)."""
+        gate = None
+        for _ in range(40):  # the gate is held only for microseconds; wait up to ~2 s for it
+            gate = self._locks.try_acquire("sync-gate")
+            if gate is not None:
+                break
+            await asyncio.sleep(0.05)
+        if gate is None:
+            raise AlreadyRunning("Another sync is starting right now.", remedy="Try again in a moment.")
+        runnable: list[Server] = []
+        busy: list[Server] = []
+        with gate:
+            for server in targets:
+                lock = None if server.id in self._in_flight else self._locks.try_acquire(f"sync-{server.id}")
+                if lock is None:
+                    busy.append(server)
+                    continue
+                held.enter_context(lock)
+                runnable.append(server)
+        return runnable, busy
 
     async def _sync_one(
         self, server: Server, trigger: str, job: _JobProgress, cancel: CancelToken

@@ -1,0 +1,40 @@
+"""What the composition roots (cli.py, main.py) hand to the front ends: stores through ports, and services.
+
+Front ends (CLI commands, Qt pages) read through these ports and run use cases through these services; they
+never import storage or servers themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.core.ports import Clock, Runner, ServerStore, SettingsStore, SyncRunStore, TrackStore, UserStore
+from app.core.settings import Settings
+from app.services.servers import ServerService
+from app.services.sync import SyncService
+
+
+@dataclass
+class AppContext:
+    """Built once per process by a composition root; ``close()`` releases threads and the cache."""
+
+    data_dir: Path
+    settings: Settings
+    runner: Runner
+    server_store: ServerStore
+    tracks: TrackStore
+    users: UserStore
+    runs: SyncRunStore
+    settings_store: SettingsStore
+    servers: ServerService
+    sync: SyncService
+    clock: Clock
+    secrets_fallback_in_use: bool = False
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Closes in reverse order of opening (threads first, then the cache). Idempotent."""
+        while self.closers:
+            self.closers.pop()()

@@ -1,0 +1,191 @@
+"""Sync throughput, measured side by side in one run against the demo servers (not part of the test suite).
+
+    .venv/bin/python tests/benchmarks/bench_sync.py [--tracks 100000] [--rounds 3]
+
+Prints medians of ``--rounds`` interleaved rounds of:
+  * plain download of the same pages (plain ``requests``, same page size, sequential): the floor;
+  * Zondarr's sync into a fresh cache (the real SyncService, adapters, storage);
+  * an unchanged re-sync (must write 0 track rows);
+and once: plexapi's object path, ``section.searchTracks()`` building ``Track`` objects.
+Ratios: sync / download (budget ≤ 1.5) and plexapi / sync (budget ≥ 5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import keyring
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from app.core.models import AuthMethod, Credentials, NewServer, ServerKind  # noqa: E402
+from app.core.settings import Settings  # noqa: E402
+from app.demo import DemoConfig, start_demo_server  # noqa: E402
+from tests.e2e.conftest import MemoryKeyring  # noqa: E402
+
+PAGE = 500
+
+
+def download_plex(url: str, token: str, page: int = PAGE) -> int:
+    """Fetches every album and track page of every music section, as the sync does, and parses nothing."""
+    s = requests.Session()
+    s.headers["X-Plex-Token"] = token
+    sections = s.get(f"{url}/library/sections", timeout=30).text
+    import re
+
+    keys = re.findall(r'<Directory[^>]*?key="(\d+)"[^>]*?type="artist"', sections) or re.findall(
+        r'<Directory[^>]*?type="artist"[^>]*?key="(\d+)"', sections
+    )
+    n = 0
+    for key in keys:
+        for libtype in (9, 10):
+            start = 0
+            while True:
+                r = s.get(
+                    f"{url}/library/sections/{key}/all?type={libtype}",
+                    headers={"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": str(page)},
+                    timeout=30,
+                )
+                body = r.content
+                total = int(re.search(rb'totalSize="(\d+)"', body).group(1))  # type: ignore[union-attr]
+                n += len(body)
+                start += page
+                if start >= total:
+                    break
+    return n
+
+
+def download_jellyfin(url: str, key: str, page: int = PAGE) -> int:
+    s = requests.Session()
+    s.headers["Authorization"] = f'MediaBrowser Client="bench", Token="{key}"'
+    folders = s.get(f"{url}/Library/VirtualFolders", timeout=30).json()
+    n = 0
+    for f in folders:
+        if f.get("CollectionType") != "music":
+            continue
+        start = 0
+        while True:
+            r = s.get(
+                f"{url}/Items",
+                params={"ParentId": f["ItemId"], "IncludeItemTypes": "Audio", "Recursive": "true",
+                        "StartIndex": start, "Limit": page, "EnableTotalRecordCount": "true",
+                        "Fields": "Genres,DateCreated,ProductionYear"},
+                timeout=30,
+            )
+            body = r.json()
+            n += len(r.content)
+            start += page
+            if start >= body["TotalRecordCount"]:
+                break
+    return n
+
+
+def plexapi_object_path(url: str, token: str) -> int:
+    from plexapi.server import PlexServer
+
+    server = PlexServer(url, token)
+    n = 0
+    for section in server.library.sections():
+        if section.type != "artist":
+            continue
+        for t in section.searchTracks(container_size=PAGE):
+            _ = (t.title, t.parentTitle, t.grandparentTitle, t.duration, t.ratingKey)
+            n += 1
+    return n
+
+
+def zondarr_sync(data_dir: Path, plex_url: str | None, jelly_url: str | None, resync: bool = False) -> dict:
+    """Adds the servers to a fresh cache in ``data_dir`` (unless ``resync``) and syncs; returns timings."""
+    from app.cli import build_context
+
+    async def go() -> dict:
+        ctx = build_context(data_dir, overrides={"plex_tv_url": plex_url or "https://plex.tv",
+                                                  "page_size": str(PAGE)})
+        try:
+            names = []
+            if not resync:
+                if plex_url:
+                    await ctx.servers.add(NewServer("Plex", ServerKind.PLEX, plex_url, AuthMethod.TOKEN),
+                                          Credentials(token="demo-plex-token"))
+                if jelly_url:
+                    await ctx.servers.add(NewServer("Jelly", ServerKind.JELLYFIN, jelly_url, AuthMethod.API_KEY),
+                                          Credentials(token="demo-jellyfin-key"))
+            names = [s.name for s in ctx.cache.servers.list()]
+            t0 = time.perf_counter()
+            result = await ctx.sync.sync(names)
+            elapsed = time.perf_counter() - t0
+            assert result.exit_code == 0, result.summary
+            return {"seconds": elapsed, "added": result.counts.added, "updated": result.counts.updated,
+                    "removed": result.counts.removed, "unchanged": result.counts.unchanged}
+        finally:
+            ctx.close()
+
+    return asyncio.run(go())
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tracks", type=int, default=100_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--skip-plexapi", action="store_true")
+    args = ap.parse_args()
+    keyring.set_keyring(MemoryKeyring())
+    plex = start_demo_server(DemoConfig(kind="plex", tracks=args.tracks, libraries=1))
+    jelly = start_demo_server(DemoConfig(kind="jellyfin", tracks=args.tracks, libraries=1))
+    rows: dict[str, list[float]] = {k: [] for k in (
+        "plex download", "plex sync", "plex re-sync", "jellyfin download", "jellyfin sync", "jellyfin re-sync")}
+    rewritten = 0
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for r in range(args.rounds):
+                for kind, url in (("plex", plex.url), ("jellyfin", jelly.url)):
+                    t0 = time.perf_counter()
+                    if kind == "plex":
+                        download_plex(url, "demo-plex-token")
+                    else:
+                        download_jellyfin(url, "demo-jellyfin-key")
+                    rows[f"{kind} download"].append(time.perf_counter() - t0)
+                    d = Path(tmp) / f"{kind}-{r}"
+                    first = zondarr_sync(d, url if kind == "plex" else None, url if kind == "jellyfin" else None)
+                    assert first["added"] == args.tracks, first
+                    rows[f"{kind} sync"].append(first["seconds"])
+                    again = zondarr_sync(d, url if kind == "plex" else None, None, resync=True)
+                    rewritten += again["added"] + again["updated"] + again["removed"]
+                    rows[f"{kind} re-sync"].append(again["seconds"])
+            plexapi_s = None
+            if not args.skip_plexapi:
+                t0 = time.perf_counter()
+                n = plexapi_object_path(plex.url, "demo-plex-token")
+                plexapi_s = time.perf_counter() - t0
+                assert n == args.tracks, n
+    finally:
+        plex.stop()
+        jelly.stop()
+
+    med = {k: statistics.median(v) for k, v in rows.items()}
+    print(f"\nSync benchmark: {args.tracks:,} tracks per server, page size {PAGE}, medians of {args.rounds} rounds\n")
+    print(f"| {'measurement':<32} | {'seconds':>8} | {'tracks/s':>10} |")
+    print(f"|{'-' * 34}|{'-' * 10}|{'-' * 12}|")
+    for k, v in med.items():
+        print(f"| {k:<32} | {v:8.2f} | {args.tracks / v:10,.0f} |")
+    if plexapi_s is not None:
+        print(f"| {'plex plexapi searchTracks() (1x)':<32} | {plexapi_s:8.2f} | {args.tracks / plexapi_s:10,.0f} |")
+    print()
+    for kind in ("plex", "jellyfin"):
+        ratio = med[f"{kind} sync"] / med[f"{kind} download"]
+        print(f"{kind}: sync / plain download = {ratio:.2f}x (budget <= 1.5x)")
+    if plexapi_s is not None:
+        print(f"plex: plexapi object path / sync = {plexapi_s / med['plex sync']:.1f}x (budget >= 5x)")
+    print(f"unchanged re-sync rows written (added+updated+removed, all rounds): {rewritten} (budget 0)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

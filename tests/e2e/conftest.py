@@ -1,0 +1,124 @@
+"""End-to-end fixtures: demo servers over real HTTP on loopback and a way to run the real CLI.
+
+Nothing of our own is mocked here; faults come from the demo servers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+
+from app.cli import main
+from app.demo import DemoConfig, DemoServer, start_demo_server
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Fast retries for fault tests; the CLI reads these through Settings.load.
+FAST_ENV = {"ZONDARR_RETRY_BACKOFF_S": "0.01", "ZONDARR_REQUEST_TIMEOUT_S": "5", "ZONDARR_CONNECT_TIMEOUT_S": "2"}
+
+
+class MemoryKeyring(KeyringBackend):
+    """An in-process keychain so tests never touch a real one (PLATFORM-NOTES: keyring headless)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.values.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.values[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.values.pop((service, username), None)
+
+
+@pytest.fixture(autouse=True)
+def _memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    ring = MemoryKeyring()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(ring)
+    for name, value in FAST_ENV.items():
+        monkeypatch.setenv(name, value)
+    yield ring
+    keyring.set_keyring(previous)
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> object:
+        return json.loads(self.out)
+
+
+def run_cli(data_dir: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None) -> CliResult:
+    """Runs the real CLI in this process (same code path as the `zondarr` script)."""
+    out, err = io.StringIO(), io.StringIO()
+    old_stdin = sys.stdin
+    old_env = {k: os.environ.get(k) for k in (env or {})}
+    os.environ.update(env or {})
+    sys.stdin = io.StringIO(stdin)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["--data-dir", str(data_dir), *args])
+    finally:
+        sys.stdin = old_stdin
+        for k, v in old_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def spawn_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None, **kw: object) -> subprocess.Popen[str]:
+    """Starts `python -m app` in a child process (for kill and concurrency tests). File-backed secrets there."""
+    full_env = {**os.environ, **FAST_ENV, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", **(env or {})}
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "app", "--data-dir", str(data_dir), *args],
+        cwd=REPO, env=full_env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw,  # type: ignore[arg-type]
+    )
+
+
+@dataclass
+class DemoPair:
+    plex: DemoServer
+    jellyfin: DemoServer
+
+    def add_both(self, data_dir: Path) -> None:
+        r = run_cli(data_dir, "settings", "set", "plex_tv_url", self.plex.url)
+        assert r.code == 0, r.err
+        r = run_cli(data_dir, "server", "add", "--kind", "plex", "--name", "Plex", "--url", self.plex.url,
+                    "--token-stdin", stdin="demo-plex-token\n")
+        assert r.code == 0, r.err
+        r = run_cli(data_dir, "server", "add", "--kind", "jellyfin", "--name", "Jelly", "--url", self.jellyfin.url,
+                    "--token-stdin", stdin="demo-jellyfin-key\n")
+        assert r.code == 0, r.err
+
+
+@contextlib.contextmanager
+def demo_pair(tracks: int, **kw: object) -> Iterator[DemoPair]:
+    plex = start_demo_server(DemoConfig(kind="plex", tracks=tracks, **kw))  # type: ignore[arg-type]
+    jellyfin = start_demo_server(DemoConfig(kind="jellyfin", tracks=tracks, **kw))  # type: ignore[arg-type]
+    try:
+        yield DemoPair(plex, jellyfin)
+    finally:
+        plex.stop()
+        jellyfin.stop()

@@ -1,0 +1,53 @@
+"""pytest-qt with qasync: ONE session-scoped loop (PLATFORM-NOTES.md "qasync"), leftover tasks cancelled after each
+test, screenshots saved under test-artifacts/screenshots/ (see README)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import qasync  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    loop.stop()
+    asyncio.events._set_running_loop(None)
+    loop.close()
+
+
+@pytest.fixture(autouse=True)
+def _cancel_leftover_tasks(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "qloop" not in request.fixturenames:
+        return
+    loop = request.getfixturevalue("qloop")
+    app = QApplication.instance()
+    tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for t in tasks:
+        t.cancel()
+    for _ in range(200):
+        if all(t.done() for t in tasks):
+            break
+        app.processEvents()  # type: ignore[union-attr]
+        loop.call_soon(lambda: None)
+
+
+def screenshot(widget: QWidget, name: str) -> Path:
+    """Saves ``widget.grab()`` as test-artifacts/screenshots/<name>.png and returns the path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    assert widget.grab().save(str(path)), f"could not save {path}"
+    return path
