@@ -80,7 +80,7 @@ class ServerSync:
         self._notes.append(text)
         self._degraded = True
 
-    async def run(self) -> ServerSyncResult:
+    async def execute(self) -> ServerSyncResult:
         name = self.server.name
         await self._stage(SyncStage.CONNECTING)
         client = await call_with_retries(

@@ -220,7 +220,7 @@ class SyncService:
             report=lambda stage, done, total, msg="": job.report(server.name, stage, done, total, msg),
         )
         try:
-            return await worker.run()
+            return await worker.execute()
         except JobCancelled as err:
             await self._runner.db(self._tracks.discard_staging, server.id)
             return await self._finish(run, server, SyncStatus.CANCELLED, err)

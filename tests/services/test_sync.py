@@ -55,6 +55,7 @@ def test_page_failing_after_retries_fails_the_run_and_keeps_the_cache(harness: S
     fake = harness.fakes["Plex"]
     fake.libraries["1"][0] = dataclasses.replace(fake.libraries["1"][0], title="Would change")
     fake.faults[("fetch_tracks", 20)] = fail_with(server_error)
+    fake.calls.clear()
     result = harness.run()
     assert result.status is SyncStatus.FAILED and result.exit_code == 1
     assert harness.snapshot() == before
