@@ -28,11 +28,11 @@ from app.core.filters import TrackFilter, TrackSort
 from app.core.models import AuthMethod, Credentials, NewServer, ServerKind, Track
 from app.core.settings import Settings
 from app.logsetup import configure_logging
+from app.servers import ServerRegistry
 from app.services.context import AppContext
 from app.services.runner import ThreadRunner
 from app.services.servers import ServerService
 from app.services.sync import SyncService
-from app.servers import ServerRegistry
 from app.storage import default_data_dir, open_cache, open_secret_store
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
@@ -117,8 +117,15 @@ async def cmd_server_list(ctx: AppContext, args: argparse.Namespace) -> int:
 async def cmd_server_test(ctx: AppContext, args: argparse.Namespace) -> int:
     identity = await ctx.servers.test(args.name)
     if args.json:
-        print_json({"server": args.name, "ok": True, "name": identity.name, "version": identity.version,
-                    "machine_id": identity.machine_id})
+        print_json(
+            {
+                "server": args.name,
+                "ok": True,
+                "name": identity.name,
+                "version": identity.version,
+                "machine_id": identity.machine_id,
+            }
+        )
     else:
         print(f"{args.name}: OK — {identity.name}, {identity.kind.value} {identity.version}")
     return EXIT_OK
@@ -148,8 +155,12 @@ async def cmd_sync(ctx: AppContext, args: argparse.Namespace) -> int:
 
 def _track_filter(args: argparse.Namespace) -> TrackFilter:
     return TrackFilter(
-        server=args.server, genre=args.genre, decade=args.decade, min_rating=args.min_rating,
-        exclude_live=args.exclude_live, search=args.search,
+        server=args.server,
+        genre=args.genre,
+        decade=args.decade,
+        min_rating=args.min_rating,
+        exclude_live=args.exclude_live,
+        search=args.search,
     )
 
 
@@ -165,7 +176,9 @@ async def cmd_tracks(ctx: AppContext, args: argparse.Namespace) -> int:
     flt = _track_filter(args)
     sort = TrackSort.parse(args.sort)
     tracks = iter_tracks(ctx, flt, sort, args.limit)
-    writer: Callable[..., int] = write_tracks_json if args.json else write_tracks_csv if args.csv else write_tracks_text
+    writer: Callable[..., int] = (
+        write_tracks_json if args.json else write_tracks_csv if args.csv else write_tracks_text
+    )
     writer(tracks, sys.stdout)
     return EXIT_OK
 
@@ -176,6 +189,28 @@ async def cmd_users(ctx: AppContext, args: argparse.Namespace) -> int:
         print_json([u.to_json() for u in users])
     else:
         print(format_users(users))
+    return EXIT_OK
+
+
+async def cmd_settings(ctx: AppContext, args: argparse.Namespace) -> int:
+    """`settings [list]`, `settings set NAME VALUE` (validated before it is stored), `settings unset NAME`."""
+    stored = ctx.settings_store.load_raw()
+    if args.settings_command == "set":
+        if args.name not in Settings.__dataclass_fields__:
+            raise ValidationError(
+                f"There is no setting named {args.name!r}.", remedy="See `zondarr settings list`."
+            )
+        Settings.load({**stored, args.name: args.value}, {})  # refuses a bad value, naming it
+        await ctx.runner.db(ctx.settings_store.save_raw, {**stored, args.name: args.value})
+    elif args.settings_command == "unset":
+        stored.pop(args.name, None)
+        await ctx.runner.db(ctx.settings_store.save_raw, stored)
+    effective = Settings.load(ctx.settings_store.load_raw()).to_raw()
+    if args.json:
+        print_json(effective)
+    else:
+        for name, value in effective.items():
+            print(f"{name:<26} {value}")
     return EXIT_OK
 
 
@@ -190,8 +225,14 @@ def cmd_demo_server(args: argparse.Namespace) -> int:
     from app.demo import DemoConfig, serve_forever
 
     config = DemoConfig(
-        kind=args.kind, host=args.host, port=args.port, tracks=args.tracks, users=args.users,
-        token=_read_secret(True, "token") if args.token_stdin else None, seed=args.seed, faults=args.faults,
+        kind=args.kind,
+        host=args.host,
+        port=args.port,
+        tracks=args.tracks,
+        users=args.users,
+        token=_read_secret(True, "token") if args.token_stdin else None,
+        seed=args.seed,
+        faults=args.faults,
         libraries=args.libraries,
     )
     return serve_forever(config)
@@ -199,7 +240,9 @@ def cmd_demo_server(args: argparse.Namespace) -> int:
 
 def _read_secret(from_stdin: bool, what: str) -> str:
     if not from_stdin:
-        raise ValidationError(f"No {what} was given.", remedy=f"Pipe the {what} on stdin with --{what}-stdin.")
+        raise ValidationError(
+            f"No {what} was given.", remedy=f"Pipe the {what} on stdin with --{what}-stdin."
+        )
     value = sys.stdin.readline().strip()
     if not value:
         raise ValidationError(f"The {what} on stdin was empty.", remedy=f"Pipe the {what} on stdin.")
@@ -211,7 +254,9 @@ def _read_secret(from_stdin: bool, what: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="zondarr", description="Zondarr: one place for your Plex and Jellyfin servers.")
+    p = argparse.ArgumentParser(
+        prog="zondarr", description="Zondarr: one place for your Plex and Jellyfin servers."
+    )
     p.add_argument("--version", action="version", version=f"zondarr {__version__}")
     p.add_argument("--data-dir", type=Path, help="cache and settings folder (env ZONDARR_DATA_DIR)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -226,7 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--kind", choices=[k.value for k in ServerKind], required=True)
     add.add_argument("--name", required=True)
     add.add_argument("--url", required=True)
-    add.add_argument("--token-stdin", action="store_true", help="read the Plex token / Jellyfin API key from stdin")
+    add.add_argument(
+        "--token-stdin", action="store_true", help="read the Plex token / Jellyfin API key from stdin"
+    )
     add.add_argument("--username", help="Jellyfin user (with --password-stdin)")
     add.add_argument("--password-stdin", action="store_true", help="read the Jellyfin password from stdin")
     add.set_defaults(handler=cmd_server_add)
@@ -249,8 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
     tracks.add_argument("--min-rating", type=float)
     tracks.add_argument("--exclude-live", action="store_true")
     tracks.add_argument("--search")
-    tracks.add_argument("--sort", default="title", help="title, artist, album, genre, year, rating, duration, "
-                        "server, added; prefix - for descending")
+    tracks.add_argument(
+        "--sort",
+        default="title",
+        help="title, artist, album, genre, year, rating, duration, server, added; prefix - for descending",
+    )
     tracks.add_argument("--limit", type=int)
     fmt = tracks.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
@@ -272,7 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     st_unset.add_argument("name")
     st.set_defaults(handler=cmd_settings)
 
-    demo = with_json(sub.add_parser("demo", help="headless demo: start demo servers, add them, sync, summarise"))
+    demo = with_json(
+        sub.add_parser("demo", help="headless demo: start demo servers, add them, sync, summarise")
+    )
     demo.add_argument("--tracks", type=int, default=20_000, help="tracks per demo server")
     demo.set_defaults(sync_handler=cmd_demo)
 
@@ -295,7 +347,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
-        print("\nThe desktop window is not built yet; use a command above (try `zondarr demo`).", file=sys.stderr)
+        print(
+            "\nThe desktop window is not built yet; use a command above (try `zondarr demo`).",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     try:
         if hasattr(args, "sync_handler"):

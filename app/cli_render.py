@@ -13,8 +13,20 @@ from app.core.models import Server, Track, User
 from app.core.progress import JobProgress
 
 TRACK_COLUMNS = (
-    "server", "library", "id", "title", "artist", "album", "album_artist", "genres", "year", "rating",
-    "duration_ms", "track_no", "is_live", "added_at",
+    "server",
+    "library",
+    "id",
+    "title",
+    "artist",
+    "album",
+    "album_artist",
+    "genres",
+    "year",
+    "rating",
+    "duration_ms",
+    "track_no",
+    "is_live",
+    "added_at",
 )
 
 
@@ -101,7 +113,11 @@ class ProgressPrinter:
                 self._out.flush()
                 self._last_time = now
             return
-        if p.percent >= self._last_percent + 10 or now - self._last_time >= 5 or p.stage.value != self._last_stage:
+        if (
+            p.percent >= self._last_percent + 10
+            or now - self._last_time >= 5
+            or p.stage.value != self._last_stage
+        ):
             self._out.write(text + "\n")
             self._out.flush()
             self._last_percent = p.percent

@@ -39,7 +39,8 @@ async def run_headless_demo(data_dir: Path, tracks: int, as_json: bool) -> int:
             except NotFoundError:
                 pass
         await ctx.servers.add(
-            NewServer(DEMO_PLEX, ServerKind.PLEX, plex.url, AuthMethod.TOKEN), Credentials(token=DEFAULT_PLEX_TOKEN)
+            NewServer(DEMO_PLEX, ServerKind.PLEX, plex.url, AuthMethod.TOKEN),
+            Credentials(token=DEFAULT_PLEX_TOKEN),
         )
         await ctx.servers.add(
             NewServer(DEMO_JELLYFIN, ServerKind.JELLYFIN, jellyfin.url, AuthMethod.PASSWORD),
@@ -54,11 +55,19 @@ async def run_headless_demo(data_dir: Path, tracks: int, as_json: bool) -> int:
         elapsed = time.monotonic() - started
         cached = ctx.tracks.count(TrackFilter())
         if as_json:
-            print_json({**result.to_json(), "seconds": round(elapsed, 2), "cached_tracks": cached,
-                        "data_dir": str(ctx.data_dir)})
+            print_json(
+                {
+                    **result.to_json(),
+                    "seconds": round(elapsed, 2),
+                    "cached_tracks": cached,
+                    "data_dir": str(ctx.data_dir),
+                }
+            )
         else:
             print(result.summary)
-            print(f"{cached:,} tracks cached in {elapsed:.1f} s ({cached / max(elapsed, 1e-9):,.0f} tracks/s).")
+            print(
+                f"{cached:,} tracks cached in {elapsed:.1f} s ({cached / max(elapsed, 1e-9):,.0f} tracks/s)."
+            )
             for s in ctx.server_store.list():
                 n = ctx.tracks.count(TrackFilter(server=s.name))
                 users = len(ctx.users.list(server=s.name))

@@ -12,25 +12,69 @@ APP = Path(__file__).resolve().parents[1] / "app"
 # package -> top-level modules/packages it must never import (prefix match on the dotted name)
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "core": (
-        "app.storage", "app.servers", "app.services", "app.ui", "app.demo", "app.cli", "app.main",
-        "sqlite3", "plexapi", "jellyfin_apiclient_python", "requests", "PySide6", "qasync", "keyring",
+        "app.storage",
+        "app.servers",
+        "app.services",
+        "app.ui",
+        "app.demo",
+        "app.cli",
+        "app.main",
+        "sqlite3",
+        "plexapi",
+        "jellyfin_apiclient_python",
+        "requests",
+        "PySide6",
+        "qasync",
+        "keyring",
         "platformdirs",
     ),
     "storage": (
-        "app.servers", "app.services", "app.ui", "app.demo", "app.cli", "app.main",
-        "plexapi", "jellyfin_apiclient_python", "requests", "PySide6", "qasync",
+        "app.servers",
+        "app.services",
+        "app.ui",
+        "app.demo",
+        "app.cli",
+        "app.main",
+        "plexapi",
+        "jellyfin_apiclient_python",
+        "requests",
+        "PySide6",
+        "qasync",
     ),
     "servers": (
-        "app.storage", "app.services", "app.ui", "app.demo", "app.cli", "app.main",
-        "sqlite3", "PySide6", "qasync",
+        "app.storage",
+        "app.services",
+        "app.ui",
+        "app.demo",
+        "app.cli",
+        "app.main",
+        "sqlite3",
+        "PySide6",
+        "qasync",
     ),
     "services": (
-        "app.storage", "app.servers", "app.ui", "app.demo", "app.cli", "app.main",
-        "sqlite3", "plexapi", "jellyfin_apiclient_python", "requests", "PySide6", "qasync",
+        "app.storage",
+        "app.servers",
+        "app.ui",
+        "app.demo",
+        "app.cli",
+        "app.main",
+        "sqlite3",
+        "plexapi",
+        "jellyfin_apiclient_python",
+        "requests",
+        "PySide6",
+        "qasync",
     ),
     "ui": (
-        "app.storage", "app.servers", "app.demo", "app.cli",
-        "sqlite3", "plexapi", "jellyfin_apiclient_python", "requests",
+        "app.storage",
+        "app.servers",
+        "app.demo",
+        "app.cli",
+        "sqlite3",
+        "plexapi",
+        "jellyfin_apiclient_python",
+        "requests",
     ),
 }
 # app/demo is stdlib-only: it may import nothing outside the standard library except app.demo and app.core.
@@ -91,10 +135,16 @@ def test_module_respects_layers(path: Path) -> None:
     imports = _imports(path)
     problems = []
     for forbidden in FORBIDDEN.get(layer, ()):
-        problems += [f"{dotted} imports {name} (forbidden for app.{layer})" for name in imports if _matches(name, forbidden)]
+        problems += [
+            f"{dotted} imports {name} (forbidden for app.{layer})"
+            for name in imports
+            if _matches(name, forbidden)
+        ]
     for module, owners in OWNERS.items():
         if not any(_matches(dotted, owner) for owner in owners):
-            problems += [f"{dotted} imports {name} (only {owners} may)" for name in imports if _matches(name, module)]
+            problems += [
+                f"{dotted} imports {name} (only {owners} may)" for name in imports if _matches(name, module)
+            ]
     if layer == "demo":
         import sys
 

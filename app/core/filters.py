@@ -7,9 +7,12 @@ Semantics (the storage layer and the brute-force reference in the tests both fol
 * ``decade``: a year ending in 0; the track's year is in ``[decade, decade + 9]``. Tracks without year never match.
 * ``min_rating``: the track's rating (0-10) is ``>= min_rating``. Unrated tracks never match.
 * ``exclude_live``: drop tracks with ``is_live``.
-* ``search``: every whitespace-separated word of the text is a prefix of some word of the title, artist or
-  album (FTS5 prefix query, Unicode case-folded, diacritics kept). Words are made of letters and digits only;
-  other characters separate words.
+* ``search``: every word of the text is a prefix of some word of the title, artist or album (FTS5 prefix
+  query, diacritics kept: "cafe" does not find "café"). A word is a run of letters, digits, combining marks and
+  private-use characters, exactly as SQLite's FTS5 ``unicode61`` tokenizer splits text; anything else (spaces,
+  punctuation, symbols) separates words. Case is folded as that tokenizer folds it: one character to one
+  character ("É" = "é", "Σ" = "ς" = "σ"), so "ß" does not match "ss" and there is no full Unicode case folding.
+  Its Unicode tables are older than Python's; characters added to Unicode since may split or fold differently.
 """
 
 from __future__ import annotations

@@ -163,7 +163,9 @@ class TrackStore(Protocol):
     # read side
     def count(self, flt: TrackFilter) -> int: ...
 
-    def query(self, flt: TrackFilter, sort: TrackSort, limit: int | None = None, offset: int = 0) -> list[Track]: ...
+    def query(
+        self, flt: TrackFilter, sort: TrackSort, limit: int | None = None, offset: int = 0
+    ) -> list[Track]: ...
 
     def ids(self, flt: TrackFilter, sort: TrackSort) -> Sequence[int]:
         """The ordered id snapshot of a view (for the lazy table model); compact (e.g. ``array('q')``)."""

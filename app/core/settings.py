@@ -41,7 +41,9 @@ class Settings:
     heartbeat_interval_s: int = 60
 
     @classmethod
-    def load(cls, stored: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    def load(
+        cls, stored: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None
+    ) -> Settings:
         """Defaults < ``stored`` (the cache's settings table) < ``ZONDARR_<NAME>`` environment variables.
 
         Raises ConfigurationError naming the first bad value. Unknown stored keys are ignored (a newer version
@@ -51,7 +53,10 @@ class Settings:
         values: dict[str, object] = {}
         for f in fields(cls):
             env_name = f"ZONDARR_{f.name.upper()}"
-            for origin, raw in (("the stored setting", (stored or {}).get(f.name)), (env_name, env.get(env_name))):
+            for origin, raw in (
+                ("the stored setting", (stored or {}).get(f.name)),
+                (env_name, env.get(env_name)),
+            ):
                 if raw is not None:
                     values[f.name] = _convert(f.name, f.type, raw, origin)
         return cls(**values)  # type: ignore[arg-type]
@@ -90,7 +95,7 @@ def _convert(name: str, type_name: object, raw: str, origin: str) -> object:
         value = text
     if name in _BOUNDS:
         lo, hi = _BOUNDS[name]
-        if not lo <= float(value) <= hi:  # type: ignore[arg-type]
+        if isinstance(value, int | float) and not lo <= value <= hi:
             raise bad(f"must be between {lo:g} and {hi:g}")
     if name == "plex_tv_url":
         parts = urlsplit(text)

@@ -42,8 +42,13 @@ async def call_with_retries(
             if attempt >= settings.retries:
                 raise
             delay = settings.retry_backoff_s * (2**attempt)
-            log.warning("retrying after %s (attempt %d, wait %.2fs, ref %s)", type(err).__name__, attempt + 1,
-                        delay, err.correlation_id)
+            log.warning(
+                "retrying after %s (attempt %d, wait %.2fs, ref %s)",
+                type(err).__name__,
+                attempt + 1,
+                delay,
+                err.correlation_id,
+            )
             attempt += 1
             await asyncio.sleep(delay)
 

@@ -23,7 +23,16 @@ from app.core.models import (
     SyncStatus,
     TrackRecord,
 )
-from app.core.ports import ClientFactory, Clock, MediaServerClient, Runner, ServerStore, SyncRunStore, TrackStore, UserStore
+from app.core.ports import (
+    ClientFactory,
+    Clock,
+    MediaServerClient,
+    Runner,
+    ServerStore,
+    SyncRunStore,
+    TrackStore,
+    UserStore,
+)
 from app.core.progress import CancelToken
 from app.core.settings import Settings
 from app.services.paging import IncompleteListing, call_with_retries, iter_pages
@@ -98,7 +107,9 @@ class ServerSync:
         if server.machine_id and identity.machine_id != server.machine_id:
             # The URL now answers as another installation: the old rows describe a server that is gone.
             await self.runner.db(self.tracks.clear_server, server.id)
-            self._inform("The server at this URL is a different installation now; its old cached data was cleared.")
+            self._inform(
+                "The server at this URL is a different installation now; its old cached data was cleared."
+            )
         await self.runner.db(self.servers.set_identity, server.id, identity)
 
         libraries = await call_with_retries(self.runner, self.settings, self.cancel, client.music_libraries)
@@ -141,9 +152,13 @@ class ServerSync:
     async def _fetch_albums(
         self, client: MediaServerClient, library: RemoteLibrary
     ) -> dict[str, tuple[tuple[str, ...], int | None]]:
-        total = await call_with_retries(self.runner, self.settings, self.cancel, client.count_albums, library.key)
+        total = await call_with_retries(
+            self.runner, self.settings, self.cancel, client.count_albums, library.key
+        )
         found: dict[str, tuple[tuple[str, ...], int | None]] = {}
-        async for page in iter_pages(self.runner, self.settings, self.cancel, client.fetch_albums, library.key, total):
+        async for page in iter_pages(
+            self.runner, self.settings, self.cancel, client.fetch_albums, library.key, total
+        ):
             items: list[AlbumRecord] = page.items
             for album in items:
                 found[album.remote_id] = (album.genres, album.year)
@@ -158,7 +173,9 @@ class ServerSync:
     ) -> None:
         key = out.library.key
         try:
-            async for page in iter_pages(self.runner, self.settings, self.cancel, client.fetch_tracks, key, out.total):
+            async for page in iter_pages(
+                self.runner, self.settings, self.cancel, client.fetch_tracks, key, out.total
+            ):
                 items = page.items
                 if albums:
                     items = [inherit_from_album(t, albums.get(t.album_remote_id or "")) for t in items]
@@ -172,7 +189,9 @@ class ServerSync:
         except IncompleteListing as err:
             # Merge nothing of this library: a short listing would look like deletions or lose updates.
             log.warning("%s: incomplete listing of %s: %s", self.server.name, key, err)
-            self._warn(f"Library {out.library.title!r} listed fewer tracks than announced; kept the cached tracks.")
+            self._warn(
+                f"Library {out.library.title!r} listed fewer tracks than announced; kept the cached tracks."
+            )
 
     async def _sync_users(self, client: MediaServerClient) -> None:
         try:
@@ -195,7 +214,12 @@ class ServerSync:
         run.status = status
         run.stage = SyncStage.DONE
         run.finished_at = now
-        run.added, run.updated, run.removed, run.unchanged = counts.added, counts.updated, counts.removed, counts.unchanged
+        run.added, run.updated, run.removed, run.unchanged = (
+            counts.added,
+            counts.updated,
+            counts.removed,
+            counts.unchanged,
+        )
         run.message = " ".join(self._notes) or (
             f"{sum(o.fetched for o in outcomes):,} tracks: {counts.added:,} added, {counts.updated:,} updated, "
             f"{counts.removed:,} removed"

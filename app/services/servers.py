@@ -6,7 +6,15 @@ Coroutines for the event loop thread; blocking work goes through the runner.
 from __future__ import annotations
 
 from app.core.errors import ConfigurationError, ValidationError
-from app.core.models import AuthMethod, ConnectResult, Credentials, NewServer, Server, ServerIdentity, ServerKind
+from app.core.models import (
+    AuthMethod,
+    ConnectResult,
+    Credentials,
+    NewServer,
+    Server,
+    ServerIdentity,
+    ServerKind,
+)
 from app.core.ports import ClientFactory, Runner, SecretStore, ServerStore
 
 
@@ -23,7 +31,8 @@ def validate_new_server(new: NewServer, credentials: Credentials) -> None:
             )
     elif not credentials.token:
         raise ValidationError(
-            "No token or API key was given.", remedy="Pipe it on stdin (--token-stdin); it is never an argument."
+            "No token or API key was given.",
+            remedy="Pipe it on stdin (--token-stdin); it is never an argument.",
         )
 
 

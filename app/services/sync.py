@@ -126,7 +126,9 @@ class SyncService:
         """Enabled servers never synced or last synced longer ago than ``stale_after_h``."""
         limit = self._clock() - self._settings.stale_after_h * 3600
         return [
-            s for s in self._servers.list() if s.enabled and (s.last_synced_at is None or s.last_synced_at < limit)
+            s
+            for s in self._servers.list()
+            if s.enabled and (s.last_synced_at is None or s.last_synced_at < limit)
         ]
 
     async def sync(
@@ -150,7 +152,8 @@ class SyncService:
             targets = [s for s in self._servers.list() if s.enabled]
         if not targets:
             raise ConfigurationError(
-                "There is no server to sync.", remedy="Add one with `zondarr server add` (or the Servers page)."
+                "There is no server to sync.",
+                remedy="Add one with `zondarr server add` (or the Servers page).",
             )
         with ExitStack() as held:
             runnable, busy = await self._claim(targets, held)
@@ -160,14 +163,10 @@ class SyncService:
             job = _JobProgress(progress)
             self._in_flight.update(s.id for s in runnable)
             try:
-                results = await asyncio.gather(
-                    *(self._sync_one(s, trigger, job, cancel) for s in runnable)
-                )
+                results = await asyncio.gather(*(self._sync_one(s, trigger, job, cancel) for s in runnable))
             finally:
                 self._in_flight.difference_update(s.id for s in runnable)
-        skipped = [
-            ServerSyncResult(s.name, SyncStatus.FAILED, None, message="already syncing") for s in busy
-        ]
+        skipped = [ServerSyncResult(s.name, SyncStatus.FAILED, None, message="already syncing") for s in busy]
         return _summarise([*results, *skipped])
 
     async def _claim(self, targets: list[Server], held: ExitStack) -> tuple[list[Server], list[Server]]:
@@ -196,14 +195,14 @@ class SyncService:
     async def _sync_one(
         self, server: Server, trigger: str, job: _JobProgress, cancel: CancelToken
     ) -> ServerSyncResult:
-        secret = self._secrets.get(server.secret_ref)
+        secret = await self._runner.net(self._secrets.get, server.secret_ref)  # a keychain call may block
         run = await self._runner.db(self._runs.start, server.id, trigger)
         if not secret:
-            err: ZondarrError = ConfigurationError(
+            missing = ConfigurationError(
                 f"{server.name}: no credentials are stored for this server.",
                 remedy="Remove the server and add it again with its token or API key.",
             )
-            return await self._finish(run, server, SyncStatus.FAILED, err)
+            return await self._finish(run, server, SyncStatus.FAILED, missing)
         worker = ServerSync(
             server=server,
             credentials=Credentials(token=secret),
@@ -234,14 +233,16 @@ class SyncService:
         except Exception as exc:  # a bug: record it, never leave the run "running"
             log.exception("sync of %s crashed", server.name)
             await self._runner.db(self._tracks.discard_staging, server.id)
-            err = ZondarrError(
+            crash = ZondarrError(
                 f"{server.name}: the sync stopped on an unexpected error.",
                 remedy="Try again; if it happens again, report it with this reference.",
                 detail=f"{type(exc).__name__}: {exc}",
             )
-            return await self._finish(run, server, SyncStatus.FAILED, err)
+            return await self._finish(run, server, SyncStatus.FAILED, crash)
 
-    async def _finish(self, run: SyncRun, server: Server, status: SyncStatus, err: ZondarrError) -> ServerSyncResult:
+    async def _finish(
+        self, run: SyncRun, server: Server, status: SyncStatus, err: ZondarrError
+    ) -> ServerSyncResult:
         """Records a run that ended without a merge (failed or cancelled)."""
         log.warning("sync of %s %s: %s | %s", server.name, status.value, err.user_message, err.detail)
         run.status = status
@@ -267,10 +268,14 @@ def _summarise(results: list[ServerSyncResult]) -> SyncJobResult:
     )
     changes = f"{counts.added:,} added, {counts.updated:,} updated, {counts.removed:,} removed"
     if all(r.status is SyncStatus.CANCELLED for r in results):
-        return SyncJobResult(SyncStatus.CANCELLED, tuple(results), "Sync cancelled. Nothing was changed.", counts)
+        return SyncJobResult(
+            SyncStatus.CANCELLED, tuple(results), "Sync cancelled. Nothing was changed.", counts
+        )
     if failed == 0 and all(r.status is SyncStatus.SUCCEEDED for r in results):
         noun = "server" if total == 1 else "servers"
-        return SyncJobResult(SyncStatus.SUCCEEDED, tuple(results), f"Synced {total} {noun}: {changes}.", counts)
+        return SyncJobResult(
+            SyncStatus.SUCCEEDED, tuple(results), f"Synced {total} {noun}: {changes}.", counts
+        )
     if not ok:
         first = results[0]
         reason = first.message or "failed"

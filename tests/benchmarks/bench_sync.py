@@ -25,10 +25,9 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from app.core.models import AuthMethod, Credentials, NewServer, ServerKind  # noqa: E402
-from app.core.settings import Settings  # noqa: E402
-from app.demo import DemoConfig, start_demo_server  # noqa: E402
-from tests.e2e.conftest import MemoryKeyring  # noqa: E402
+from app.core.models import AuthMethod, Credentials, NewServer, ServerKind
+from app.demo import DemoConfig, start_demo_server
+from tests.e2e.conftest import MemoryKeyring
 
 PAGE = 500
 
@@ -74,9 +73,15 @@ def download_jellyfin(url: str, key: str, page: int = PAGE) -> int:
         while True:
             r = s.get(
                 f"{url}/Items",
-                params={"ParentId": f["ItemId"], "IncludeItemTypes": "Audio", "Recursive": "true",
-                        "StartIndex": start, "Limit": page, "EnableTotalRecordCount": "true",
-                        "Fields": "Genres,DateCreated,ProductionYear"},
+                params={
+                    "ParentId": f["ItemId"],
+                    "IncludeItemTypes": "Audio",
+                    "Recursive": "true",
+                    "StartIndex": start,
+                    "Limit": page,
+                    "EnableTotalRecordCount": "true",
+                    "Fields": "Genres,DateCreated,ProductionYear",
+                },
                 timeout=30,
             )
             body = r.json()
@@ -106,24 +111,34 @@ def zondarr_sync(data_dir: Path, plex_url: str | None, jelly_url: str | None, re
     from app.cli import build_context
 
     async def go() -> dict:
-        ctx = build_context(data_dir, overrides={"plex_tv_url": plex_url or "https://plex.tv",
-                                                  "page_size": str(PAGE)})
+        ctx = build_context(
+            data_dir, overrides={"plex_tv_url": plex_url or "https://plex.tv", "page_size": str(PAGE)}
+        )
         try:
             names = []
             if not resync:
                 if plex_url:
-                    await ctx.servers.add(NewServer("Plex", ServerKind.PLEX, plex_url, AuthMethod.TOKEN),
-                                          Credentials(token="demo-plex-token"))
+                    await ctx.servers.add(
+                        NewServer("Plex", ServerKind.PLEX, plex_url, AuthMethod.TOKEN),
+                        Credentials(token="demo-plex-token"),
+                    )
                 if jelly_url:
-                    await ctx.servers.add(NewServer("Jelly", ServerKind.JELLYFIN, jelly_url, AuthMethod.API_KEY),
-                                          Credentials(token="demo-jellyfin-key"))
+                    await ctx.servers.add(
+                        NewServer("Jelly", ServerKind.JELLYFIN, jelly_url, AuthMethod.API_KEY),
+                        Credentials(token="demo-jellyfin-key"),
+                    )
             names = [s.name for s in ctx.cache.servers.list()]
             t0 = time.perf_counter()
             result = await ctx.sync.sync(names)
             elapsed = time.perf_counter() - t0
             assert result.exit_code == 0, result.summary
-            return {"seconds": elapsed, "added": result.counts.added, "updated": result.counts.updated,
-                    "removed": result.counts.removed, "unchanged": result.counts.unchanged}
+            return {
+                "seconds": elapsed,
+                "added": result.counts.added,
+                "updated": result.counts.updated,
+                "removed": result.counts.removed,
+                "unchanged": result.counts.unchanged,
+            }
         finally:
             ctx.close()
 
@@ -139,8 +154,17 @@ def main() -> int:
     keyring.set_keyring(MemoryKeyring())
     plex = start_demo_server(DemoConfig(kind="plex", tracks=args.tracks, libraries=1))
     jelly = start_demo_server(DemoConfig(kind="jellyfin", tracks=args.tracks, libraries=1))
-    rows: dict[str, list[float]] = {k: [] for k in (
-        "plex download", "plex sync", "plex re-sync", "jellyfin download", "jellyfin sync", "jellyfin re-sync")}
+    rows: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "plex download",
+            "plex sync",
+            "plex re-sync",
+            "jellyfin download",
+            "jellyfin sync",
+            "jellyfin re-sync",
+        )
+    }
     rewritten = 0
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -153,7 +177,9 @@ def main() -> int:
                         download_jellyfin(url, "demo-jellyfin-key")
                     rows[f"{kind} download"].append(time.perf_counter() - t0)
                     d = Path(tmp) / f"{kind}-{r}"
-                    first = zondarr_sync(d, url if kind == "plex" else None, url if kind == "jellyfin" else None)
+                    first = zondarr_sync(
+                        d, url if kind == "plex" else None, url if kind == "jellyfin" else None
+                    )
                     assert first["added"] == args.tracks, first
                     rows[f"{kind} sync"].append(first["seconds"])
                     again = zondarr_sync(d, url if kind == "plex" else None, None, resync=True)
@@ -170,13 +196,17 @@ def main() -> int:
         jelly.stop()
 
     med = {k: statistics.median(v) for k, v in rows.items()}
-    print(f"\nSync benchmark: {args.tracks:,} tracks per server, page size {PAGE}, medians of {args.rounds} rounds\n")
+    print(
+        f"\nSync benchmark: {args.tracks:,} tracks per server, page size {PAGE}, medians of {args.rounds} rounds\n"
+    )
     print(f"| {'measurement':<32} | {'seconds':>8} | {'tracks/s':>10} |")
     print(f"|{'-' * 34}|{'-' * 10}|{'-' * 12}|")
     for k, v in med.items():
         print(f"| {k:<32} | {v:8.2f} | {args.tracks / v:10,.0f} |")
     if plexapi_s is not None:
-        print(f"| {'plex plexapi searchTracks() (1x)':<32} | {plexapi_s:8.2f} | {args.tracks / plexapi_s:10,.0f} |")
+        print(
+            f"| {'plex plexapi searchTracks() (1x)':<32} | {plexapi_s:8.2f} | {args.tracks / plexapi_s:10,.0f} |"
+        )
     print()
     for kind in ("plex", "jellyfin"):
         ratio = med[f"{kind} sync"] / med[f"{kind} download"]

@@ -25,7 +25,11 @@ from app.demo import DemoConfig, DemoServer, start_demo_server
 REPO = Path(__file__).resolve().parents[2]
 
 # Fast retries for fault tests; the CLI reads these through Settings.load.
-FAST_ENV = {"ZONDARR_RETRY_BACKOFF_S": "0.01", "ZONDARR_REQUEST_TIMEOUT_S": "5", "ZONDARR_CONNECT_TIMEOUT_S": "2"}
+FAST_ENV = {
+    "ZONDARR_RETRY_BACKOFF_S": "0.01",
+    "ZONDARR_REQUEST_TIMEOUT_S": "5",
+    "ZONDARR_CONNECT_TIMEOUT_S": "2",
+}
 
 
 class MemoryKeyring(KeyringBackend):
@@ -88,12 +92,24 @@ def run_cli(data_dir: Path, *args: str, stdin: str = "", env: dict[str, str] | N
     return CliResult(code, out.getvalue(), err.getvalue())
 
 
-def spawn_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None, **kw: object) -> subprocess.Popen[str]:
+def spawn_cli(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, **kw: object
+) -> subprocess.Popen[str]:
     """Starts `python -m app` in a child process (for kill and concurrency tests). File-backed secrets there."""
-    full_env = {**os.environ, **FAST_ENV, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", **(env or {})}
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+    full_env = {
+        **os.environ,
+        **FAST_ENV,
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+        **(env or {}),
+    }
+    return subprocess.Popen(
         [sys.executable, "-m", "app", "--data-dir", str(data_dir), *args],
-        cwd=REPO, env=full_env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw,  # type: ignore[arg-type]
+        cwd=REPO,
+        env=full_env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -105,11 +121,33 @@ class DemoPair:
     def add_both(self, data_dir: Path) -> None:
         r = run_cli(data_dir, "settings", "set", "plex_tv_url", self.plex.url)
         assert r.code == 0, r.err
-        r = run_cli(data_dir, "server", "add", "--kind", "plex", "--name", "Plex", "--url", self.plex.url,
-                    "--token-stdin", stdin="demo-plex-token\n")
+        r = run_cli(
+            data_dir,
+            "server",
+            "add",
+            "--kind",
+            "plex",
+            "--name",
+            "Plex",
+            "--url",
+            self.plex.url,
+            "--token-stdin",
+            stdin="demo-plex-token\n",
+        )
         assert r.code == 0, r.err
-        r = run_cli(data_dir, "server", "add", "--kind", "jellyfin", "--name", "Jelly", "--url", self.jellyfin.url,
-                    "--token-stdin", stdin="demo-jellyfin-key\n")
+        r = run_cli(
+            data_dir,
+            "server",
+            "add",
+            "--kind",
+            "jellyfin",
+            "--name",
+            "Jelly",
+            "--url",
+            self.jellyfin.url,
+            "--token-stdin",
+            stdin="demo-jellyfin-key\n",
+        )
         assert r.code == 0, r.err
 
 

@@ -46,8 +46,12 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "spec", "code", "status", "words"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
-def test_fault_leaves_cache_unchanged(baseline, kind: str, spec: str, code: int, status: str, words: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    ("kind", "spec", "code", "status", "words"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES]
+)
+def test_fault_leaves_cache_unchanged(
+    baseline, kind: str, spec: str, code: int, status: str, words: str
+) -> None:  # type: ignore[no-untyped-def]
     data, pair, before = baseline
     server = pair.plex if kind == "plex" else pair.jellyfin
     name = "Plex" if kind == "plex" else "Jelly"
@@ -95,12 +99,36 @@ def test_dripping_server_cannot_hang_a_sync(baseline) -> None:  # type: ignore[n
 def test_wrong_token_is_refused_and_nothing_is_stored(baseline) -> None:  # type: ignore[no-untyped-def]
     data, pair, _ = baseline
     before = run_cli(data, "server", "list", "--json").json()
-    r = run_cli(data, "server", "add", "--kind", "plex", "--name", "Wrong", "--url", pair.plex.url,
-                "--token-stdin", stdin="not-the-token\n")
+    r = run_cli(
+        data,
+        "server",
+        "add",
+        "--kind",
+        "plex",
+        "--name",
+        "Wrong",
+        "--url",
+        pair.plex.url,
+        "--token-stdin",
+        stdin="not-the-token\n",
+    )
     assert r.code == 1
     assert "Wrong" in r.err and "token" in r.err.lower() and "not-the-token" not in r.err
-    r = run_cli(data, "server", "add", "--kind", "jellyfin", "--name", "WrongJ", "--url", pair.jellyfin.url,
-                "--username", "admin", "--password-stdin", stdin="bad-password\n")
+    r = run_cli(
+        data,
+        "server",
+        "add",
+        "--kind",
+        "jellyfin",
+        "--name",
+        "WrongJ",
+        "--url",
+        pair.jellyfin.url,
+        "--username",
+        "admin",
+        "--password-stdin",
+        stdin="bad-password\n",
+    )
     assert r.code == 1 and "WrongJ" in r.err and "bad-password" not in r.err
     assert run_cli(data, "server", "list", "--json").json() == before
 
@@ -111,8 +139,21 @@ def test_jellyfin_password_login_stores_a_token_not_the_password(tmp_path: Path)
     keyring.set_keyring(ring)
     try:
         with demo_pair(50) as pair:
-            r = run_cli(tmp_path, "server", "add", "--kind", "jellyfin", "--name", "J", "--url", pair.jellyfin.url,
-                        "--username", "admin", "--password-stdin", stdin="demo-password\n")
+            r = run_cli(
+                tmp_path,
+                "server",
+                "add",
+                "--kind",
+                "jellyfin",
+                "--name",
+                "J",
+                "--url",
+                pair.jellyfin.url,
+                "--username",
+                "admin",
+                "--password-stdin",
+                stdin="demo-password\n",
+            )
             assert r.code == 0, r.err
             assert "demo-password" not in ring.values.values()
             assert run_cli(tmp_path, "sync").code == 0

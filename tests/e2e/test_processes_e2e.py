@@ -21,8 +21,19 @@ SLOW = {"ZONDARR_PAGE_SIZE": "100"}
 def add_plex(data: Path, url: str) -> None:
     p = spawn_cli(data, "settings", "set", "plex_tv_url", url)
     assert p.wait(60) == 0, p.stderr.read() if p.stderr else ""
-    p = spawn_cli(data, "server", "add", "--kind", "plex", "--name", "Plex", "--url", url, "--token-stdin",
-                  stdin=__import__("subprocess").PIPE)
+    p = spawn_cli(
+        data,
+        "server",
+        "add",
+        "--kind",
+        "plex",
+        "--name",
+        "Plex",
+        "--url",
+        url,
+        "--token-stdin",
+        stdin=__import__("subprocess").PIPE,
+    )
     out, err = p.communicate("demo-plex-token\n", timeout=60)
     assert p.returncode == 0, err
 

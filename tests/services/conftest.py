@@ -24,9 +24,16 @@ class SyncHarness:
         self.runner = ThreadRunner()
         self.clock_value = 1_800_000_000.0
         self.service = SyncService(
-            servers=cache.servers, tracks=cache.tracks, users=cache.users, runs=cache.sync_runs,
-            secrets=self.secrets, clients=FakeFactory(fakes), locks=cache.locks, runner=self.runner,
-            settings=settings, clock=lambda: self.clock_value,
+            servers=cache.servers,
+            tracks=cache.tracks,
+            users=cache.users,
+            runs=cache.sync_runs,
+            secrets=self.secrets,
+            clients=FakeFactory(fakes),
+            locks=cache.locks,
+            runner=self.runner,
+            settings=settings,
+            clock=lambda: self.clock_value,
         )
         for name, fake in fakes.items():
             new = NewServer(name, ServerKind.PLEX, f"http://127.0.0.1/{name}", AuthMethod.TOKEN)

@@ -124,7 +124,9 @@ class FakeFactory:
 
     def authenticate(self, new: NewServer, credentials: Credentials) -> ConnectResult:
         s = self.servers[new.name]
-        return ConnectResult(ServerIdentity(s.machine_id, new.name, "1.0", new.kind), token=credentials.token or "t")
+        return ConnectResult(
+            ServerIdentity(s.machine_id, new.name, "1.0", new.kind), token=credentials.token or "t"
+        )
 
 
 class MemorySecrets:

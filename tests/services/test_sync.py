@@ -163,8 +163,9 @@ def test_album_genres_and_year_fill_tracks_that_have_none(tmp_path, settings) ->
     from app.storage import open_cache
 
     albums = [AlbumRecord(f"al{i}", f"Album {i}", "X", 1990 + i, (f"G{i}",)) for i in range(3)]
-    fake = FakeMediaServer(libraries={"1": make_tracks("p", 20, album_ids=3)}, albums={"1": albums},
-                           needs_album_pass=True)
+    fake = FakeMediaServer(
+        libraries={"1": make_tracks("p", 20, album_ids=3)}, albums={"1": albums}, needs_album_pass=True
+    )
     cache = open_cache(tmp_path / "d")
     h = SyncHarness(cache, {"Plex": fake}, settings)
     try:
