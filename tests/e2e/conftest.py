@@ -51,15 +51,21 @@ class MemoryKeyring(KeyringBackend):
         self.values.pop((service, username), None)
 
 
-@pytest.fixture(autouse=True)
-def _memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+@pytest.fixture(scope="session", autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """One in-memory keychain for the whole session (module fixtures add servers that later tests use)."""
     ring = MemoryKeyring()
     previous = keyring.get_keyring()
     keyring.set_keyring(ring)
-    for name, value in FAST_ENV.items():
-        monkeypatch.setenv(name, value)
+    saved = {name: os.environ.get(name) for name in FAST_ENV}
+    os.environ.update(FAST_ENV)
     yield ring
     keyring.set_keyring(previous)
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @dataclass

@@ -37,22 +37,13 @@ def synced(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Path, DemoPair, list[dict[str, object]]]]:
     data = tmp_path_factory.mktemp("cli-e2e")
-    import keyring
-
-    from tests.e2e.conftest import MemoryKeyring
-
-    previous = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
-    try:
-        with demo_pair(TRACKS) as pair:
-            pair.add_both(data)
-            r = run_cli(data, "sync", "--json")
-            assert r.code == 0, r.err + r.out
-            tracks = run_cli(data, "tracks", "--json").json()
-            assert isinstance(tracks, list)
-            yield data, pair, tracks  # type: ignore[misc]
-    finally:
-        keyring.set_keyring(previous)
+    with demo_pair(TRACKS) as pair:
+        pair.add_both(data)
+        r = run_cli(data, "sync", "--json")
+        assert r.code == 0, r.err + r.out
+        tracks = run_cli(data, "tracks", "--json").json()
+        assert isinstance(tracks, list)
+        yield data, pair, tracks  # type: ignore[misc]
 
 
 def test_sync_caches_every_track_with_the_documented_fields(synced) -> None:  # type: ignore[no-untyped-def]
@@ -129,7 +120,7 @@ def test_filters_and_search_equal_brute_force_over_the_json(  # type: ignore[no-
     synced, server, genre, decade, min_rating, exclude_live, search, sort
 ) -> None:
     data, _, tracks = synced
-    args = ["tracks", "--json", "--sort", sort]
+    args = ["tracks", "--json", f"--sort={sort}"]
     for flag, value in (
         ("--server", server),
         ("--genre", genre),

@@ -18,16 +18,11 @@ PAGE_ENV = {"ZONDARR_PAGE_SIZE": "100"}
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, DemoPair, object]]:
     data = tmp_path_factory.mktemp("faults")
-    previous = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
-    try:
-        with demo_pair(TRACKS) as pair:
-            pair.add_both(data)
-            r = run_cli(data, "sync", env=PAGE_ENV)
-            assert r.code == 0, r.err
-            yield data, pair, run_cli(data, "tracks", "--json").json()
-    finally:
-        keyring.set_keyring(previous)
+    with demo_pair(TRACKS) as pair:
+        pair.add_both(data)
+        r = run_cli(data, "sync", env=PAGE_ENV)
+        assert r.code == 0, r.err
+        yield data, pair, run_cli(data, "tracks", "--json").json()
 
 
 CASES = [
@@ -92,7 +87,7 @@ def test_dripping_server_cannot_hang_a_sync(baseline) -> None:  # type: ignore[n
     finally:
         pair.jellyfin.set_faults("")
     assert r.code == 1
-    assert "could not be reached" in r.out
+    assert "did not answer within 1.5 seconds" in r.out
     assert run_cli(data, "tracks", "--json").json() == before
 
 

@@ -16,6 +16,8 @@ from tests.e2e.conftest import spawn_cli
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL and fcntl locks")
 SLOW = {"ZONDARR_PAGE_SIZE": "100"}
+# Seconds after the child printed "fetching": early fetch, late fetch, around the merge, after the commit.
+KILL_DELAYS = (0.0, 0.3, 0.6, 0.8, 1.0, 1.2, 1.6)
 
 
 def add_plex(data: Path, url: str) -> None:
@@ -74,7 +76,7 @@ def test_sigkill_mid_sync_leaves_one_complete_library(tmp_path: Path) -> None:
     second = start_demo_server(DemoConfig(kind="plex", tracks=4000, port=port, faults="any:latency=0.01"))
     try:
         outcomes: list[frozenset[str]] = []
-        for delay in (0.0, 0.3, 0.8, 1.5):
+        for delay in KILL_DELAYS:
             proc = spawn_cli(data, "sync", env=SLOW)
             wait_for_line(proc, "fetching")
             time.sleep(delay)
@@ -85,8 +87,9 @@ def test_sigkill_mid_sync_leaves_one_complete_library(tmp_path: Path) -> None:
         assert proc.wait(180) == 0, proc.stderr.read() if proc.stderr else ""
         new = cached_ids(data)
         assert len(new) == 4000 and new != old
-        for delay, ids in zip((0.0, 0.3, 0.8, 1.5), outcomes, strict=True):
+        for delay, ids in zip(KILL_DELAYS, outcomes, strict=True):
             assert ids in (old, new), f"a mix after a kill at +{delay}s: {len(ids)} tracks"
+            print(f"kill at +{delay}s: {'new' if ids == new else 'old'} library")
     finally:
         second.stop()
 
