@@ -1,0 +1,115 @@
+"""Opening the cache: data folder, file modes, pragmas, integrity check, migrations (DESIGN §3)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import platformdirs
+
+from app.core.errors import CacheError
+from app.storage import schema
+from app.storage.db import Database, guard, to_cache_error
+from app.storage.locks import FileJobLocks
+from app.storage.runs import SqliteSettingsStore, SqliteSyncRunStore
+from app.storage.servers import SqliteServerStore
+from app.storage.tracks import SqliteTrackStore
+from app.storage.users import SqliteUserStore
+
+FILE_NAME = "cache.sqlite3"
+_DAMAGED_REMEDY = (
+    "Close Zondarr, move the file cache.sqlite3 out of the data folder and start again "
+    "(cached tracks and users are fetched again on the next sync)."
+)
+
+
+def default_data_dir() -> Path:
+    """``$ZONDARR_DATA_DIR`` when set, else the platform's user data dir for "zondarr"."""
+    env = os.environ.get("ZONDARR_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("zondarr", appauthor=False))
+
+
+class Cache:
+    """The open cache and its stores. Create with ``open_cache``; ``close()`` when done (any thread, once no
+    store call is running)."""
+
+    def __init__(self, data_dir: Path, db: Database, clock: Callable[[], float]) -> None:
+        self.data_dir = data_dir
+        self.path = db.path
+        self._db = db
+        self.servers = SqliteServerStore(db, clock)
+        self.tracks = SqliteTrackStore(db, clock)
+        self.users = SqliteUserStore(db, clock)
+        self.sync_runs = SqliteSyncRunStore(db, clock)
+        self.settings = SqliteSettingsStore(db)
+        self.locks = FileJobLocks(data_dir)
+
+    def integrity_check(self) -> str:
+        """``PRAGMA integrity_check`` ("ok" when the file is sound). Any thread; slow on big caches."""
+        with self._db.read("checking the cache") as conn:
+            rows = conn.execute("PRAGMA integrity_check").fetchall()
+        return "\n".join(str(r[0]) for r in rows)
+
+    def schema_version(self) -> int:
+        with self._db.read("reading the schema version") as conn:
+            return schema.schema_version(conn)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Cache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _secure_files(data_dir: Path, path: Path) -> None:
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if p.exists() and os.name == "posix":
+            os.chmod(p, 0o600)
+
+
+def open_cache(data_dir: Path, clock: Callable[[], float] = time.time) -> Cache:
+    """Opens (creating if needed) ``data_dir/cache.sqlite3``: folder 0700, files 0600, WAL pragmas, a
+    ``quick_check``, migrations to the latest schema, and marks sync runs a killed process left running as
+    failed. Call on the thread that will become the db-writer (or before it starts). Raises CacheError with a
+    remedy (damaged file, newer schema, unwritable folder)."""
+    try:
+        if not data_dir.exists():
+            data_dir.mkdir(mode=0o700, parents=True)
+        path = data_dir / FILE_NAME
+        if not path.exists():
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # SQLite gives -wal/-shm the same mode
+    except OSError as exc:
+        raise CacheError(
+            "Zondarr could not create its data folder.",
+            remedy="Check that the data folder is writable, or choose another one with --data-dir.",
+            detail=f"{type(exc).__name__}: {exc}",
+        ) from exc
+    try:
+        db = Database(path)
+    except sqlite3.Error as exc:
+        raise to_cache_error(exc, "opening the cache") from exc
+    try:
+        with guard("checking the cache"):
+            result = db.writer.execute("PRAGMA quick_check").fetchall()
+        text = "; ".join(str(r[0]) for r in result)
+        if text != "ok":
+            raise CacheError(
+                "The local cache file is damaged.", remedy=_DAMAGED_REMEDY, detail=f"quick_check: {text}"
+            )
+        with guard("upgrading the cache"):
+            schema.migrate(db.writer)
+        _secure_files(data_dir, path)
+        cache = Cache(data_dir, db, clock)
+        cache.sync_runs.abandon_running()
+        return cache
+    except BaseException:
+        db.close()
+        raise

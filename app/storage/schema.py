@@ -1,0 +1,373 @@
+"""Schema and migrations. ``PRAGMA user_version`` is the number of migrations applied.
+
+Each migration is a SQL script run in one transaction together with the ``user_version`` bump; migrations only
+add (tables, columns, indexes, triggers) and never lose rows. Append new migrations at the end; never edit one
+that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from app.core.errors import CacheError
+
+# v1: the core tables. ``track_genres`` repeats year/rating/is_live/server_id of its track so that a genre
+# filter (with decade, rating, live and server filters) is answered from this one clustered table, without a
+# lookup per track. ``year`` is 0 there when the track has none (a primary key column cannot be NULL; 0 is
+# never a decade). tracks use AUTOINCREMENT so a deleted track's id is never reused by a new one: the UI
+# holds id snapshots and must not show a different track under an old id.
+V1 = """
+CREATE TABLE servers (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    url TEXT NOT NULL,
+    auth_method TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    status TEXT NOT NULL DEFAULT 'verified',
+    machine_id TEXT,
+    remote_user_id TEXT,
+    version TEXT,
+    created_at REAL NOT NULL,
+    last_synced_at REAL,
+    last_verified_at REAL
+);
+CREATE TABLE libraries (
+    id INTEGER PRIMARY KEY,
+    server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    title TEXT NOT NULL,
+    UNIQUE (server_id, key)
+);
+CREATE TABLE albums (
+    id INTEGER PRIMARY KEY,
+    server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    library_id INTEGER NOT NULL REFERENCES libraries(id) ON DELETE CASCADE,
+    remote_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    artist TEXT,
+    year INTEGER,
+    genres TEXT NOT NULL DEFAULT '[]',
+    content_hash BLOB NOT NULL,
+    synced_at REAL,
+    UNIQUE (server_id, remote_id)
+);
+CREATE INDEX albums_library ON albums(library_id);
+CREATE TABLE tracks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    library_id INTEGER NOT NULL REFERENCES libraries(id) ON DELETE CASCADE,
+    remote_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    artist TEXT,
+    album TEXT,
+    album_artist TEXT,
+    album_remote_id TEXT,
+    genre TEXT,
+    genres TEXT NOT NULL DEFAULT '[]',
+    year INTEGER,
+    rating REAL CHECK (rating IS NULL OR rating BETWEEN 0 AND 10),
+    duration_ms INTEGER,
+    track_no INTEGER,
+    disc_no INTEGER,
+    is_live INTEGER NOT NULL DEFAULT 0,
+    added_at REAL,
+    content_hash BLOB NOT NULL,
+    synced_at REAL,
+    UNIQUE (server_id, remote_id)
+);
+CREATE INDEX tracks_library ON tracks(library_id);
+CREATE TABLE track_genres (
+    genre TEXT NOT NULL,
+    year INTEGER NOT NULL,
+    track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+    rating REAL,
+    is_live INTEGER NOT NULL,
+    server_id INTEGER NOT NULL,
+    PRIMARY KEY (genre, year, track_id)
+) WITHOUT ROWID;
+CREATE INDEX track_genres_track ON track_genres(track_id, genre, rating, is_live, server_id);
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    remote_id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    email TEXT,
+    is_admin INTEGER NOT NULL DEFAULT 0,
+    is_disabled INTEGER NOT NULL DEFAULT 0,
+    library_keys TEXT,
+    seen_at REAL,
+    UNIQUE (server_id, remote_id)
+);
+CREATE TABLE sync_runs (
+    id INTEGER PRIMARY KEY,
+    server_id INTEGER REFERENCES servers(id) ON DELETE SET NULL,
+    trigger TEXT NOT NULL,
+    status TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    total INTEGER NOT NULL DEFAULT 0,
+    done INTEGER NOT NULL DEFAULT 0,
+    added INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    removed INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    failed_items INTEGER NOT NULL DEFAULT 0,
+    message TEXT NOT NULL DEFAULT '',
+    error TEXT,
+    correlation_id TEXT
+);
+CREATE INDEX sync_runs_server ON sync_runs(server_id, started_at);
+CREATE INDEX sync_runs_status ON sync_runs(status);
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+# v2: full-text search, the filter/sort indexes, and the staging tables of the sync write path.
+# Sort indexes end in the implicit rowid (= id), which gives the id tie-break for free in both directions.
+# ``tracks_filter_*`` cover the filter columns so a count is an index range scan without row lookups.
+# The FTS update trigger fires only when a searched column really changes.
+V2 = """
+CREATE VIRTUAL TABLE tracks_fts USING fts5(
+    title, artist, album,
+    content='tracks', content_rowid='id',
+    tokenize='unicode61 remove_diacritics 0'
+);
+CREATE TRIGGER tracks_fts_insert AFTER INSERT ON tracks BEGIN
+    INSERT INTO tracks_fts(rowid, title, artist, album) VALUES (new.id, new.title, new.artist, new.album);
+END;
+CREATE TRIGGER tracks_fts_delete AFTER DELETE ON tracks BEGIN
+    INSERT INTO tracks_fts(tracks_fts, rowid, title, artist, album)
+    VALUES ('delete', old.id, old.title, old.artist, old.album);
+END;
+CREATE TRIGGER tracks_fts_update AFTER UPDATE OF title, artist, album ON tracks
+WHEN old.title IS NOT new.title OR old.artist IS NOT new.artist OR old.album IS NOT new.album BEGIN
+    INSERT INTO tracks_fts(tracks_fts, rowid, title, artist, album)
+    VALUES ('delete', old.id, old.title, old.artist, old.album);
+    INSERT INTO tracks_fts(rowid, title, artist, album) VALUES (new.id, new.title, new.artist, new.album);
+END;
+INSERT INTO tracks_fts(tracks_fts) VALUES ('rebuild');
+
+CREATE INDEX tracks_sort_title ON tracks(title COLLATE NOCASE);
+CREATE INDEX tracks_sort_artist ON tracks(artist COLLATE NOCASE);
+CREATE INDEX tracks_sort_album ON tracks(album COLLATE NOCASE);
+CREATE INDEX tracks_sort_genre ON tracks(genre COLLATE NOCASE);
+CREATE INDEX tracks_sort_year ON tracks(year);
+CREATE INDEX tracks_sort_rating ON tracks(rating);
+CREATE INDEX tracks_sort_duration ON tracks(duration_ms);
+CREATE INDEX tracks_sort_added ON tracks(added_at);
+CREATE INDEX tracks_server ON tracks(server_id);
+CREATE INDEX tracks_filter_year ON tracks(year, rating, is_live, server_id);
+CREATE INDEX tracks_filter_rating ON tracks(rating, is_live, server_id, year);
+CREATE INDEX tracks_filter_live ON tracks(is_live, server_id, year, rating);
+
+CREATE TABLE stage_albums (
+    server_id INTEGER NOT NULL,
+    library_key TEXT NOT NULL,
+    remote_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    artist TEXT,
+    year INTEGER,
+    genres TEXT NOT NULL,
+    content_hash BLOB NOT NULL,
+    PRIMARY KEY (server_id, remote_id)
+) WITHOUT ROWID;
+CREATE TABLE stage_tracks (
+    server_id INTEGER NOT NULL,
+    library_key TEXT NOT NULL,
+    remote_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    artist TEXT,
+    album TEXT,
+    album_artist TEXT,
+    album_remote_id TEXT,
+    genre TEXT,
+    genres TEXT NOT NULL,
+    year INTEGER,
+    rating REAL,
+    duration_ms INTEGER,
+    track_no INTEGER,
+    disc_no INTEGER,
+    is_live INTEGER NOT NULL,
+    added_at REAL,
+    content_hash BLOB NOT NULL,
+    PRIMARY KEY (server_id, remote_id)
+) WITHOUT ROWID;
+CREATE INDEX stage_tracks_library ON stage_tracks(server_id, library_key);
+"""
+
+# v3: primary data and history that later features fill. Primary data (identities, invitations, redemptions,
+# settings, history) is never dropped to rebuild the cache.
+V3 = """
+CREATE TABLE identities (
+    id INTEGER PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    email TEXT,
+    note TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL
+);
+ALTER TABLE users ADD COLUMN identity_id INTEGER REFERENCES identities(id) ON DELETE SET NULL;
+CREATE INDEX users_identity ON users(identity_id);
+
+CREATE TABLE invitations (
+    id INTEGER PRIMARY KEY,
+    code TEXT NOT NULL UNIQUE,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    created_at REAL NOT NULL,
+    expires_at REAL,
+    max_uses INTEGER,
+    use_count INTEGER NOT NULL DEFAULT 0,
+    duration_days INTEGER,
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE invitation_servers (
+    invitation_id INTEGER NOT NULL REFERENCES invitations(id) ON DELETE CASCADE,
+    server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    PRIMARY KEY (invitation_id, server_id)
+);
+CREATE TABLE invitation_libraries (
+    invitation_id INTEGER NOT NULL REFERENCES invitations(id) ON DELETE CASCADE,
+    server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    library_key TEXT NOT NULL,
+    PRIMARY KEY (invitation_id, server_id, library_key)
+);
+CREATE TABLE redemptions (
+    id INTEGER PRIMARY KEY,
+    invitation_id INTEGER NOT NULL REFERENCES invitations(id) ON DELETE CASCADE,
+    server_id INTEGER REFERENCES servers(id) ON DELETE SET NULL,
+    user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    identity_id INTEGER REFERENCES identities(id) ON DELETE SET NULL,
+    username TEXT NOT NULL,
+    email TEXT,
+    redeemed_at REAL NOT NULL,
+    expires_at REAL,
+    status TEXT NOT NULL DEFAULT 'ok',
+    error TEXT
+);
+CREATE INDEX redemptions_invitation ON redemptions(invitation_id);
+
+CREATE TABLE sync_state (
+    server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    library_key TEXT NOT NULL,
+    last_total INTEGER,
+    last_complete_at REAL,
+    machine_id TEXT,
+    PRIMARY KEY (server_id, library_key)
+);
+CREATE TABLE health_checks (
+    id INTEGER PRIMARY KEY,
+    server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    checked_at REAL NOT NULL,
+    ok INTEGER NOT NULL,
+    latency_ms REAL,
+    status TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX health_checks_server ON health_checks(server_id, checked_at);
+CREATE TABLE incidents (
+    id INTEGER PRIMARY KEY,
+    server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    opened_at REAL NOT NULL,
+    closed_at REAL,
+    acknowledged_at REAL,
+    acknowledged_note TEXT,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX incidents_server ON incidents(server_id, opened_at);
+CREATE TABLE diagnostic_runs (
+    id INTEGER PRIMARY KEY,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    status TEXT NOT NULL,
+    summary TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE diagnostic_results (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES diagnostic_runs(id) ON DELETE CASCADE,
+    server_id INTEGER REFERENCES servers(id) ON DELETE SET NULL,
+    check_name TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    evidence TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX diagnostic_results_run ON diagnostic_results(run_id);
+CREATE TABLE error_events (
+    id INTEGER PRIMARY KEY,
+    correlation_id TEXT NOT NULL,
+    error_type TEXT NOT NULL DEFAULT '',
+    user_message TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    server TEXT,
+    created_at REAL NOT NULL
+);
+CREATE INDEX error_events_correlation ON error_events(correlation_id);
+CREATE INDEX error_events_created ON error_events(created_at);
+CREATE TABLE task_runs (
+    id INTEGER PRIMARY KEY,
+    task TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    status TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    correlation_id TEXT
+);
+CREATE INDEX task_runs_task ON task_runs(task, started_at);
+CREATE TABLE user_exclusions (
+    server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    remote_id TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    PRIMARY KEY (server_id, remote_id)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
+LATEST = len(MIGRATIONS)
+
+
+def _statements(script: str) -> list[str]:
+    """Splits a script into complete statements (``sqlite3.complete_statement`` keeps trigger bodies whole)."""
+    out: list[str] = []
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, target: int | None = None) -> int:
+    """Applies migrations ``user_version+1 .. target`` (default: all), each in its own transaction with its
+    version bump. ``conn`` must be in autocommit mode. Returns the new version. Raises CacheError when the file
+    was made by a newer Zondarr; lets ``sqlite3.Error`` through (the caller maps it)."""
+    goal = LATEST if target is None else target
+    current = schema_version(conn)
+    if current > LATEST:
+        raise CacheError(
+            "The local cache was made by a newer version of Zondarr.",
+            remedy="Update Zondarr, or start it with another data folder.",
+            detail=f"cache schema version {current}, this build knows up to {LATEST}",
+        )
+    for version in range(current + 1, goal + 1):
+        # executescript() would COMMIT on its own; statements are run one by one to keep ONE transaction.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for stmt in _statements(MIGRATIONS[version - 1]):
+                conn.execute(stmt)
+            conn.execute(f"PRAGMA user_version={version:d}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return schema_version(conn)

@@ -1,0 +1,133 @@
+"""Secrets (``core.ports.SecretStore``): the OS keychain through ``keyring``, or a 0600 JSON file.
+
+When keyring has no usable backend (``KeyringError``, e.g. ``NoKeyringError`` on a headless machine) the store
+falls back to ``secrets.json`` in the data dir, created with mode 0600 (a looser mode is fixed on every read),
+and sets ``fallback_in_use`` so the app can tell the admin once. Values are never logged or put in errors.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+import threading
+from pathlib import Path
+
+import keyring
+import keyring.errors
+
+from app.core.errors import ConfigurationError
+
+SERVICE = "zondarr"
+FILE_NAME = "secrets.json"
+_PROBE = "__zondarr_probe__"
+log = logging.getLogger(__name__)
+
+
+class FileSecrets:
+    """A JSON object ``{ref: value}`` in a 0600 file, rewritten atomically. Thread-safe."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def _load(self) -> dict[str, str]:
+        try:
+            mode = stat.S_IMODE(self.path.stat().st_mode)
+        except FileNotFoundError:
+            return {}
+        if mode & 0o077 and os.name == "posix":
+            log.warning("secrets file had mode %o; setting it to 600", mode)
+            os.chmod(self.path, 0o600)
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(
+                "The stored secrets file could not be read.",
+                remedy="Move secrets.json out of the data folder and enter the servers' tokens again.",
+                detail=f"{type(exc).__name__} reading the secrets file",
+            ) from None
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def _save(self, data: dict[str, str]) -> None:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.path)
+
+    def get(self, ref: str) -> str | None:
+        with self._lock:
+            return self._load().get(ref)
+
+    def set(self, ref: str, value: str) -> None:
+        with self._lock:
+            data = self._load()
+            data[ref] = value
+            self._save(data)
+
+    def delete(self, ref: str) -> None:
+        with self._lock:
+            data = self._load()
+            if data.pop(ref, None) is not None:
+                self._save(data)
+
+
+class KeyringSecretStore:
+    """Any thread. Raises ConfigurationError only when the fallback file is unreadable."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.file = FileSecrets(data_dir / FILE_NAME)
+        self.fallback_in_use = False
+        try:
+            keyring.get_password(SERVICE, _PROBE)
+        except keyring.errors.KeyringError as exc:
+            self._fall_back(exc)
+
+    def _fall_back(self, exc: Exception) -> None:
+        if not self.fallback_in_use:
+            log.warning(
+                "no usable keychain (%s); secrets go to a 0600 file in the data folder", type(exc).__name__
+            )
+        self.fallback_in_use = True
+
+    def get(self, ref: str) -> str | None:
+        if not self.fallback_in_use:
+            try:
+                value = keyring.get_password(SERVICE, ref)
+            except keyring.errors.KeyringError as exc:
+                self._fall_back(exc)
+            else:
+                if value is not None:
+                    return value
+        # Also consulted with a keychain: a secret saved while none was available is still found.
+        return self.file.get(ref)
+
+    def set(self, ref: str, value: str) -> None:
+        if not self.fallback_in_use:
+            try:
+                keyring.set_password(SERVICE, ref, value)
+                return
+            except keyring.errors.KeyringError as exc:
+                self._fall_back(exc)
+        self.file.set(ref, value)
+
+    def delete(self, ref: str) -> None:
+        if not self.fallback_in_use:
+            try:
+                keyring.delete_password(SERVICE, ref)
+            except keyring.errors.PasswordDeleteError:
+                pass  # nothing stored under this name
+            except keyring.errors.KeyringError as exc:
+                self._fall_back(exc)
+        self.file.delete(ref)
+
+
+def open_secret_store(data_dir: Path) -> KeyringSecretStore:
+    """The secret store for ``data_dir``; check ``.fallback_in_use`` to tell the admin about the file fallback."""
+    return KeyringSecretStore(data_dir)

@@ -1,0 +1,120 @@
+"""The server store (``core.ports.ServerStore``). No secret is ever stored here (see ``secrets``)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from app.core.errors import CacheError, NotFoundError, ValidationError
+from app.core.models import AuthMethod, ConnectResult, NewServer, Server, ServerIdentity, ServerKind
+from app.storage.db import Database
+
+_COLS = (
+    "id, name, kind, url, auth_method, enabled, status, machine_id, remote_user_id, version, created_at, "
+    "last_synced_at, last_verified_at"
+)
+_SELECT = f"SELECT {_COLS} FROM servers"  # noqa: S608 - fixed column list
+
+
+def _server(row: Any) -> Server:
+    return Server(
+        id=row[0],
+        name=row[1],
+        kind=ServerKind(row[2]),
+        url=row[3],
+        auth_method=AuthMethod(row[4]),
+        enabled=bool(row[5]),
+        status=row[6],
+        machine_id=row[7],
+        remote_user_id=row[8],
+        version=row[9],
+        created_at=row[10],
+        last_synced_at=row[11],
+        last_verified_at=row[12],
+    )
+
+
+class SqliteServerStore:
+    """Configured servers. Writes: db-writer thread, one transaction each. Reads: any thread.
+    Raises CacheError for cache failures, plus the errors named per method."""
+
+    def __init__(self, db: Database, clock: Callable[[], float]) -> None:
+        self._db = db
+        self._clock = clock
+
+    def add(self, new: NewServer, result: ConnectResult) -> Server:
+        """Stores a verified server. Raises ValidationError when the name is taken."""
+        now = self._clock()
+        try:
+            with self._db.write("adding a server") as conn:
+                cur = conn.execute(
+                    "INSERT INTO servers(name, kind, url, auth_method, enabled, status, machine_id, remote_user_id, "
+                    "version, created_at, last_verified_at) VALUES (?,?,?,?,1,'verified',?,?,?,?,?)",
+                    (
+                        new.name,
+                        str(new.kind),
+                        new.url,
+                        str(new.auth_method),
+                        result.identity.machine_id,
+                        result.remote_user_id,
+                        result.identity.version,
+                        now,
+                        now,
+                    ),
+                )
+                server_id = int(cur.lastrowid or 0)
+        except CacheError as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError):
+                raise ValidationError(
+                    f"A server named {new.name!r} already exists.",
+                    remedy="Choose another name, or remove the existing server first.",
+                ) from None
+            raise
+        return self.get(server_id)
+
+    def list(self) -> list[Server]:
+        with self._db.read("listing servers") as conn:
+            rows = conn.execute(_SELECT + " ORDER BY name COLLATE NOCASE, name").fetchall()
+        return [_server(r) for r in rows]
+
+    def get_by_name(self, name: str) -> Server:
+        """Raises NotFoundError naming the server."""
+        with self._db.read("reading a server") as conn:
+            row = conn.execute(_SELECT + " WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise NotFoundError(
+                f"No server named {name}.", remedy="Run `zondarr server list` to see the configured servers."
+            )
+        return _server(row)
+
+    def get(self, server_id: int) -> Server:
+        """Raises NotFoundError when no server has this id."""
+        with self._db.read("reading a server") as conn:
+            row = conn.execute(_SELECT + " WHERE id = ?", (server_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(
+                "That server no longer exists.",
+                remedy="Run `zondarr server list` to see the configured servers.",
+            )
+        return _server(row)
+
+    def remove(self, server_id: int) -> None:
+        """Deletes the server and its cached rows (libraries, albums, tracks, users, staged rows)."""
+        with self._db.write("removing a server") as conn:
+            conn.execute("DELETE FROM stage_tracks WHERE server_id = ?", (server_id,))
+            conn.execute("DELETE FROM stage_albums WHERE server_id = ?", (server_id,))
+            # Deleting tracks first keeps the cascade simple: each track row fires its FTS trigger once.
+            conn.execute("DELETE FROM tracks WHERE server_id = ?", (server_id,))
+            conn.execute("DELETE FROM servers WHERE id = ?", (server_id,))
+
+    def set_identity(self, server_id: int, identity: ServerIdentity) -> None:
+        with self._db.write("saving a server's identity") as conn:
+            conn.execute(
+                "UPDATE servers SET machine_id = ?, version = ?, last_verified_at = ? WHERE id = ?",
+                (identity.machine_id, identity.version, self._clock(), server_id),
+            )
+
+    def mark_synced(self, server_id: int, when: float) -> None:
+        with self._db.write("marking a server synced") as conn:
+            conn.execute("UPDATE servers SET last_synced_at = ? WHERE id = ?", (when, server_id))

@@ -1,0 +1,258 @@
+"""The track store (``core.ports.TrackStore``) over the cache."""
+
+from __future__ import annotations
+
+import sqlite3
+from array import array
+from collections.abc import Callable, Iterable, Sequence
+
+from app.core.filters import SortColumn, TrackFilter, TrackSort
+from app.core.models import AlbumRecord, Library, MergeCounts, RemoteLibrary, Track, TrackRecord
+from app.storage import tracks_query as q
+from app.storage import tracks_write as w
+from app.storage.db import Database
+
+_CHUNK = 500  # at most this many parameters in one IN (...) list
+
+
+class SqliteTrackStore:
+    """Cached tracks, the sync write path, and the library view's queries.
+
+    Threads: write methods (``begin_staging``, ``stage_*``, ``commit_staging``, ``discard_staging``,
+    ``clear_server``) run on the db-writer thread, each as ONE transaction. Read methods run on any thread with
+    that thread's read-only connection; each call reads one consistent snapshot. Every method raises only
+    ``CacheError`` for cache failures.
+
+    Filters follow ``core.filters`` exactly. Sort order (``query`` and ``ids``), for ascending; descending is the
+    exact reverse:
+
+    * title, artist, album, genre: ``COLLATE NOCASE`` (ASCII letters compare case-insensitively, every other
+      character by code point); ``genre`` is the track's first genre.
+    * year, rating, duration, added: numerically.
+    * NULLs come first (last when descending), as SQLite orders them.
+    * ties are broken by the local ``id``, in the same direction.
+    * server: by server name ``COLLATE NOCASE``, then by exact name, then by ``id``. Implemented as one index
+      scan per server, concatenated (servers are few), so no sort of the whole table is needed.
+    """
+
+    def __init__(self, db: Database, clock: Callable[[], float]) -> None:
+        self._db = db
+        self._clock = clock
+
+    # ---- write side (db-writer thread) ----
+
+    def begin_staging(self, server_id: int) -> None:
+        """Drops staged rows a killed or failed earlier run may have left for this server."""
+        with self._db.write("clearing staged tracks") as conn:
+            w.clear_staging(conn, server_id)
+
+    def stage_albums(self, server_id: int, library_key: str, albums: Sequence[AlbumRecord]) -> None:
+        with self._db.write("staging albums") as conn:
+            w.stage_albums(conn, server_id, library_key, albums)
+
+    def stage_tracks(self, server_id: int, library_key: str, tracks: Sequence[TrackRecord]) -> None:
+        """Stages one page as given (the sync service fills a Plex track's genres/year from its album)."""
+        with self._db.write("staging tracks") as conn:
+            w.stage_tracks(conn, server_id, library_key, tracks)
+
+    def commit_staging(
+        self,
+        server_id: int,
+        libraries: Sequence[RemoteLibrary],
+        merge_keys: Sequence[str],
+        delete_vanished_keys: Sequence[str],
+    ) -> MergeCounts:
+        """See ``core.ports.TrackStore.commit_staging``. Counts are for tracks (albums merge silently)."""
+        with self._db.write("merging synced tracks") as conn:
+            counts = w.commit(conn, server_id, libraries, merge_keys, delete_vanished_keys, self._clock())
+        self._refresh_statistics()
+        return counts
+
+    def discard_staging(self, server_id: int) -> None:
+        with self._db.write("discarding staged tracks") as conn:
+            w.clear_staging(conn, server_id)
+
+    def clear_server(self, server_id: int) -> None:
+        """Deletes every cached library/album/track/user row of the server (identity changed)."""
+        with self._db.write("clearing a server's cached rows") as conn:
+            w.clear_staging(conn, server_id)
+            conn.execute("DELETE FROM tracks WHERE server_id = ?", (server_id,))
+            conn.execute("DELETE FROM albums WHERE server_id = ?", (server_id,))
+            conn.execute("DELETE FROM users WHERE server_id = ?", (server_id,))
+            conn.execute("DELETE FROM libraries WHERE server_id = ?", (server_id,))
+        self._refresh_statistics()
+
+    def _refresh_statistics(self) -> None:
+        """Re-runs ANALYZE when the table grew or shrank by more than a quarter since the last one:
+        the planner needs row counts to pick the covering filter indexes over the sort indexes."""
+        with self._db.write("updating query statistics") as conn:
+            have = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone()
+            row = (
+                conn.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = 'tracks' LIMIT 1").fetchone()
+                if have
+                else None
+            )
+            known = int(str(row[0]).split()[0]) if row else -1
+            actual = conn.execute("SELECT count(*) FROM tracks").fetchone()[0]
+            if known >= 0 and 0.8 * known <= actual <= 1.25 * known + 100:
+                return
+            conn.execute("PRAGMA analysis_limit=0")  # full statistics: about 1 s at 1M tracks, rarely needed
+            conn.execute("ANALYZE tracks")
+            conn.execute("ANALYZE track_genres")
+
+    # ---- read side (any thread) ----
+
+    def _server_id(self, conn: sqlite3.Connection, name: str | None) -> int | None:
+        if name is None:
+            return None
+        row = conn.execute("SELECT id FROM servers WHERE name = ?", (name,)).fetchone()
+        return -1 if row is None else int(row[0])  # -1 matches nothing
+
+    def _names(self, conn: sqlite3.Connection) -> tuple[dict[int, str], dict[int, str]]:
+        servers = dict(conn.execute("SELECT id, name FROM servers").fetchall())
+        libraries = dict(conn.execute("SELECT id, title FROM libraries").fetchall())
+        return servers, libraries
+
+    def _servers_in_order(self, conn: sqlite3.Connection, only: int | None, descending: bool) -> list[int]:
+        rows = conn.execute("SELECT id, name FROM servers").fetchall()
+        rows.sort(key=lambda r: (_nocase(r[1]), r[1]), reverse=descending)
+        return [int(r[0]) for r in rows if only is None or r[0] == only]
+
+    def count(self, flt: TrackFilter) -> int:
+        with self._db.read("counting tracks") as conn:
+            return q.count(conn, flt, self._server_id(conn, flt.server))
+
+    def query(
+        self, flt: TrackFilter, sort: TrackSort, limit: int | None = None, offset: int = 0
+    ) -> list[Track]:
+        """One page of the view (``limit`` None = to the end)."""
+        with self._db.read("reading tracks") as conn:
+            sid = self._server_id(conn, flt.server)
+            servers, libraries = self._names(conn)
+            rows = list(self._rows(conn, flt, sort, sid, q.COLUMNS, limit, max(0, offset)))
+            return [q.to_track(r, servers, libraries) for r in rows]
+
+    def ids(self, flt: TrackFilter, sort: TrackSort) -> array[int]:
+        """The ordered ids of the whole view as ``array('q')`` (8 bytes per track)."""
+        out = array("q")
+        with self._db.read("reading track ids") as conn:
+            sid = self._server_id(conn, flt.server)
+            for batch in _batches(self._rows(conn, flt, sort, sid, "id", None, 0)):
+                out.extend(int(r[0]) for r in batch)  # type: ignore[call-overload]
+        return out
+
+    def _rows(
+        self,
+        conn: sqlite3.Connection,
+        flt: TrackFilter,
+        sort: TrackSort,
+        sid: int | None,
+        select: str,
+        limit: int | None,
+        offset: int,
+    ) -> Iterable[Sequence[object]]:
+        if sort.column is not SortColumn.SERVER:
+            in_order = False
+            if limit is not None and not q.search_words(flt.search):
+                # A page: pick the plan from the number of matches (SQLite's planner does not weigh LIMIT).
+                matches = q.count(conn, flt, sid)
+                if matches <= offset:
+                    return []
+                total = conn.execute("SELECT count(*) FROM tracks").fetchone()[0]
+                in_order = q.prefer_index_order(matches, total, offset + limit)
+            sql, params = q.page_sql(flt, sort, sid, select, in_order)
+            if limit is not None or offset:
+                sql += " LIMIT ? OFFSET ?"
+                params += [-1 if limit is None else limit, offset]
+            return conn.execute(sql, params)
+        return self._server_rows(conn, flt, sort.descending, sid, select, limit, offset)
+
+    def _server_rows(
+        self,
+        conn: sqlite3.Connection,
+        flt: TrackFilter,
+        descending: bool,
+        sid: int | None,
+        select: str,
+        limit: int | None,
+        offset: int,
+    ) -> Iterable[Sequence[object]]:
+        left = limit
+        for server_id in self._servers_in_order(conn, sid, descending):
+            if left is not None and left <= 0:
+                return
+            if offset:
+                n = q.count(conn, flt, server_id)
+                if n <= offset:
+                    offset -= n
+                    continue
+            sql, params = q.server_page_sql(flt, server_id, descending, select)
+            sql += " LIMIT ? OFFSET ?"
+            params += [-1 if left is None else left, offset]
+            offset = 0
+            for row in conn.execute(sql, params):
+                yield row
+                if left is not None:
+                    left -= 1
+
+    def get_many(self, ids: Sequence[int]) -> list[Track]:
+        """Tracks by local id, in the order given; ids that no longer exist are skipped."""
+        found: dict[int, Track] = {}
+        with self._db.read("reading tracks by id") as conn:
+            servers, libraries = self._names(conn)
+            for start in range(0, len(ids), _CHUNK):
+                chunk = [int(i) for i in ids[start : start + _CHUNK]]
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT {q.COLUMNS} FROM tracks WHERE id IN ({marks})"  # noqa: S608 - only '?' marks
+                for row in conn.execute(sql, chunk):
+                    found[row[0]] = q.to_track(row, servers, libraries)
+        return [found[i] for i in ids if i in found]
+
+    def genres(self) -> list[str]:
+        """Every genre of any cached track, sorted case-insensitively."""
+        with self._db.read("reading genres") as conn:
+            # A loose index scan: one seek per distinct genre instead of reading every genre row.
+            rows = conn.execute(
+                "WITH RECURSIVE g(name) AS (SELECT min(genre) FROM track_genres UNION ALL "
+                "SELECT (SELECT min(genre) FROM track_genres WHERE genre > g.name) FROM g WHERE g.name IS NOT NULL) "
+                "SELECT name FROM g WHERE name IS NOT NULL"
+            ).fetchall()
+        return sorted((r[0] for r in rows), key=lambda g: (g.casefold(), g))
+
+    def library_track_counts(self, server_id: int) -> dict[str, int]:
+        with self._db.read("counting tracks per library") as conn:
+            rows = conn.execute(
+                "SELECT l.key, (SELECT count(*) FROM tracks t WHERE t.library_id = l.id) "
+                "FROM libraries l WHERE l.server_id = ?",
+                (server_id,),
+            ).fetchall()
+        return {str(k): int(n) for k, n in rows}
+
+    def libraries(self, server_id: int | None = None) -> list[Library]:
+        with self._db.read("reading libraries") as conn:
+            rows = conn.execute(
+                "SELECT l.id, l.server_id, l.key, l.title, (SELECT count(*) FROM tracks t WHERE t.library_id = l.id) "
+                "FROM libraries l WHERE ?1 IS NULL OR l.server_id = ?1 ORDER BY l.server_id, l.title, l.id",
+                (server_id,),
+            ).fetchall()
+        return [Library(id=r[0], server_id=r[1], key=r[2], title=r[3], track_count=r[4]) for r in rows]
+
+
+def _nocase(text: str) -> str:
+    """SQLite's NOCASE: only ASCII letters fold."""
+    return "".join(ch.lower() if "A" <= ch <= "Z" else ch for ch in text)
+
+
+def _batches(rows: Iterable[Sequence[object]], size: int = 65536) -> Iterable[list[Sequence[object]]]:
+    if isinstance(rows, sqlite3.Cursor):
+        while batch := rows.fetchmany(size):
+            yield batch
+        return
+    pending: list[Sequence[object]] = []
+    for row in rows:
+        pending.append(row)
+        if len(pending) >= size:
+            yield pending
+            pending = []
+    if pending:
+        yield pending

@@ -1,0 +1,206 @@
+"""SQL for the read side of the track store: filter conditions, sort orders and row mapping.
+
+Nothing from a caller is ever interpolated into SQL: filter values are parameters, and the only text that is
+spliced in comes from the fixed tables below (``SORT_EXPR``) keyed by the ``SortColumn`` whitelist.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+from app.core.filters import SortColumn, TrackFilter, TrackSort
+from app.core.models import Track
+
+# How each sortable column orders. The implicit rowid at the end of each sort index gives the id tie-break.
+SORT_EXPR: dict[SortColumn, str] = {
+    SortColumn.TITLE: "title COLLATE NOCASE",
+    SortColumn.ARTIST: "artist COLLATE NOCASE",
+    SortColumn.ALBUM: "album COLLATE NOCASE",
+    SortColumn.GENRE: "genre COLLATE NOCASE",
+    SortColumn.YEAR: "year",
+    SortColumn.RATING: "rating",
+    SortColumn.DURATION: "duration_ms",
+    SortColumn.ADDED: "added_at",
+}
+
+# The index that delivers each sort order (forced with INDEXED BY when scanning in order is cheaper).
+SORT_INDEX: dict[SortColumn, str] = {
+    SortColumn.TITLE: "tracks_sort_title",
+    SortColumn.ARTIST: "tracks_sort_artist",
+    SortColumn.ALBUM: "tracks_sort_album",
+    SortColumn.GENRE: "tracks_sort_genre",
+    SortColumn.YEAR: "tracks_sort_year",
+    SortColumn.RATING: "tracks_sort_rating",
+    SortColumn.DURATION: "tracks_sort_duration",
+    SortColumn.ADDED: "tracks_sort_added",
+}
+
+COLUMNS = (
+    "id, server_id, library_id, remote_id, title, artist, album, album_artist, genres, year, rating, "
+    "duration_ms, track_no, is_live, added_at"
+)
+
+
+def _word_char(ch: str) -> bool:
+    return ch.isalnum() or unicodedata.category(ch)[0] == "M" or unicodedata.category(ch) == "Co"
+
+
+def search_words(text: str | None) -> list[str]:
+    """The words of a search text (see ``core.filters``): runs of letters, digits, marks and private-use
+    characters. Case is NOT folded here: the FTS5 tokenizer folds query words exactly as it folded the indexed
+    text (``TrackFilter.search_words`` casefolds, which would turn "ß" into "ss" and miss it)."""
+    if not text:
+        return []
+    return "".join(ch if _word_char(ch) else " " for ch in text).split()
+
+
+def fts_query(words: Sequence[str]) -> str:
+    """An FTS5 query: every word as a quoted prefix term (words hold no quotes: letters and digits only)."""
+    return " AND ".join(f'"{w}"*' for w in words)
+
+
+def conditions(
+    flt: TrackFilter, server_id: int | None, per_row: bool = False
+) -> tuple[list[str], list[object]]:
+    """WHERE terms on ``tracks`` (unqualified columns) and their parameters. ``per_row``: the genre condition
+    is a correlated probe per track (for in-order index scans) instead of a set built once."""
+    terms: list[str] = []
+    params: list[object] = []
+    if flt.genre is not None:
+        inner, inner_params = _genre_terms(flt, server_id)
+        if per_row:
+            probe = " AND ".join(["track_id = tracks.id", *inner])
+            terms.append(f"EXISTS (SELECT 1 FROM track_genres WHERE {probe})")  # noqa: S608
+        else:
+            terms.append(f"id IN (SELECT track_id FROM track_genres WHERE {' AND '.join(inner)})")  # noqa: S608
+        params += inner_params
+    else:
+        if server_id is not None:
+            terms.append("server_id = ?")
+            params.append(server_id)
+        if flt.decade is not None:
+            terms.append("year BETWEEN ? AND ?")
+            params += [flt.decade, flt.decade + 9]
+        if flt.min_rating is not None:
+            terms.append("rating >= ?")
+            params.append(float(flt.min_rating))
+        if flt.exclude_live:
+            terms.append("is_live = 0")
+    words = search_words(flt.search)
+    if words:
+        terms.append("id IN (SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?)")
+        params.append(fts_query(words))
+    return terms, params
+
+
+def _genre_terms(flt: TrackFilter, server_id: int | None) -> tuple[list[str], list[object]]:
+    """Terms on ``track_genres``, which repeats the filter columns of its track (see schema v1)."""
+    terms = ["genre = ?"]
+    params: list[object] = [flt.genre]
+    if flt.decade is not None:
+        terms.append("year BETWEEN ? AND ?")
+        params += [flt.decade, flt.decade + 9]
+    if flt.min_rating is not None:
+        terms.append("rating >= ?")
+        params.append(float(flt.min_rating))
+    if flt.exclude_live:
+        terms.append("is_live = 0")
+    if server_id is not None:
+        terms.append("server_id = ?")
+        params.append(server_id)
+    return terms, params
+
+
+def where(terms: Sequence[str]) -> str:
+    return f" WHERE {' AND '.join(terms)}" if terms else ""
+
+
+def count(conn: sqlite3.Connection, flt: TrackFilter, server_id: int | None) -> int:
+    if flt.genre is not None:
+        # Answered from the clustered genre table alone (it holds exactly one row per matching track).
+        terms, params = _genre_terms(flt, server_id)
+        words = search_words(flt.search)
+        if words:
+            terms.append("track_id IN (SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?)")
+            params.append(fts_query(words))
+        sql = "SELECT count(*) FROM track_genres" + where(terms)  # noqa: S608 - fixed terms
+    else:
+        terms, params = conditions(flt, server_id)
+        sql = "SELECT count(*) FROM tracks" + where(terms)  # noqa: S608 - fixed terms
+    return int(conn.execute(sql, params).fetchone()[0])
+
+
+def order_by(sort: TrackSort) -> str:
+    direction = "DESC" if sort.descending else "ASC"
+    return f" ORDER BY {SORT_EXPR[sort.column]} {direction}, id {direction}"
+
+
+def page_sql(
+    flt: TrackFilter, sort: TrackSort, server_id: int | None, select: str, in_order: bool = False
+) -> tuple[str, list[object]]:
+    """SELECT ``select`` (one of the fixed column lists) for a non-server sort. ``in_order`` walks the sort
+    column's index and tests each row (cheap when matches are dense: a page needs few rows); otherwise SQLite
+    collects the matches through the filter indexes and sorts them (cheap when matches are few)."""
+    terms, params = conditions(flt, server_id, per_row=in_order)
+    source = f"tracks INDEXED BY {SORT_INDEX[sort.column]}" if in_order else "tracks"
+    return f"SELECT {select} FROM {source}" + where(terms) + order_by(sort), params  # noqa: S608 - whitelisted
+
+
+def prefer_index_order(matches: int, total: int, rows_needed: int) -> bool:
+    """Whether walking the sort index beats sorting the matches: walking reads about
+    ``rows_needed * total / matches`` rows, sorting reads and orders ``matches`` rows (weighed 3x)."""
+    return matches > 0 and rows_needed * total < 3 * matches * matches
+
+
+def server_page_sql(
+    flt: TrackFilter, server_id: int, descending: bool, select: str
+) -> tuple[str, list[object]]:
+    """One server's rows ordered by id (the server sort concatenates these, server by server)."""
+    terms, params = conditions(flt, server_id)
+    if flt.genre is not None:
+        terms.append("server_id = ?")
+        params.append(server_id)
+    direction = "DESC" if descending else "ASC"
+    return f"SELECT {select} FROM tracks" + where(terms) + f" ORDER BY id {direction}", params  # noqa: S608
+
+
+def to_track(row: Sequence[Any], servers: dict[int, str], libraries: dict[int, str]) -> Track:
+    (
+        tid,
+        sid,
+        lid,
+        remote_id,
+        title,
+        artist,
+        album,
+        album_artist,
+        genres,
+        year,
+        rating,
+        dur,
+        no,
+        live,
+        added,
+    ) = row
+    return Track(
+        id=tid,
+        server_id=sid,
+        server=servers.get(sid, ""),
+        library=libraries.get(lid, ""),
+        remote_id=remote_id,
+        title=title,
+        artist=artist,
+        album=album,
+        album_artist=album_artist,
+        genres=tuple(json.loads(genres)),
+        year=year,
+        rating=rating,
+        duration_ms=dur,
+        track_no=no,
+        is_live=bool(live),
+        added_at=added,
+    )
