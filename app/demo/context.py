@@ -1,0 +1,82 @@
+"""State shared by the routes of one demo server: the synthetic library, the credentials it accepts, its
+identity, and the little mutable state (users, plex.tv shares, issued Jellyfin tokens). Mutations hold ``lock``."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.demo.library import DemoLibrary, DemoUser
+
+PLEX_VERSION = "1.41.3.9314-a0bfb8370"
+JELLYFIN_VERSION = "10.11.11"
+
+
+def machine_id_for(kind: str, seed: int, changed: bool = False) -> str:
+    """Plex: 40-hex machineIdentifier; Jellyfin: 32-hex server Id. Stable for (kind, seed, changed)."""
+    text = f"zondarr-demo:{kind}:{seed}:{'changed' if changed else 'original'}".encode()
+    digest = hashlib.sha1(text, usedforsecurity=False).hexdigest()
+    return digest if kind == "plex" else digest[:32]
+
+
+@dataclass
+class PlexShare:
+    """A plex.tv share of this server with a user (existing users) or an invited email (pending)."""
+
+    id: int
+    user_id: int
+    username: str
+    email: str
+    section_keys: tuple[str, ...]  # PMS section keys
+    all_libraries: bool
+    pending: bool
+    invited_at: int
+
+
+@dataclass
+class DemoContext:
+    library: DemoLibrary
+    token: str
+    password: str
+    name: str
+    host: str
+    port: int = 0
+    users: list[DemoUser] = field(default_factory=list)
+    passwords: dict[str, str] = field(default_factory=dict)  # Jellyfin user id -> password
+    issued_tokens: dict[str, str] = field(default_factory=dict)  # Jellyfin access token -> user id
+    policies: dict[str, dict[str, object]] = field(default_factory=dict)  # Jellyfin user id -> UserPolicy
+    identity_changed: Callable[[], bool] = lambda: False  # the fault state's "identity-change active" check
+    shares: list[PlexShare] = field(default_factory=list)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def __post_init__(self) -> None:
+        lib = self.library
+        self.users = list(lib.users)
+        self.machine_id = machine_id_for(lib.kind, lib.seed)
+        self.changed_machine_id = machine_id_for(lib.kind, lib.seed, changed=True)
+        if self.users:
+            self.passwords[self.users[0].jellyfin_id] = self.password
+        for user in self.users[1:]:
+            # Existing friends share everything or their listed libraries; managed (home) users are not pending.
+            keys = user.library_keys or tuple(k for k, _, _ in lib.music_libraries())
+            self.shares.append(
+                PlexShare(
+                    user.index,
+                    user.plex_id,
+                    user.username,
+                    user.email or "",
+                    keys,
+                    user.library_keys is None,
+                    False,
+                    1_600_000_000 + user.index * 86_400,
+                )
+            )
+
+    def identity(self, changed: bool) -> str:
+        return self.changed_machine_id if changed else self.machine_id
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"

@@ -1,0 +1,457 @@
+"""The demo Jellyfin server: the JSON endpoints jellyfin-apiclient-python uses (SERVER-PROTOCOLS.md, Jellyfin
+a-d), with case-insensitive routes, query keys and body keys like ASP.NET. Every reply carries ``Date`` (added by
+the transport). Auth: ``Authorization: MediaBrowser ... Token="..."`` (also ``X-Emby-Authorization``),
+``X-Emby-Token``, ``X-MediaBrowser-Token`` or an ``ApiKey``/``api_key`` query parameter, holding the API key or a
+token issued by ``/Users/AuthenticateByName``. Handler threads call ``route``; state changes hold ``ctx.lock``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import secrets
+from collections.abc import Callable
+
+from app.demo.context import JELLYFIN_VERSION, DemoContext
+from app.demo.jellyfin_items import ItemRenderer, iso, slice_ranges
+from app.demo.library import DemoUser
+from app.demo.transport import Reply, Request, Routed, page_index
+
+_TOKEN = re.compile(r'(?i)\btoken\s*=\s*"?([^",\s]*)"?')
+_JSON = "application/json; charset=utf-8"
+_AUTH_PROVIDER = "Jellyfin.Server.Implementations.Users.DefaultAuthenticationProvider"
+_RESET_PROVIDER = "Jellyfin.Server.Implementations.Users.DefaultPasswordResetProvider"
+
+
+def jreply(data: object, status: int = 200) -> Reply:
+    return Reply(status, json.dumps(data, separators=(",", ":")).encode("utf-8"), _JSON)
+
+
+def _json_body(body: bytes) -> dict[str, object] | None:
+    """A JSON object body with lower-cased keys (ASP.NET binds case-insensitively), or None."""
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        return None
+    return {str(k).lower(): v for k, v in data.items()} if isinstance(data, dict) else None
+
+
+class JellyfinApp:
+    def __init__(self, ctx: DemoContext) -> None:
+        self.ctx = ctx
+        self.lib = ctx.library
+        self.items = ItemRenderer(ctx.library)
+        self.movies_id = self.lib.hex_id("library-movies", 0)
+
+    # ---- transport hooks --------------------------------------------------------------------------------
+    def error_reply(self, status: int) -> Reply:
+        return Reply(status, b"", "text/plain")
+
+    def malformed_body(self) -> bytes:
+        return b'{"Items":[{"Id":"0f0f","Name":"Trunc\xff\xfe<html>not json'
+
+    # ---- auth -------------------------------------------------------------------------------------------
+    def caller(self, request: Request, query: dict[str, str]) -> tuple[bool, str | None]:
+        """(authorised, user id or None for the API key)."""
+        h = request.headers
+        token = None
+        for name in ("authorization", "x-emby-authorization"):
+            m = _TOKEN.search(h.get(name, ""))
+            if m and m.group(1):
+                token = m.group(1)
+                break
+        token = (
+            token
+            or h.get("x-emby-token")
+            or h.get("x-mediabrowser-token")
+            or query.get("apikey")
+            or query.get("api_key")
+        )
+        if not token:
+            return False, None
+        if token == self.ctx.token:
+            return True, None
+        with self.ctx.lock:
+            user_id = self.ctx.issued_tokens.get(token)
+        return user_id is not None, user_id
+
+    # ---- routing ----------------------------------------------------------------------------------------
+    def route(self, request: Request) -> Routed:
+        path = request.path.lower().rstrip("/") or "/"
+        q = {k.lower(): v for k, v in request.query.items()}
+        method = request.method
+        ok, user_id = self.caller(request, q)
+        parts = path.split("/")[1:]
+        sid: Callable[[bool], str] = self.ctx.identity
+        if path == "/system/info/public" and method == "GET":
+            return Routed(lambda e, ch: jreply(self._public_info(sid(ch))), "identity", None, True)
+        if path == "/system/ping":
+            return Routed(lambda e, i: jreply("Jellyfin Server"))
+        if path == "/system/info" and method == "GET":
+            return Routed(lambda e, ch: jreply(self._system_info(sid(ch))), "identity", None, True, ok)
+        if path == "/users/authenticatebyname" and method == "POST":
+            return Routed(lambda e, i: self._login(request.body))
+        if path == "/users/public":
+            return Routed(lambda e, i: jreply([]))
+        if path in ("/library/virtualfolders", "/library/mediafolders", "/userviews") and method == "GET":
+            return Routed(
+                lambda empty, i: self._libraries(path, empty, q.get("userid") or user_id),
+                "libraries",
+                None,
+                False,
+                ok,
+            )
+        if path == "/items" and method == "GET":
+            return self._items_route(q, q.get("userid") or user_id, ok)
+        if path == "/sessions":
+            return Routed(lambda e, i: jreply([]), authorized=ok)
+        if parts[0] == "users" and method == "GET" and len(parts) <= 2:
+            target = user_id if parts[-1] == "me" else (parts[1] if len(parts) == 2 else None)
+            return Routed(lambda empty, i: self._users_get(target, empty), "users", None, False, ok)
+        if parts[0] == "users" and len(parts) == 3 and parts[2] == "items" and method == "GET":
+            return self._items_route(q, parts[1], ok)
+        if parts[0] == "users" and len(parts) == 3 and parts[2] == "views" and method == "GET":
+            return Routed(
+                lambda empty, i: self._libraries("/userviews", empty, parts[1]), "libraries", None, False, ok
+            )
+        if path == "/users/new" and method == "POST":
+            return Routed(lambda e, i: self._new_user(request.body), "users", None, False, ok)
+        if parts[0] == "users" and len(parts) == 3 and parts[2] == "policy" and method == "POST":
+            return Routed(lambda e, i: self._set_policy(parts[1], request.body), "users", None, False, ok)
+        if parts[0] == "users" and len(parts) == 2 and method == "DELETE":
+            return Routed(lambda e, i: self._delete_user(parts[1]), "users", None, False, ok)
+        return Routed(lambda e, i: self.error_reply(404), authorized=ok)
+
+    # ---- system -----------------------------------------------------------------------------------------
+    def _public_info(self, server_id: str) -> dict[str, object]:
+        return {
+            "LocalAddress": self.ctx.url,
+            "ServerName": self.ctx.name,
+            "Version": JELLYFIN_VERSION,
+            "ProductName": "Jellyfin Server",
+            "OperatingSystem": "",
+            "Id": server_id,
+            "StartupWizardCompleted": True,
+        }
+
+    def _system_info(self, server_id: str) -> dict[str, object]:
+        info = self._public_info(server_id)
+        info.update(
+            {
+                "OperatingSystemDisplayName": "Linux",
+                "PackageName": "zondarr-demo",
+                "HasPendingRestart": False,
+                "IsShuttingDown": False,
+                "SupportsLibraryMonitor": True,
+                "WebSocketPortNumber": self.ctx.port,
+                "CompletedInstallations": [],
+                "CanSelfRestart": False,
+                "CanLaunchWebBrowser": False,
+                "ProgramDataPath": "/var/lib/jellyfin",
+                "WebPath": "/usr/share/jellyfin/web",
+                "ItemsByNamePath": "/var/lib/jellyfin/metadata",
+                "CachePath": "/var/cache/jellyfin",
+                "LogPath": "/var/log/jellyfin",
+                "InternalMetadataPath": "/var/lib/jellyfin/metadata",
+                "TranscodingTempPath": "/var/lib/jellyfin/transcodes",
+                "CastReceiverApplications": [],
+                "HasUpdateAvailable": False,
+                "EncoderLocation": "System",
+                "SystemArchitecture": "X64",
+            }
+        )
+        return info
+
+    # ---- users ------------------------------------------------------------------------------------------
+    def _find(self, user_id: str | None) -> DemoUser | None:
+        return next((u for u in self.ctx.users if u.jellyfin_id == user_id), None)
+
+    def _policy(self, u: DemoUser) -> dict[str, object]:
+        with self.ctx.lock:
+            stored = self.ctx.policies.get(u.jellyfin_id)
+            if stored is not None:
+                return dict(stored)
+        folders = list(u.library_keys or ())
+        return {
+            "IsAdministrator": u.is_admin,
+            "IsHidden": not u.is_admin,
+            "EnableCollectionManagement": u.is_admin,
+            "EnableSubtitleManagement": u.is_admin,
+            "EnableLyricManagement": u.is_admin,
+            "IsDisabled": u.is_disabled,
+            "BlockedTags": [],
+            "AllowedTags": [],
+            "EnableUserPreferenceAccess": True,
+            "AccessSchedules": [],
+            "BlockUnratedItems": [],
+            "EnableRemoteControlOfOtherUsers": u.is_admin,
+            "EnableSharedDeviceControl": True,
+            "EnableRemoteAccess": True,
+            "EnableLiveTvManagement": u.is_admin,
+            "EnableLiveTvAccess": True,
+            "EnableMediaPlayback": True,
+            "EnableAudioPlaybackTranscoding": True,
+            "EnableVideoPlaybackTranscoding": True,
+            "EnablePlaybackRemuxing": True,
+            "ForceRemoteSourceTranscoding": False,
+            "EnableContentDeletion": u.is_admin,
+            "EnableContentDeletionFromFolders": [],
+            "EnableContentDownloading": True,
+            "EnableSyncTranscoding": True,
+            "EnableMediaConversion": True,
+            "EnabledDevices": [],
+            "EnableAllDevices": True,
+            "EnabledChannels": [],
+            "EnableAllChannels": True,
+            "EnabledFolders": folders,
+            "EnableAllFolders": u.library_keys is None,
+            "InvalidLoginAttemptCount": 0,
+            "LoginAttemptsBeforeLockout": -1,
+            "MaxActiveSessions": 0,
+            "EnablePublicSharing": True,
+            "BlockedMediaFolders": [],
+            "BlockedChannels": [],
+            "RemoteClientBitrateLimit": 0,
+            "AuthenticationProviderId": _AUTH_PROVIDER,
+            "PasswordResetProviderId": _RESET_PROVIDER,
+            "SyncPlayAccess": "CreateAndJoinGroups",
+        }
+
+    def _user_dto(self, u: DemoUser, server_id: str | None = None) -> dict[str, object]:
+        with self.ctx.lock:
+            has_pw = bool(self.ctx.passwords.get(u.jellyfin_id))
+        return {
+            "Name": u.username,
+            "ServerId": server_id or self.ctx.machine_id,
+            "ServerName": self.ctx.name,
+            "Id": u.jellyfin_id,
+            "HasPassword": has_pw,
+            "HasConfiguredPassword": has_pw,
+            "HasConfiguredEasyPassword": False,
+            "EnableAutoLogin": False,
+            "LastLoginDate": iso(1_700_000_000 + u.index * 3600),
+            "LastActivityDate": iso(1_700_000_000 + u.index * 3600),
+            "Configuration": {
+                "PlayDefaultAudioTrack": True,
+                "SubtitleLanguagePreference": "",
+                "DisplayMissingEpisodes": False,
+                "GroupedFolders": [],
+                "SubtitleMode": "Default",
+                "DisplayCollectionsView": False,
+                "EnableLocalPassword": False,
+                "OrderedViews": [],
+                "LatestItemsExcludes": [],
+                "MyMediaExcludes": [],
+                "HidePlayedInLatest": True,
+                "RememberAudioSelections": True,
+                "RememberSubtitleSelections": True,
+                "EnableNextEpisodeAutoPlay": True,
+            },
+            "Policy": self._policy(u),
+        }
+
+    def _users_get(self, target: str | None, empty: bool) -> Reply:
+        with self.ctx.lock:
+            users = list(self.ctx.users)
+        if target is None:
+            return jreply([] if empty else [self._user_dto(u) for u in users])
+        u = self._find(target)
+        return self.error_reply(404) if u is None else jreply(self._user_dto(u))
+
+    def _login(self, body: bytes) -> Reply:
+        data = _json_body(body)
+        if data is None:
+            return self.error_reply(400)
+        name, pw = str(data.get("username") or ""), str(data.get("pw") or "")
+        with self.ctx.lock:
+            u = next((x for x in self.ctx.users if x.username.lower() == name.lower()), None)
+            good = u is not None and self.ctx.passwords.get(u.jellyfin_id, "") == pw
+        if u is None or not good or self._policy(u)["IsDisabled"]:
+            return self.error_reply(401)
+        token = secrets.token_hex(16)
+        with self.ctx.lock:
+            self.ctx.issued_tokens[token] = u.jellyfin_id
+        server_id = self.ctx.identity(self.ctx.identity_changed())
+        session = {
+            "Id": secrets.token_hex(16),
+            "UserId": u.jellyfin_id,
+            "UserName": u.username,
+            "Client": "Zondarr",
+            "DeviceName": "demo",
+            "DeviceId": "demo",
+            "ApplicationVersion": "1",
+            "IsActive": True,
+            "ServerId": server_id,
+            "LastActivityDate": iso(1_700_000_000),
+        }
+        result = {
+            "User": self._user_dto(u, server_id),
+            "SessionInfo": session,
+            "AccessToken": token,
+            "ServerId": server_id,
+        }
+        return jreply(result)
+
+    def _new_user(self, body: bytes) -> Reply:
+        data = _json_body(body)
+        name = str((data or {}).get("name") or "").strip()
+        if not name:
+            return self.error_reply(400)
+        with self.ctx.lock:
+            if any(u.username.lower() == name.lower() for u in self.ctx.users):
+                return self.error_reply(400)
+            index = max(u.index for u in self.ctx.users) + 1
+            user = DemoUser(
+                index, name, None, 0, self.lib.hex_id("new-user", index), False, False, False, None
+            )
+            self.ctx.users.append(user)
+            self.ctx.passwords[user.jellyfin_id] = str((data or {}).get("password") or "")
+        return jreply(self._user_dto(user))
+
+    def _set_policy(self, user_id: str, body: bytes) -> Reply:
+        raw = json.loads(body) if _json_body(body) is not None else None
+        u = self._find(user_id)
+        if u is None:
+            return self.error_reply(404)
+        if (
+            not isinstance(raw, dict)
+            or not raw.get("AuthenticationProviderId")
+            or not raw.get("PasswordResetProviderId")
+        ):
+            return self.error_reply(400)  # real servers refuse a UserPolicy without the two provider ids
+        folders = raw.get("EnabledFolders") or []
+        keys = None if raw.get("EnableAllFolders", True) else tuple(str(f) for f in folders)
+        new = dataclasses.replace(
+            u,
+            is_admin=bool(raw.get("IsAdministrator")),
+            is_disabled=bool(raw.get("IsDisabled")),
+            library_keys=keys,
+        )
+        with self.ctx.lock:
+            self.ctx.users = [new if x.jellyfin_id == user_id else x for x in self.ctx.users]
+            self.ctx.policies[user_id] = {**self._policy(u), **raw}
+        return Reply(204, b"", _JSON)
+
+    def _delete_user(self, user_id: str) -> Reply:
+        with self.ctx.lock:
+            u = self._find(user_id)
+            if u is None or u.index == 0:
+                return self.error_reply(404 if u is None else 400)
+            self.ctx.users = [x for x in self.ctx.users if x.jellyfin_id != user_id]
+            self.ctx.issued_tokens = {t: i for t, i in self.ctx.issued_tokens.items() if i != user_id}
+        return Reply(204, b"", _JSON)
+
+    # ---- libraries and items ----------------------------------------------------------------------------
+    def _allowed(self, user_id: str | None) -> list[int] | None:
+        """Library numbers the user may see (all for the API key); None when the user does not exist."""
+        every = list(range(self.lib.libraries))
+        if user_id is None:
+            return every
+        u = self._find(user_id)
+        if u is None:
+            return None
+        policy = self._policy(u)
+        if policy.get("EnableAllFolders", True):
+            return every
+        enabled = {str(f) for f in policy.get("EnabledFolders") or []}  # type: ignore[attr-defined]
+        return [n for n in every if self.lib.library_key(n) in enabled]
+
+    def _libraries(self, path: str, empty: bool, user_id: str | None) -> Reply:
+        allowed = self._allowed(user_id)
+        if allowed is None:
+            return self.error_reply(404)
+        sid = self.ctx.machine_id
+        libs = [] if empty else [(self.lib.library_key(n), self.lib.library_title(n)) for n in allowed]
+        if path == "/library/virtualfolders":
+            folders: list[dict[str, object]] = [
+                {
+                    "Name": t,
+                    "Locations": [f"/data/{t}"],
+                    "CollectionType": "music",
+                    "LibraryOptions": {"Enabled": True},
+                    "ItemId": k,
+                    "PrimaryImageItemId": k,
+                    "RefreshStatus": "Idle",
+                }
+                for k, t in libs
+            ]
+            if not empty:
+                folders.append(
+                    {
+                        "Name": "Movies",
+                        "Locations": ["/data/Movies"],
+                        "CollectionType": "movies",
+                        "LibraryOptions": {"Enabled": True},
+                        "ItemId": self.movies_id,
+                        "RefreshStatus": "Idle",
+                    }
+                )
+            return jreply(folders)
+        items = [self.items.folder(k, t, "music", sid) for k, t in libs]
+        if not empty:
+            items.append(self.items.folder(self.movies_id, "Movies", "movies", sid))
+        return jreply({"Items": items, "TotalRecordCount": len(items), "StartIndex": 0})
+
+    def _items_route(self, q: dict[str, str], user_id: str | None, ok: bool) -> Routed:
+        try:
+            start = max(0, int(q.get("startindex") or 0))
+            limit = None if q.get("limit") in (None, "") else max(0, int(q["limit"]))
+        except ValueError:
+            return Routed(lambda e, i: self.error_reply(400), authorized=ok)
+        recursive = (q.get("recursive") or "false").lower() == "true"
+        if not q.get("includeitemtypes") and not recursive and not q.get("parentid"):
+            # The user's root: its library folders (what get_media_folders() asks for).
+            return Routed(
+                lambda empty, i: self._libraries("/userviews", empty, user_id), "libraries", None, False, ok
+            )
+        types = [t.strip().lower() for t in (q.get("includeitemtypes") or "audio").split(",")]
+        kind = (
+            "audio"
+            if "audio" in types
+            else "musicalbum"
+            if "musicalbum" in types
+            else "musicartist"
+            if "musicartist" in types
+            else ""
+        )
+        endpoint = {"audio": "tracks", "musicalbum": "albums"}.get(kind)
+        page = page_index(start, limit) if endpoint else None
+        return Routed(
+            lambda empty, i: self._items(q, user_id, kind, start, limit, empty), endpoint, page, False, ok
+        )
+
+    def _items(
+        self, q: dict[str, str], user_id: str | None, kind: str, start: int, limit: int | None, empty: bool
+    ) -> Reply:
+        allowed = self._allowed(user_id)
+        if allowed is None:
+            return self.error_reply(404)
+        parent = (q.get("parentid") or "").lower()
+        if parent:
+            n = self.lib.library_index(parent)
+            if n is None and parent != self.movies_id:
+                return self.error_reply(404)
+            allowed = [n] if n is not None and n in allowed else []
+        if empty or not kind:
+            allowed = []
+        span = {"audio": self.lib.track_range, "musicalbum": self.lib.album_range}.get(
+            kind, self.lib.artist_range
+        )
+        indices, total = slice_ranges([span(n) for n in allowed], start, limit)
+        fields = frozenset(f.strip().lower() for f in (q.get("fields") or "").split(","))
+        sid = self.ctx.machine_id
+        r = self.items
+        if kind == "audio":
+            parts = [r.track_json(self.lib.track(i), sid, fields) for i in indices]
+        else:
+            dicts = (
+                [r.album(self.lib.album(j), sid, fields) for j in indices]
+                if kind == "musicalbum"
+                else [r.artist(self.lib.artist(k), sid, fields) for k in indices]
+            )
+            parts = [json.dumps(d, separators=(",", ":")) for d in dicts]
+        if q.get("enabletotalrecordcount", "true").lower() == "false":
+            total = len(parts)
+        body = f'{{"Items":[{",".join(parts)}],"TotalRecordCount":{total},"StartIndex":{start}}}'
+        return Reply(200, body.encode("utf-8"), _JSON)
