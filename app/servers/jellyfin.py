@@ -1,0 +1,279 @@
+"""``JellyfinClient``: a Jellyfin server behind ``core.ports.MediaServerClient``, through
+jellyfin-apiclient-python (connection manager, URL/header building, API helpers).
+
+The library's own HTTP layer has traps for a sync engine: it retries connection errors and 502 five times with
+1 s sleeps, answers ``None`` to a 500, raises ``KeyError`` without a ``Date`` header and revokes its token on a
+401. Each client instance therefore gets :class:`_BoundedHTTP` (a subclass, installed per instance: nothing
+global is patched) that sends exactly one request through the app's :class:`GuardedSession` and raises typed
+failures, which :mod:`app.servers.translate` maps to ``core.errors``. The connect path (``authenticate``,
+``connect_to_address``, ``login``) swallows exceptions and reports only a state; the session's
+``last_response`` / ``last_error`` tell what really happened.
+
+Threading: every method blocks and may run on any ``net`` pool thread; calls on one instance are serialised by
+a lock, and results are immutable records. Errors: only ``ExternalServiceError`` subclasses naming the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from jellyfin_apiclient_python import JellyfinClient as _LibClient
+from jellyfin_apiclient_python.api import API
+from jellyfin_apiclient_python.connection_manager import CONNECTION_STATE
+from jellyfin_apiclient_python.http import HTTP
+
+from app import __version__
+from app.core.errors import AuthFailed, BadServerResponse, ServerError
+from app.core.models import (
+    AlbumRecord,
+    Capability,
+    ConnectResult,
+    RemoteLibrary,
+    RemoteUser,
+    ServerIdentity,
+    ServerKind,
+    TrackRecord,
+)
+from app.core.ports import Page
+from app.core.settings import Settings
+from app.servers import jellyfin_parse
+from app.servers.translate import BadBody, HttpStatus, error_for_status, translate, translating, wrong_kind
+from app.servers.transport import GuardedSession, origin
+
+R = TypeVar("R")
+
+# The library logs request headers (with the token) at DEBUG. Keep its loggers at INFO or above whatever the
+# app's root level is, so a debug log never holds a token.
+for _name in ("JELLYFIN", "Jellyfin"):
+    if logging.getLogger(_name).level in (logging.NOTSET, logging.DEBUG):
+        logging.getLogger(_name).setLevel(logging.INFO)
+TRACK_FIELDS = "Genres,DateCreated,ProductionYear"
+
+
+class _BoundedHTTP(HTTP):
+    """The library's HTTP with one attempt per request, our session, and typed failures."""
+
+    def request(self, data: dict[str, Any], session: Any = None, dest_file: Any = None) -> Any:
+        """Sends one request built by the library. Raises HttpStatus, BadBody, or a transport exception."""
+        if dest_file is not None:
+            raise NotImplementedError("streaming downloads are not used by Zondarr")
+        data = self._request(dict(data))  # URL, default headers (Authorization), {UserId}
+        method = str(data.pop("type", "GET")).upper()
+        data.pop("retry", None)
+        response = self.session.request(method, **data)
+        if response.status_code >= 400:
+            raise HttpStatus(response.status_code, urlsplit(response.url).path)
+        if not response.content.strip():
+            return None  # 204 No Content
+        try:
+            return response.json()
+        except ValueError:
+            raise BadBody(f"{urlsplit(response.url).path} did not answer JSON") from None
+
+
+def _library_client(settings: Settings, session: GuardedSession, url: str) -> _LibClient:
+    client = _LibClient(allow_multiple_clients=True)
+    device_id = f"zondarr-{uuid.uuid5(uuid.NAMESPACE_URL, url)}"
+    client.config.app("Zondarr", __version__, "Zondarr", device_id)
+    client.config.data["auth.ssl"] = settings.verify_tls  # False would make send_request disable TLS checks
+    client.config.data["http.timeout"] = settings.request_timeout_s
+    http = _BoundedHTTP(client)
+    http.session = session
+    http.keep_alive = True  # otherwise the library closes the session after every request
+    client.http = http
+    client.jellyfin = API(http)
+    client.auth.session = session  # the connect path (send_request) uses it directly
+    return client
+
+
+def _connect_failure(
+    name: str, session: GuardedSession, what: str, secrets: tuple[str | None, ...]
+) -> Exception:
+    """Why the library's connect path reported a non-success state, from the session's last request."""
+    if session.last_error is not None:
+        return translate(session.last_error, name, what, secrets)
+    response = session.last_response
+    if response is None:
+        return BadServerResponse(name, f"{name}: the server did not answer as expected while {what}.")
+    path = urlsplit(response.url).path.lower()
+    status = response.status_code
+    detail = f"{what}: HTTP {status} from {path}"
+    if status >= 500:
+        return error_for_status(name, status, what=what, detail=detail)
+    if path.endswith("/system/info/public"):
+        try:
+            jellyfin_parse.identity(response.json())
+        except Exception:
+            return wrong_kind(name, "Jellyfin", "Plex", detail=detail)
+        if status != 200:
+            return wrong_kind(name, "Jellyfin", "Plex", detail=detail)
+    if path.endswith("/users/authenticatebyname") and status in (400, 401, 403):
+        return AuthFailed(
+            name,
+            f"{name}: the server refused the user name or password.",
+            remedy="Check the user name and password and try again.",
+            detail=detail,
+        )
+    if status >= 400:
+        return error_for_status(name, status, what=what, detail=detail)
+    return BadServerResponse(
+        name, f"{name}: the server sent an answer Zondarr could not read while {what}.", detail=detail
+    )
+
+
+class JellyfinClient:
+    """A connected Jellyfin server. Build it with :meth:`connect` or :meth:`login`."""
+
+    kind = ServerKind.JELLYFIN
+    capabilities = frozenset({Capability.LIST_TRACKS, Capability.LIST_USERS})
+    needs_album_pass = False  # audio items carry Genres and ProductionYear themselves
+
+    def __init__(
+        self, name: str, client: _LibClient, session: GuardedSession, token: str, user_id: str | None
+    ) -> None:
+        self._name = name
+        self._lib = client
+        self._session = session
+        self._token = token
+        self._user_id = user_id
+        self._lock = threading.Lock()
+        self.connected_identity: ServerIdentity | None = None
+
+    # -- construction ------------------------------------------------------------------------------------
+
+    @classmethod
+    def connect(
+        cls, name: str, url: str, token: str, user_id: str | None, settings: Settings
+    ) -> JellyfinClient:
+        """Connects with an API key or a stored access token (``GET system/info/public``, ``GET system/info``).
+
+        ``user_id`` (the token's user, when it came from a password login) is used for per-user data.
+        Raises ServerUnreachable, AuthFailed, ServerError or BadServerResponse (wrong kind: pick Plex)."""
+        session = GuardedSession(settings)
+        try:
+            client = _library_client(settings, session, url)
+            with translating(name, "connecting", (token,)):
+                state = client.authenticate(
+                    {"Servers": [{"AccessToken": token, "address": url}]}, discover=False
+                )
+            if state.get("State") != CONNECTION_STATE.SignedIn:
+                raise _connect_failure(name, session, "connecting", (token,))
+            if user_id:
+                client.config.data["auth.user_id"] = user_id
+            out = cls(name, client, session, token, user_id)
+            with translating(name, "connecting"):
+                out.connected_identity = jellyfin_parse.identity(
+                    {
+                        "Id": state["Servers"][0]["Id"],
+                        "ServerName": state["Servers"][0]["Name"],
+                        "Version": state["Servers"][0]["Version"],
+                    }
+                )
+            return out
+        except BaseException:
+            session.close()
+            raise
+
+    @classmethod
+    def login(cls, name: str, url: str, username: str, password: str, settings: Settings) -> ConnectResult:
+        """Exchanges a user name and password for an access token; the password is not kept anywhere.
+
+        Raises AuthFailed (refused), ServerUnreachable, ServerError or BadServerResponse (wrong kind, or the
+        server redirects to another address: the admin should add that address instead)."""
+        session = GuardedSession(settings)
+        secrets = (password,)
+        try:
+            client = _library_client(settings, session, url)
+            with translating(name, "connecting", secrets):
+                state = client.auth.connect_to_address(url)
+            if not isinstance(state, dict) or state.get("State") != CONNECTION_STATE.ServerSignIn:
+                raise _connect_failure(name, session, "connecting", secrets)
+            server = state["Servers"][0]
+            address = str(server["address"]).rstrip("/")
+            if origin(address) != origin(url):
+                raise ServerError(
+                    name,
+                    f"{name}: the server redirects to another address.",
+                    remedy="Add the server with the address it redirects to.",
+                    detail=f"redirected to {origin(address)}",
+                )
+            with translating(name, "signing in", secrets):
+                result = client.auth.login(address, username, password)
+            if not result:
+                raise _connect_failure(name, session, "signing in", secrets)
+            with translating(name, "signing in", secrets):
+                token = result["AccessToken"]
+                user_id = result["User"]["Id"]
+                if not isinstance(token, str) or not token or not isinstance(user_id, str) or not user_id:
+                    raise BadBody("AuthenticationResult without AccessToken or User.Id")
+                identity = jellyfin_parse.identity(
+                    {"Id": server["Id"], "ServerName": server["Name"], "Version": server["Version"]}
+                )
+            return ConnectResult(identity=identity, token=token, remote_user_id=user_id)
+        finally:
+            session.close()
+
+    # -- MediaServerClient ----------------------------------------------------------------------------------
+
+    def _call(self, what: str, fn: Callable[[], R]) -> R:
+        with self._lock, translating(self._name, what, (self._token,)):
+            return fn()
+
+    def _items_params(self, library_key: str, item_type: str, start: int, limit: int) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "ParentId": library_key,
+            "IncludeItemTypes": item_type,
+            "Recursive": True,
+            "StartIndex": start,
+            "Limit": limit,
+            "EnableTotalRecordCount": True,
+        }
+        if limit:
+            params.update(Fields=TRACK_FIELDS, SortBy="SortName", SortOrder="Ascending")
+        if self._user_id:
+            params["userId"] = self._user_id
+        return params
+
+    def identity(self) -> ServerIdentity:
+        return self._call(
+            "reading the server identity",
+            lambda: jellyfin_parse.identity(self._lib.jellyfin._get("System/Info")),
+        )
+
+    def music_libraries(self) -> list[RemoteLibrary]:
+        return self._call(
+            "listing libraries", lambda: jellyfin_parse.music_folders(self._lib.jellyfin.virtual_folders())
+        )
+
+    def _count(self, library_key: str, item_type: str, what: str) -> int:
+        params = self._items_params(library_key, item_type, 0, 0)
+        return self._call(what, lambda: jellyfin_parse.total_of(self._lib.jellyfin.items(params=params)))
+
+    def count_tracks(self, library_key: str) -> int:
+        return self._count(library_key, "Audio", "counting tracks")
+
+    def count_albums(self, library_key: str) -> int:
+        return self._count(library_key, "MusicAlbum", "counting albums")
+
+    def fetch_tracks(self, library_key: str, start: int, size: int) -> Page[TrackRecord]:
+        params = self._items_params(library_key, "Audio", start, size)
+        return self._call(
+            "listing tracks", lambda: jellyfin_parse.tracks_page(self._lib.jellyfin.items(params=params))
+        )
+
+    def fetch_albums(self, library_key: str, start: int, size: int) -> Page[AlbumRecord]:
+        params = self._items_params(library_key, "MusicAlbum", start, size)
+        return self._call(
+            "listing albums", lambda: jellyfin_parse.albums_page(self._lib.jellyfin.items(params=params))
+        )
+
+    def users(self) -> list[RemoteUser]:
+        return self._call("listing users", lambda: jellyfin_parse.users(self._lib.jellyfin.get_users()))
+
+    def close(self) -> None:
+        self._session.close()

@@ -1,0 +1,221 @@
+"""``PlexClient``: a Plex Media Server (and its plex.tv account) behind ``core.ports.MediaServerClient``.
+
+Listings go through ``PlexServer.query`` (plexapi's request, status and XML handling) and are turned into
+records from the XML elements (:mod:`app.servers.plex_parse`), not into plexapi objects. Users come from
+plex.tv through ``MyPlexAccount``, whose hard-coded ``https://plex.tv`` URLs the session rewrites to the
+``plex_tv_url`` setting for this client only.
+
+Threading: every method blocks and may run on any ``net`` pool thread; calls on one instance are serialised by
+a lock, and results are immutable records, so the next page may be fetched while the caller processes the last.
+Errors: only ``core.errors.ExternalServiceError`` subclasses naming the server.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from xml.etree.ElementTree import Element
+
+from plexapi.exceptions import TwoFactorRequired
+from plexapi.myplex import MyPlexAccount
+from plexapi.server import PlexServer
+
+from app.core.errors import AuthFailed, BadServerResponse
+from app.core.models import (
+    AlbumRecord,
+    Capability,
+    RemoteLibrary,
+    RemoteUser,
+    ServerIdentity,
+    ServerKind,
+    TrackRecord,
+)
+from app.core.ports import Page
+from app.core.settings import Settings
+from app.servers import plex_parse
+from app.servers.translate import BadBody, translate, translating, wrong_kind
+from app.servers.transport import GuardedSession
+
+PLEX_TV = "https://plex.tv"
+TRACK_TYPE = 10
+ALBUM_TYPE = 9
+
+
+class PlexClient:
+    """A connected Plex server. Build it with :meth:`connect` (which reads ``GET /`` once)."""
+
+    kind = ServerKind.PLEX
+    capabilities = frozenset({Capability.LIST_TRACKS, Capability.LIST_USERS})
+    needs_album_pass = True  # real Plex track listings carry no genre/year: albums provide them
+
+    def __init__(self, name: str, server: PlexServer, session: GuardedSession, token: str) -> None:
+        self._name = name
+        self._server = server
+        self._session = session
+        self._token = token
+        self._lock = threading.Lock()
+
+    @classmethod
+    def connect(cls, name: str, url: str, token: str, settings: Settings) -> PlexClient:
+        """Connects to the server at ``url`` (``GET /``) and checks that it is a Plex server.
+
+        Raises ServerUnreachable, AuthFailed, ServerError, or BadServerResponse (also when the URL is not a
+        Plex server: the remedy says to pick the other kind)."""
+        session = GuardedSession(settings, rewrite=[(PLEX_TV, settings.plex_tv_url)])
+        try:
+            with translating(name, "connecting", (token,)):
+                try:
+                    server = PlexServer(url, token, session=session, timeout=settings.request_timeout_s)
+                except (BadBody, ValueError, SyntaxError) as exc:  # ParseError is a SyntaxError
+                    raise wrong_kind(
+                        name, "Plex", "Jellyfin", detail=f"GET / was not Plex XML: {exc}"
+                    ) from None
+                if not server.machineIdentifier:
+                    raise wrong_kind(name, "Plex", "Jellyfin", detail="GET / has no machineIdentifier")
+        except BaseException:
+            session.close()
+            raise
+        return cls(name, server, session, token)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def _query(self, key: str, what: str, headers: dict[str, str] | None = None) -> Element:
+        """``GET key`` through plexapi; the root element of the answer. Caller holds the lock."""
+        with translating(self._name, what, (self._token,)):
+            root = self._server.query(key, headers=headers)
+            if root is None:
+                raise BadBody("empty body")
+            return root
+
+    def identity(self) -> ServerIdentity:
+        """Reads ``GET /`` again (the installation may have been replaced since connect)."""
+        with self._lock:
+            root = self._query("/", "reading the server identity")
+            machine_id = root.get("machineIdentifier")
+            if not machine_id:
+                raise wrong_kind(self._name, "Plex", "Jellyfin", detail="GET / has no machineIdentifier")
+            return ServerIdentity(
+                machine_id=machine_id,
+                name=root.get("friendlyName") or self._name,
+                version=root.get("version") or "",
+                kind=ServerKind.PLEX,
+            )
+
+    def music_libraries(self) -> list[RemoteLibrary]:
+        with self._lock:
+            root = self._query("/library/sections", "listing libraries")
+            with translating(self._name, "listing libraries"):
+                return plex_parse.music_sections(root)
+
+    def _count(self, library_key: str, libtype: int, what: str) -> int:
+        key = f"/library/sections/{library_key}/all?type={libtype}&X-Plex-Container-Start=0&X-Plex-Container-Size=0"
+        with self._lock:
+            root = self._query(key, what, {"X-Plex-Container-Start": "0", "X-Plex-Container-Size": "0"})
+            with translating(self._name, what):
+                return plex_parse.total_of(plex_parse.container(root))
+
+    def count_tracks(self, library_key: str) -> int:
+        return self._count(library_key, TRACK_TYPE, "counting tracks")
+
+    def count_albums(self, library_key: str) -> int:
+        return self._count(library_key, ALBUM_TYPE, "counting albums")
+
+    def _paged(self, library_key: str, libtype: int, start: int, size: int, what: str) -> Element:
+        headers = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": str(size)}
+        return self._query(f"/library/sections/{library_key}/all?type={libtype}", what, headers)
+
+    def fetch_tracks(self, library_key: str, start: int, size: int) -> Page[TrackRecord]:
+        with self._lock:
+            root = self._paged(library_key, TRACK_TYPE, start, size, "listing tracks")
+            with translating(self._name, "listing tracks"):
+                return plex_parse.tracks_page(root)
+
+    def fetch_albums(self, library_key: str, start: int, size: int) -> Page[AlbumRecord]:
+        with self._lock:
+            root = self._paged(library_key, ALBUM_TYPE, start, size, "listing albums")
+            with translating(self._name, "listing albums"):
+                return plex_parse.albums_page(root)
+
+    def users(self) -> list[RemoteUser]:
+        """The owner plus every plex.tv friend/home user this server is shared with.
+
+        plex.tv failing raises (never a partial list: missing users would look like deletions)."""
+        with self._lock, translating(self._name, "listing users on plex.tv", (self._token,)):
+            machine_id = self._server.machineIdentifier
+            account = MyPlexAccount(token=self._token, session=self._session)
+            owner = RemoteUser(
+                remote_id=_id(account.id),
+                username=account.username or account.title or _id(account.id),
+                email=account.email or None,
+                is_admin=True,
+            )
+            out = [owner]
+            partial = False
+            for user in account.users():
+                share = next((s for s in user.servers if s.machineIdentifier == machine_id), None)
+                if share is None:
+                    continue
+                partial = partial or share.allLibraries is False
+                out.append(
+                    RemoteUser(
+                        remote_id=_id(user.id),
+                        username=user.username or user.title or _id(user.id),
+                        email=user.email or None,
+                        library_keys=() if share.allLibraries is False else None,
+                    )
+                )
+            if partial:
+                out = self._with_library_keys(account, out)
+            return out
+
+    def _with_library_keys(self, account: MyPlexAccount, users: list[RemoteUser]) -> list[RemoteUser]:
+        """Fills ``library_keys`` of users shared only some libraries (one ``shared_servers`` request)."""
+        root = account.query(f"{PLEX_TV}/api/servers/{self._server.machineIdentifier}/shared_servers")
+        if not isinstance(root, Element):
+            raise BadBody("shared_servers is not XML")
+        keys: dict[str, tuple[str, ...]] = {}
+        for shared in root.iter("SharedServer"):
+            user_id = shared.get("userID")
+            if user_id:
+                keys[user_id] = tuple(
+                    s.get("key") or s.get("id") or ""
+                    for s in shared.iter("Section")
+                    if s.get("shared") == "1"
+                )
+        return [
+            u if u.library_keys is None else replace(u, library_keys=keys.get(u.remote_id, ())) for u in users
+        ]
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def _id(value: object) -> str:
+    if value is None or value == "":
+        raise BadBody("plex.tv listed an account without an id")
+    return str(value)
+
+
+def sign_in(name: str, username: str, password: str, settings: Settings) -> str:
+    """plex.tv sign-in with a user name and password; returns the account token (the password is not kept).
+
+    Raises AuthFailed (also for accounts with two-factor authentication: the remedy says to use a token)."""
+    session = GuardedSession(settings, rewrite=[(PLEX_TV, settings.plex_tv_url)])
+    try:
+        account = MyPlexAccount(username=username, password=password, session=session)
+        token = account.authenticationToken
+    except TwoFactorRequired:
+        raise AuthFailed(
+            name,
+            f"{name}: plex.tv asks for a two-factor code, which Zondarr cannot enter.",
+            remedy="Add the server with a Plex token instead of a password.",
+        ) from None
+    except Exception as exc:
+        raise translate(exc, name, "signing in to plex.tv", (password,)) from None
+    finally:
+        session.close()
+    if not token:
+        raise BadServerResponse(name, f"{name}: plex.tv did not return a token.")
+    return str(token)

@@ -1,0 +1,250 @@
+"""The HTTP transport every adapter uses: a ``requests.Session`` with an overall deadline per request,
+TLS verification from the settings, secret-stripping on cross-origin redirects and optional URL rewriting.
+
+Why a session subclass: plexapi (``PlexServer(session=...)``, ``MyPlexAccount(session=...)``) and
+jellyfin-apiclient-python (``HTTP.session``, ``ConnectionManager.session``) all accept a session, so one
+object enforces the same rules for every request the libraries make, whatever timeouts they pass themselves.
+
+Deadline: ``requests`` timeouts apply per socket read, so a server dripping one byte a second never trips them.
+Each request therefore arms a watchdog timer; when it fires it shuts down the sockets the request uses, which
+unblocks the reading thread, and the request fails with :class:`DeadlineExceeded`. The body is read eagerly
+(chunk by chunk, checking the deadline), so callers never touch the socket after ``request()`` returns.
+
+Thread model: a session is used by one thread at a time (the client serialises its calls); the watchdog timer
+runs on its own short-lived thread and only calls ``socket.shutdown``.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from app.core.settings import Settings
+
+# Headers and query parameters that carry a secret; never sent to another origin on a redirect.
+SECRET_HEADERS = (
+    "x-plex-token",
+    "authorization",
+    "x-emby-token",
+    "x-mediabrowser-token",
+    "x-emby-authorization",
+)
+SECRET_PARAMS = ("x-plex-token", "apikey", "api_key", "token", "access_token")
+_CHUNK = 64 * 1024
+
+
+class TransportFailure(Exception):
+    """Base of the transport's own failures (not ``requests`` exceptions, so no library retries them)."""
+
+
+class DeadlineExceeded(TransportFailure):
+    """The request (connect, headers and body) did not finish within the overall deadline."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no complete answer within {seconds:g} s")
+        self.seconds = seconds
+
+
+class UnsupportedUrl(TransportFailure):
+    """A URL whose scheme is not http/https (never requested)."""
+
+
+class _Deadline:
+    """One request's deadline and the sockets it currently reads from."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def attach(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired
+        if expired:
+            _shutdown(sock)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shutdown(sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed: nothing left to unblock
+
+
+_current = threading.local()
+
+
+def _watch(conn: HTTPConnection) -> None:
+    deadline: _Deadline | None = getattr(_current, "deadline", None)
+    if deadline is not None:
+        deadline.attach(conn.sock)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch(self)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        if self.sock is not None:  # a kept-alive connection: connect() is not called again
+            _watch(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch(self)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        if self.sock is not None:
+            _watch(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """An adapter whose pools register their sockets with the current request's deadline. No retries."""
+
+    def __init__(self) -> None:
+        super().__init__(max_retries=0, pool_connections=2, pool_maxsize=4)
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **kw: Any) -> None:
+        super().init_poolmanager(connections, maxsize, block, **kw)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with default ports filled in; two URLs with the same origin share secrets."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def strip_secret_params(url: str) -> str:
+    """The URL without query parameters that carry a token or key."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    kept = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() not in SECRET_PARAMS
+    ]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
+class GuardedSession(requests.Session):
+    """A session that enforces the app's transport rules on every request (see module docstring).
+
+    ``rewrite`` maps URL prefixes to replacements (plexapi hard-codes ``https://plex.tv``; the setting
+    ``plex_tv_url`` may point elsewhere). ``last_response`` / ``last_error`` describe the most recent request:
+    jellyfin-apiclient-python swallows the exceptions of its connect path, and the adapter reads them here to
+    tell the admin what really happened.
+    """
+
+    def __init__(self, settings: Settings, rewrite: Iterable[tuple[str, str]] = ()) -> None:
+        super().__init__()
+        self.connect_timeout = settings.connect_timeout_s
+        self.request_timeout = settings.request_timeout_s
+        self.verify = settings.verify_tls
+        self.trust_env = False  # no .netrc credentials or environment proxies: tokens go only where asked
+        self.max_redirects = 10
+        self.rewrite = [(src.rstrip("/"), dst.rstrip("/")) for src, dst in rewrite if src != dst]
+        adapter = _WatchedAdapter()
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+        self.last_response: requests.Response | None = None
+        self.last_error: BaseException | None = None
+
+    def _rewrite(self, url: str) -> str:
+        for src, dst in self.rewrite:
+            if url == src or url.startswith(src + "/") or url.startswith(src + "?"):
+                return dst + url[len(src) :]
+        return url
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        """Sends one request and reads its whole body within the deadline.
+
+        Raises DeadlineExceeded, UnsupportedUrl or a ``requests`` exception; returns the response (any status).
+        """
+        url = self._rewrite(url.decode() if isinstance(url, bytes) else url)
+        self.last_response = None
+        self.last_error = None
+        if urlsplit(url).scheme.lower() not in ("http", "https"):
+            self.last_error = UnsupportedUrl(f"unsupported URL scheme in {strip_secret_params(url)}")
+            raise self.last_error
+        remaining = self.request_timeout
+        kwargs["timeout"] = (min(self.connect_timeout, remaining), remaining)
+        kwargs["verify"] = self.verify  # libraries may pass verify=False; the setting wins
+        kwargs["stream"] = True
+        deadline = _Deadline(self.request_timeout)
+        timer = threading.Timer(self.request_timeout, deadline.expire)
+        timer.daemon = True
+        _current.deadline = deadline
+        timer.start()
+        try:
+            response = super().request(method, url, *args, **kwargs)
+            chunks = []
+            for chunk in response.iter_content(_CHUNK):
+                chunks.append(chunk)
+                if deadline.remaining() <= 0:
+                    raise DeadlineExceeded(self.request_timeout)
+            response._content = b"".join(chunks)
+            response._content_consumed = True  # type: ignore[attr-defined]
+            response.close()
+            if "charset" not in response.headers.get("Content-Type", "").lower():
+                response.encoding = "utf-8"  # XML and JSON default to UTF-8; avoids charset guessing
+        except DeadlineExceeded as exc:
+            self.last_error = exc
+            raise
+        except Exception as exc:
+            if deadline.expired or deadline.remaining() <= 0:
+                self.last_error = DeadlineExceeded(self.request_timeout)
+                raise self.last_error from exc
+            self.last_error = exc
+            raise
+        finally:
+            timer.cancel()
+            _current.deadline = None
+        self.last_response = response
+        return response
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+        """On a redirect to another scheme, host or port, drop every secret header and query parameter."""
+        super().rebuild_auth(prepared_request, response)
+        if origin(prepared_request.url or "") != origin(response.request.url or ""):
+            for name in list(prepared_request.headers):
+                if name.lower() in SECRET_HEADERS:
+                    del prepared_request.headers[name]
+            prepared_request.url = strip_secret_params(prepared_request.url or "")

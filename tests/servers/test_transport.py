@@ -1,0 +1,145 @@
+"""Transport rules shared by both adapters: redirects never carry secrets to another origin, deadlines hold
+for the whole request, TLS is verified by default, plex.tv rewriting is per client."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from app.core.errors import AuthFailed, ServerUnreachable
+from app.servers import JellyfinClient, PlexClient
+from app.servers.transport import DeadlineExceeded, GuardedSession, UnsupportedUrl, strip_secret_params
+from tests.servers.fakes import (
+    JF_KEY,
+    PLEX_TOKEN,
+    XML,
+    FakeJellyfin,
+    FakePlex,
+    Reply,
+    Request,
+    fast_settings,
+)
+
+SECRETS = (PLEX_TOKEN, JF_KEY)
+
+
+def _recorder():  # type: ignore[no-untyped-def]
+    return lambda req: Reply(401, b"<html>who are you</html>", {"Content-Type": "text/html"})
+
+
+def _leaks(req: Request) -> list[str]:
+    text = " ".join([*req.headers.values(), *req.query.values(), *req.query.keys()])
+    return [s for s in SECRETS if s in text]
+
+
+def test_plex_redirect_to_another_port_drops_the_token(serve) -> None:  # type: ignore[no-untyped-def]
+    other = serve(_recorder())
+    first = serve(
+        lambda req: Reply(302, b"", {"Location": f"{other.url}{req.path}?X-Plex-Token={PLEX_TOKEN}&a=1"})
+    )
+    with pytest.raises(AuthFailed) as info:
+        PlexClient.connect("Den", first.url, PLEX_TOKEN, fast_settings())
+    assert first.requests[0].headers["x-plex-token"] == PLEX_TOKEN  # the configured server gets it
+    assert other.requests, "the redirect was followed"
+    assert all(not _leaks(r) for r in other.requests)
+    assert other.requests[0].query == {"a": "1"}
+    assert PLEX_TOKEN not in str(info.value) + info.value.detail
+
+
+def test_jellyfin_redirect_to_another_port_drops_the_authorization(serve) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeJellyfin()
+    other = serve(_recorder())
+    first = serve(fake)
+    fake.overrides["/system/info"] = Reply(307, b"", {"Location": f"{other.url}/system/info?ApiKey={JF_KEY}"})
+    with pytest.raises(AuthFailed):
+        JellyfinClient.connect("Attic", first.url, JF_KEY, None, fast_settings())
+    assert other.requests and all(not _leaks(r) for r in other.requests)
+    assert "authorization" not in other.requests[0].headers
+
+
+def test_same_origin_redirect_keeps_the_token(serve) -> None:  # type: ignore[no-untyped-def]
+    fake = FakePlex()
+    srv = serve(fake)
+    fake.overrides["/old-root"] = Reply(301, b"", {"Location": "/"})
+    session = GuardedSession(fast_settings())
+    response = session.get(srv.url + "/old-root", headers={"X-Plex-Token": PLEX_TOKEN})
+    assert response.status_code == 200 and b"machineIdentifier" in response.content
+    assert srv.requests[-1].headers["x-plex-token"] == PLEX_TOKEN
+
+
+def test_strip_secret_params() -> None:
+    url = "https://h/x?ApiKey=1&api_key=2&X-Plex-Token=3&keep=4&token=5"
+    assert strip_secret_params(url) == "https://h/x?keep=4"
+
+
+def test_only_http_and_https_are_requested() -> None:
+    session = GuardedSession(fast_settings())
+    for url in ("file:///etc/passwd", "ftp://h/x", "gopher://h"):
+        with pytest.raises(UnsupportedUrl):
+            session.get(url)
+
+
+def test_tls_is_verified_by_default_and_libraries_cannot_turn_it_off() -> None:
+    assert GuardedSession(fast_settings()).verify is True
+    assert GuardedSession(fast_settings(verify_tls=False)).verify is False
+
+
+def test_a_tls_failure_is_unreachable(serve) -> None:  # type: ignore[no-untyped-def]
+    srv = serve(FakePlex())  # plain HTTP: a TLS handshake against it fails
+    with pytest.raises(ServerUnreachable):
+        PlexClient.connect("Den", srv.url.replace("http://", "https://"), PLEX_TOKEN, fast_settings())
+
+
+def test_header_drip_is_bounded_too(serve) -> None:  # type: ignore[no-untyped-def]
+    """A server that sends its status line one byte a second: per-read timeouts never fire, the deadline does."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = listener.accept()
+        for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok":
+            if stop.wait(0.3):
+                break
+            try:
+                conn.send(bytes([byte]))
+            except OSError:
+                break
+        conn.close()
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    session = GuardedSession(fast_settings(request_timeout_s=1.0))
+    start = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        session.get(f"http://127.0.0.1:{listener.getsockname()[1]}/")
+    assert time.monotonic() - start < 1.8
+    stop.set()
+    listener.close()
+
+
+def test_plex_tv_rewrite_is_per_client(serve) -> None:  # type: ignore[no-untyped-def]
+    fake = FakePlex()
+    a = serve(fake)
+    rewritten = GuardedSession(fast_settings(), rewrite=[("https://plex.tv", a.url)])
+    plain = GuardedSession(fast_settings())
+    assert (
+        rewritten.get("https://plex.tv/api/v2/user", headers={"X-Plex-Token": PLEX_TOKEN}).status_code == 200
+    )
+    assert a.requests[-1].path == "/api/v2/user"
+    assert plain._rewrite("https://plex.tv/api/v2/user") == "https://plex.tv/api/v2/user"
+    assert rewritten._rewrite("https://plex.tv.evil.example/x") == "https://plex.tv.evil.example/x"
+
+
+def test_xml_without_charset_is_read_as_utf8(serve) -> None:  # type: ignore[no-untyped-def]
+    fake = FakePlex()
+    srv = serve(fake)
+    client = PlexClient.connect("Den", srv.url, PLEX_TOKEN, fast_settings())
+    track = '<Track ratingKey="9" title="Ünïcødé ☃ 東京"/>'
+    body = f'<MediaContainer size="1" totalSize="1">{track}</MediaContainer>'.encode()
+    fake.overrides["/library/sections/3/all"] = Reply(200, body, {"Content-Type": "text/xml"})
+    assert client.fetch_tracks("3", 0, 1).items[0].title == "Ünïcødé ☃ 東京"
+    assert XML  # the fake's default type does carry a charset
