@@ -19,7 +19,6 @@ from app.cli_render import (
     format_users,
     print_json,
     server_json,
-    write_tracks_csv,
     write_tracks_json,
     write_tracks_text,
 )
@@ -30,6 +29,7 @@ from app.core.settings import Settings
 from app.logsetup import configure_logging
 from app.servers import ServerRegistry
 from app.services.context import AppContext
+from app.services.export import iter_tracks_by_id, write_tracks_csv
 from app.services.runner import ThreadRunner
 from app.services.servers import ServerService
 from app.services.sync import SyncService
@@ -167,9 +167,7 @@ def _track_filter(args: argparse.Namespace) -> TrackFilter:
 def iter_tracks(ctx: AppContext, flt: TrackFilter, sort: TrackSort, limit: int | None) -> Iterator[Track]:
     """Streams a view by id snapshot + pages by primary key (never one huge result set)."""
     ids = ctx.tracks.ids(flt, sort)
-    end = len(ids) if limit is None else min(limit, len(ids))
-    for start in range(0, end, 500):
-        yield from ctx.tracks.get_many(ids[start : min(start + 500, end)])
+    yield from iter_tracks_by_id(ctx.tracks, ids if limit is None else ids[:limit])
 
 
 async def cmd_tracks(ctx: AppContext, args: argparse.Namespace) -> int:
@@ -259,6 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"zondarr {__version__}")
     p.add_argument("--data-dir", type=Path, help="cache and settings folder (env ZONDARR_DATA_DIR)")
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="open the window on demo Plex + Jellyfin servers started in-process (data dir: <data dir>/demo-gui)",
+    )
+    p.add_argument(
+        "--self-test",
+        action="store_true",
+        help="open the window, wait for the first painted rows, print one JSON line and exit",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def with_json(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -346,12 +354,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help(sys.stderr)
-        print(
-            "\nThe desktop window is not built yet; use a command above (try `zondarr demo`).",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        from app.main import run_gui  # Qt is imported only when the window is wanted
+
+        data_dir = args.data_dir or default_data_dir()
+        return run_gui(data_dir, demo=args.demo, self_test=args.self_test)
     try:
         if hasattr(args, "sync_handler"):
             return int(args.sync_handler(args))

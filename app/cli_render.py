@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 import time
@@ -11,23 +10,6 @@ from typing import IO, Any
 
 from app.core.models import Server, Track, User
 from app.core.progress import JobProgress
-
-TRACK_COLUMNS = (
-    "server",
-    "library",
-    "id",
-    "title",
-    "artist",
-    "album",
-    "album_artist",
-    "genres",
-    "year",
-    "rating",
-    "duration_ms",
-    "track_no",
-    "is_live",
-    "added_at",
-)
 
 
 def print_json(value: Any, out: IO[str] | None = None) -> None:
@@ -60,18 +42,6 @@ def write_tracks_json(tracks: Iterable[Track], out: IO[str]) -> int:
         out.write(json.dumps(t.to_json(), ensure_ascii=False))
         n += 1
     out.write("\n]\n")
-    return n
-
-
-def write_tracks_csv(tracks: Iterable[Track], out: IO[str]) -> int:
-    writer = csv.writer(out)
-    writer.writerow(TRACK_COLUMNS)
-    n = 0
-    for t in tracks:
-        row = t.to_json()
-        row["genres"] = "; ".join(t.genres)
-        writer.writerow([row[c] for c in TRACK_COLUMNS])
-        n += 1
     return n
 
 

@@ -127,7 +127,7 @@ def zondarr_sync(data_dir: Path, plex_url: str | None, jelly_url: str | None, re
                         NewServer("Jelly", ServerKind.JELLYFIN, jelly_url, AuthMethod.API_KEY),
                         Credentials(token="demo-jellyfin-key"),
                     )
-            names = [s.name for s in ctx.cache.servers.list()]
+            names = [s.name for s in ctx.server_store.list()]
             t0 = time.perf_counter()
             result = await ctx.sync.sync(names)
             elapsed = time.perf_counter() - t0
