@@ -84,6 +84,24 @@ class ServerService:
         finally:
             await self._runner.net(client.close)
 
+    async def probe(self, new: NewServer, credentials: Credentials) -> ServerIdentity:
+        """Tests a server the admin is typing in (the Add/Edit dialog's **Test connection**): validates the form,
+        reaches the server and checks the credentials. Stores nothing. Raises ValidationError,
+        ExternalServiceError (ServerUnreachable, AuthFailed ...)."""
+        validate_new_server(new, credentials)
+        result: ConnectResult = await self._runner.net(self._clients.authenticate, new, credentials)
+        return result.identity
+
+    async def update_credentials(self, name: str, credentials: Credentials) -> ServerIdentity:
+        """Replaces the stored secret of an existing server after testing the new credentials against it.
+        Nothing changes on failure. Raises NotFoundError, ValidationError, ExternalServiceError."""
+        server = self._servers.get_by_name(name)
+        new = NewServer(server.name, server.kind, server.url, server.auth_method)
+        validate_new_server(new, credentials)
+        result: ConnectResult = await self._runner.net(self._clients.authenticate, new, credentials)
+        await self._runner.net(self._secrets.set, server.secret_ref, result.token)
+        return result.identity
+
     async def remove(self, name: str) -> Server:
         """Removes the server, its cached rows and its secret. Raises NotFoundError."""
         server = self._servers.get_by_name(name)

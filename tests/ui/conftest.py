@@ -51,3 +51,7 @@ def screenshot(widget: QWidget, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     assert widget.grab().save(str(path)), f"could not save {path}"
     return path
+
+
+# The window-shell fixtures (keyring, demo servers, started main windows): see shell_fixtures.py.
+from tests.ui.shell_fixtures import dark_theme, demo_factory, memory_keyring, shell_factory  # noqa: E402, F401

@@ -1,0 +1,233 @@
+"""Add/Edit server dialog: kind, name, URL, token/API key or username + password, **Test connection**.
+
+GUI thread only. Test connection runs in the background (``ServerService.probe`` → the net pool) and shows the
+server's name and version, or the failure's message, remedy and reference. Save is enabled only after a successful
+test of exactly the values on screen; any edit disables it again. Add mode saves with ``ServerService.add``; edit
+mode (name, kind and URL fixed) stores new credentials with ``ServerService.update_credentials``.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.errors import ZondarrError
+from app.core.models import AuthMethod, Credentials, NewServer, Server, ServerIdentity, ServerKind
+from app.services.context import AppContext
+from app.ui.exception_hook import as_zondarr_error
+from app.ui.tasks import TaskGroup
+
+AUTH_LABELS = {
+    AuthMethod.TOKEN: "Token",
+    AuthMethod.API_KEY: "API key",
+    AuthMethod.PASSWORD: "Username and password",
+}
+
+
+class ServerDialog(QDialog):
+    server_saved = Signal(object)  # Server (add) or str name (edit)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None, edit: Server | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self._edit = edit
+        self.tasks = TaskGroup("server-dialog")
+        self._tested: tuple[object, ...] | None = None
+        self.setWindowTitle("Edit server" if edit else "Add server")
+        self.setMinimumWidth(480)
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.kind = QComboBox(self)
+        self.kind.addItem("Plex", ServerKind.PLEX.value)  # Qt stores enums of str as plain str
+        self.kind.addItem("Jellyfin", ServerKind.JELLYFIN.value)
+        self.kind.setAccessibleName("Server kind")
+        form.addRow("&Kind:", self.kind)
+        self.name = QLineEdit(self)
+        self.name.setPlaceholderText("Home Plex")
+        self.name.setAccessibleName("Server name")
+        form.addRow("&Name:", self.name)
+        self.url = QLineEdit(self)
+        self.url.setPlaceholderText("http://192.168.1.10:32400")
+        self.url.setAccessibleName("Server URL")
+        form.addRow("&URL:", self.url)
+        self.auth = QComboBox(self)
+        self.auth.setAccessibleName("Sign-in method")
+        form.addRow("&Sign in with:", self.auth)
+        self.token = QLineEdit(self)
+        self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token.setAccessibleName("Token or API key")
+        self.token_label = QLabel("&Token:", self)
+        self.token_label.setBuddy(self.token)
+        form.addRow(self.token_label, self.token)
+        self.username = QLineEdit(self)
+        self.username.setAccessibleName("Username")
+        self.username_label = QLabel("User&name:", self)
+        self.username_label.setBuddy(self.username)
+        form.addRow(self.username_label, self.username)
+        self.password = QLineEdit(self)
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setAccessibleName("Password")
+        self.password_label = QLabel("&Password:", self)
+        self.password_label.setBuddy(self.password)
+        form.addRow(self.password_label, self.password)
+        layout.addLayout(form)
+        self.result_label = QLabel(self)
+        self.result_label.setWordWrap(True)
+        self.result_label.setAccessibleName("Connection test result")
+        layout.addWidget(self.result_label)
+        buttons = QHBoxLayout()
+        self.test_button = QPushButton("&Test connection", self)
+        self.test_button.setAccessibleName("Test connection")
+        buttons.addWidget(self.test_button)
+        buttons.addStretch(1)
+        self.cancel_button = QPushButton("Cancel", self)
+        buttons.addWidget(self.cancel_button)
+        self.save_button = QPushButton("&Save", self)
+        self.save_button.setObjectName("primary")
+        self.save_button.setAccessibleName("Save server")
+        self.save_button.setEnabled(False)
+        self.save_button.setToolTip("Test the connection first.")
+        buttons.addWidget(self.save_button)
+        layout.addLayout(buttons)
+
+        self.kind.currentIndexChanged.connect(self._on_kind_current_index_changed)
+        self.auth.currentIndexChanged.connect(self._on_auth_current_index_changed)
+        for edit_field in (self.name, self.url, self.token, self.username, self.password):
+            edit_field.textChanged.connect(self._on_field_text_changed)
+        self.test_button.clicked.connect(self._on_test_button_clicked)
+        self.save_button.clicked.connect(self._on_save_button_clicked)
+        self.cancel_button.clicked.connect(self.reject)
+        self._on_kind_current_index_changed()
+        if edit is not None:
+            self.kind.setCurrentIndex(self.kind.findData(edit.kind.value))
+            self.auth.setCurrentIndex(self.auth.findData(edit.auth_method.value))
+            self.name.setText(edit.name)
+            self.url.setText(edit.url)
+            for fixed in (self.kind, self.name, self.url):
+                fixed.setEnabled(False)
+        self.test_button.setDefault(True)
+
+    # ---- form values
+
+    def selected_kind(self) -> ServerKind:
+        return ServerKind(self.kind.currentData() or ServerKind.PLEX.value)
+
+    def selected_method(self) -> AuthMethod:
+        data = self.auth.currentData()
+        return AuthMethod(data) if data else AuthMethod.TOKEN
+
+    def new_server(self) -> NewServer:
+        return NewServer(
+            self.name.text().strip(),
+            self.selected_kind(),
+            self.url.text().strip().rstrip("/"),
+            self.selected_method(),
+        )
+
+    def credentials(self) -> Credentials:
+        if self.selected_method() is AuthMethod.PASSWORD:
+            return Credentials(username=self.username.text().strip(), password=self.password.text())
+        return Credentials(token=self.token.text().strip())
+
+    def _values(self) -> tuple[object, ...]:
+        return (self.new_server(), self.token.text(), self.username.text(), self.password.text())
+
+    # ---- slots
+
+    def _on_kind_current_index_changed(self, *_: object) -> None:
+        kind = self.selected_kind()
+        methods = [AuthMethod.TOKEN] if kind is ServerKind.PLEX else [AuthMethod.API_KEY, AuthMethod.PASSWORD]
+        self.auth.blockSignals(True)
+        self.auth.clear()
+        for m in methods:
+            self.auth.addItem(AUTH_LABELS[m], m.value)
+        self.auth.blockSignals(False)
+        self.auth.setEnabled(len(methods) > 1 and self._edit is None)
+        self._on_auth_current_index_changed()
+
+    def _on_auth_current_index_changed(self, *_: object) -> None:
+        password = self.selected_method() is AuthMethod.PASSWORD
+        self.token_label.setText("API &key:" if self.selected_method() is AuthMethod.API_KEY else "&Token:")
+        for w in (self.token, self.token_label):
+            w.setVisible(not password)
+        for w in (self.username, self.username_label, self.password, self.password_label):
+            w.setVisible(password)
+        self._on_field_text_changed()
+
+    def _on_field_text_changed(self, *_: object) -> None:
+        ok = self._tested is not None and self._tested == self._values()
+        self.save_button.setEnabled(ok)
+        self.save_button.setToolTip("" if ok else "Test the connection first.")
+
+    def _on_test_button_clicked(self) -> None:
+        self._tested = None
+        self._on_field_text_changed()
+        self.test_button.setEnabled(False)
+        self._show_result("Testing…", None)
+        self.tasks.start("test", self._test(self._values()), replace=True)
+
+    def _on_save_button_clicked(self) -> None:
+        self.save_button.setEnabled(False)
+        self.test_button.setEnabled(False)
+        self._show_result("Saving…", None)
+        self.tasks.start("save", self._save())
+
+    # ---- background work
+
+    async def _test(self, values: tuple[object, ...]) -> None:
+        try:
+            identity: ServerIdentity = await self._ctx.servers.probe(self.new_server(), self.credentials())
+        except Exception as exc:
+            self._show_error(as_zondarr_error(exc))
+        else:
+            self._tested = values
+            self._show_result(
+                f"Connected to {identity.name} ({identity.kind.value} {identity.version}).", True
+            )
+        finally:
+            self.test_button.setEnabled(True)
+            self._on_field_text_changed()
+
+    async def _save(self) -> None:
+        try:
+            if self._edit is None:
+                saved: object = await self._ctx.servers.add(self.new_server(), self.credentials())
+            else:
+                await self._ctx.servers.update_credentials(self._edit.name, self.credentials())
+                saved = self._edit.name
+        except Exception as exc:
+            self._tested = None
+            self._show_error(as_zondarr_error(exc))
+            self.test_button.setEnabled(True)
+            self._on_field_text_changed()
+            return
+        self.server_saved.emit(saved)
+        self.accept()
+
+    def _show_error(self, err: ZondarrError) -> None:
+        text = (
+            err.user_message
+            + (f"\n{err.remedy}" if err.remedy else "")
+            + f"\nReference: {err.correlation_id}"
+        )
+        self._show_result(text, False)
+
+    def _show_result(self, text: str, ok: bool | None) -> None:
+        self.result_label.setObjectName({True: "testOk", False: "testFailed", None: "hint"}[ok])
+        self.result_label.setStyleSheet("")  # re-polish for the new object name
+        self.result_label.setText(text)
+        self.result_label.setAccessibleDescription(text)
+
+    def done(self, result: int) -> None:
+        self.tasks.cancel_all()
+        super().done(result)

@@ -1,0 +1,97 @@
+"""A small read-only table model for the little lists (servers, users, sync runs) that are fine to load fully.
+
+GUI thread only. Rows are tuples of display values; ``row_keys`` keep one identifying value per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class SimpleTableModel(QAbstractTableModel):
+    def __init__(self, headers: Sequence[str], numeric_columns: Sequence[int] = ()) -> None:
+        super().__init__()
+        self._headers = list(headers)
+        self._numeric = set(numeric_columns)
+        self._rows: list[tuple[object, ...]] = []
+        self._tooltips: list[str] = []
+        self.row_keys: list[object] = []
+
+    def set_rows(
+        self, rows: Sequence[tuple[object, ...]], keys: Sequence[object] = (), tooltips: Sequence[str] = ()
+    ) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.row_keys = list(keys) or list(range(len(self._rows)))
+        self._tooltips = list(tooltips)
+        self.endResetModel()
+
+    def row(self, index: int) -> tuple[object, ...]:
+        return self._rows[index]
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt signature
+        return 0 if parent.isValid() else len(self._headers)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            value = self._rows[index.row()][index.column()]
+            if value is None:
+                return ""
+            if isinstance(value, int) and not isinstance(value, bool):
+                return f"{value:,}"
+            return str(value)
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in self._numeric:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole and index.row() < len(self._tooltips):
+            return self._tooltips[index.row()] or None
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self._headers[section]
+        return None
+
+
+def make_table_view(
+    model: QAbstractTableModel, name: str, parent: Any = None, widths: Sequence[int] = ()
+) -> Any:
+    """A QTableView for a small list: whole-row selection, fixed row height, interactive column widths."""
+    from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+
+    view = QTableView(parent)
+    view.setObjectName(name)
+    view.setAccessibleName(name)
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setAlternatingRowColors(True)
+    view.setShowGrid(False)
+    view.setWordWrap(False)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    view.verticalHeader().setDefaultSectionSize(26)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.horizontalHeader().setDefaultSectionSize(130)
+    for column, width in enumerate(widths):  # starting widths; saved widths are restored over them
+        view.horizontalHeader().resizeSection(column, width)
+    return view
+
+
+def format_when(ts: float | None) -> str:
+    """Local date and time, ``2024-05-01 14:03``; empty for None."""
+    import time as _time
+
+    return "" if ts is None else _time.strftime("%Y-%m-%d %H:%M", _time.localtime(ts))

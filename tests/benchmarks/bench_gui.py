@@ -1,0 +1,218 @@
+"""Start-up, memory and GUI-thread stalls of the desktop window (issue 3 / DESIGN §8). Not part of the test suite.
+
+    .venv/bin/python tests/benchmarks/bench_gui.py [--tracks 1000000] [--rounds 5] [--sync-tracks 100000]
+                                                   [--keep DIR]
+
+Measures, in one run, interleaved over ``--rounds`` rounds (medians):
+  * a bare PySide6 window start (a tiny script: QMainWindow shown, exits after its first paint);
+  * ``python -m app --self-test`` on a cache of 1,000 tracks and on one of ``--tracks`` (default 1,000,000),
+    both built through the storage write path (``bench_cache_queries.build``) in a temp dir (or ``--keep``);
+  * the RSS each self-test reports;
+and once: the GUI thread's longest stall (a 5 ms QTimer probe measuring lateness) while the real window runs a
+first sync of a demo Jellyfin server with ``--sync-tracks`` tracks over HTTP.
+Start-up is measured from process start (``/proc/self/stat``) to the painted window, the same way in every script.
+Prints a markdown table with the budgets: 1M start ≤ 1.5× bare and ≤ 1.1× the 1k start; RSS 1M ≤ 1.3× 1k;
+longest stall ≤ 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(HERE))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+BARE = r"""
+import json, os, time
+from pathlib import Path
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+
+def age_ms():
+    f = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    return (time.clock_gettime(time.CLOCK_BOOTTIME) - int(f[19]) / os.sysconf("SC_CLK_TCK")) * 1000
+
+def rss_mb():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+class Painted(QObject):
+    def eventFilter(self, obj, ev):
+        if ev.type() == QEvent.Type.Paint and not getattr(self, "done", False):
+            self.done = True
+            QTimer.singleShot(0, finish)
+        return False
+
+def finish():
+    print(json.dumps({"startup_ms": round(age_ms(), 1), "tracks": 0, "rss_mb": round(rss_mb(), 1)}), flush=True)
+    app.quit()
+
+app = QApplication([])
+w = QMainWindow()
+w.setCentralWidget(QLabel("bare"))
+w.resize(1200, 760)
+f = Painted()
+w.centralWidget().installEventFilter(f)
+w.show()
+app.exec()
+"""
+
+
+def run_json(cmd: list[str]) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    proc = subprocess.run(
+        cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
+    line = [x for x in proc.stdout.splitlines() if x.startswith("{")][-1]
+    return dict(json.loads(line))
+
+
+def ensure_cache(folder: Path, n: int) -> Path:
+    from bench_cache_queries import build
+
+    if not (folder / "cache.sqlite3").exists():
+        t0 = time.perf_counter()
+        build(folder, n).close()
+        print(f"built a {n:,}-track cache in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return folder
+
+
+def stall_during_sync(tracks: int) -> tuple[float, float, int]:
+    """(longest stall ms, sync seconds, tracks cached) of a first sync in the real window."""
+    import asyncio
+
+    import keyring
+    import qasync
+    from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.cli import build_context
+    from app.core.filters import TrackFilter
+    from app.core.models import AuthMethod, Credentials, NewServer, ServerKind
+    from app.demo import DemoConfig, start_demo_server
+    from app.ui.main_window import MainWindow
+    from app.ui.theme import apply_theme
+    from tests.e2e.conftest import MemoryKeyring
+
+    keyring.set_keyring(MemoryKeyring())
+    app = QApplication.instance() or QApplication([])
+    app.setQuitOnLastWindowClosed(False)  # type: ignore[union-attr]
+    apply_theme(app, "dark")
+    demo = start_demo_server(DemoConfig(kind="jellyfin", tracks=tracks))
+    tmp = tempfile.TemporaryDirectory()
+    ctx = build_context(Path(tmp.name))
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    worst = [0.0]
+    clock = QElapsedTimer()
+
+    def on_tick() -> None:
+        gap = clock.nsecsElapsed() / 1e6
+        clock.restart()
+        worst[0] = max(worst[0], gap - 5)
+
+    async def session() -> tuple[float, float, int]:
+        await ctx.servers.add(
+            NewServer("Bench", ServerKind.JELLYFIN, demo.url, AuthMethod.API_KEY),
+            Credentials(token="demo-jellyfin-key"),
+        )
+        window = MainWindow(ctx, QSettings(str(Path(tmp.name) / "ui.ini"), QSettings.Format.IniFormat))
+        window.show()
+        await asyncio.sleep(0.3)
+        probe = QTimer()
+        probe.setInterval(5)
+        probe.timeout.connect(on_tick)
+        t0 = time.perf_counter()
+        window.start()
+        clock.start()
+        probe.start()
+        await asyncio.sleep(0.2)
+        while window.sync.controller.is_running():
+            await asyncio.sleep(0.05)
+        seconds = time.perf_counter() - t0
+        await asyncio.sleep(0.5)  # the library reload after the sync is part of it
+        probe.stop()
+        window.close()
+        await window.shutdown()
+        return worst[0], seconds, ctx.tracks.count(TrackFilter())
+
+    try:
+        return loop.run_until_complete(session())
+    finally:
+        ctx.close()
+        demo.stop()
+        tmp.cleanup()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tracks", type=int, default=1_000_000)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--sync-tracks", type=int, default=100_000)
+    ap.add_argument("--keep", type=Path, help="folder to keep (and reuse) the big cache in")
+    args = ap.parse_args()
+    tmp = tempfile.TemporaryDirectory()
+    big = ensure_cache(args.keep or Path(tmp.name) / "big", args.tracks)
+    small = ensure_cache(Path(tmp.name) / "small", 1_000)
+    bare_script = Path(tmp.name) / "bare_window.py"
+    bare_script.write_text(BARE)
+    py = sys.executable
+    results: dict[str, list[dict[str, Any]]] = {"bare": [], "1k": [], "big": []}
+    run_json([py, str(bare_script)])  # warm the file cache once
+    run_json([py, "-m", "app", "--data-dir", str(big), "--self-test"])
+    for _ in range(args.rounds):
+        results["bare"].append(run_json([py, str(bare_script)]))
+        results["1k"].append(run_json([py, "-m", "app", "--data-dir", str(small), "--self-test"]))
+        results["big"].append(run_json([py, "-m", "app", "--data-dir", str(big), "--self-test"]))
+
+    def med(key: str, field: str) -> float:
+        return statistics.median(r[field] for r in results[key])
+
+    stall, sync_s, synced = stall_during_sync(args.sync_tracks)
+    bare, k1, big_ms = med("bare", "startup_ms"), med("1k", "startup_ms"), med("big", "startup_ms")
+    rss_1k, rss_big = med("1k", "rss_mb"), med("big", "rss_mb")
+    n = f"{args.tracks:,}"
+    rows = [
+        ("bare PySide6 window start", f"{bare:.0f} ms", ""),
+        ("`--self-test` start, 1,000 tracks", f"{k1:.0f} ms", ""),
+        (f"`--self-test` start, {n} tracks", f"{big_ms:.0f} ms", ""),
+        (f"{n} start / bare", f"{big_ms / bare:.2f}×", "≤ 1.5×"),
+        (f"{n} start / 1,000 start", f"{big_ms / k1:.2f}×", "≤ 1.10×"),
+        ("RSS with 1,000 tracks", f"{rss_1k:.0f} MB", ""),
+        (f"RSS with {n} tracks", f"{rss_big:.0f} MB", ""),
+        (f"RSS {n} / 1,000", f"{rss_big / rss_1k:.2f}×", "≤ 1.3×"),
+        (
+            f"longest GUI stall during a {args.sync_tracks:,}-track sync ({sync_s:.1f} s, {synced:,} cached)",
+            f"{stall:.1f} ms",
+            "≤ 50 ms",
+        ),
+    ]
+    print(f"\nGUI start-up and stalls (medians of {args.rounds}; offscreen; {os.cpu_count()} CPUs)\n")
+    print("| measure | value | budget |")
+    print("|---|---|---|")
+    for name, value, budget in rows:
+        print(f"| {name} | {value} | {budget} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
