@@ -38,11 +38,13 @@ from app.storage import default_data_dir, open_cache, open_secret_store
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
 
-def build_context(data_dir: Path, overrides: dict[str, str] | None = None) -> AppContext:
+def build_context(
+    data_dir: Path, overrides: dict[str, str] | None = None, *, defer_cache_check: bool = False
+) -> AppContext:
     """Opens the cache in ``data_dir`` and wires stores, clients and services (the composition root; ``main.py``
     uses it too). ``overrides`` replace stored settings for this process only (demo mode points plex.tv at the
     demo server). Raises CacheError, ConfigurationError."""
-    cache = open_cache(data_dir)
+    cache = open_cache(data_dir, check=not defer_cache_check)
     try:
         configure_logging(cache.data_dir / "logs")
         settings = Settings.load({**cache.settings.load_raw(), **(overrides or {})})
@@ -79,6 +81,8 @@ def build_context(data_dir: Path, overrides: dict[str, str] | None = None) -> Ap
         secrets_fallback_in_use=bool(getattr(secrets, "fallback_in_use", False)),
     )
     ctx.closers += [cache.close, runner.close]
+    if defer_cache_check:
+        ctx.deferred_cache_check = cache.quick_check
     return ctx
 
 

@@ -6,14 +6,20 @@ http(s) or a missing credential, otherwise only ``ExternalServiceError`` subclas
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from app.core.errors import AuthFailed, ValidationError
 from app.core.models import AuthMethod, ConnectResult, Credentials, NewServer, Server, ServerKind
 from app.core.ports import MediaServerClient
 from app.core.settings import Settings
-from app.servers.jellyfin import JellyfinClient
-from app.servers.plex import PlexClient, sign_in
+
+if TYPE_CHECKING:
+    from app.servers.jellyfin import JellyfinClient
+    from app.servers.plex import PlexClient
+
+# The adapters (plexapi, jellyfin-apiclient-python, requests: ~170 ms of imports) load on first use, not at
+# start-up: the desktop window paints from the cache before any server is contacted.
 
 
 def normalize_url(url: str, name: str) -> str:
@@ -70,6 +76,9 @@ class ServerRegistry:
 
     def connect(self, server: Server, credentials: Credentials) -> MediaServerClient:
         """Connects with stored credentials (a Plex token, a Jellyfin API key or access token)."""
+        from app.servers.jellyfin import JellyfinClient
+        from app.servers.plex import PlexClient
+
         url = normalize_url(server.url, server.name)
         if server.kind == ServerKind.PLEX:
             return PlexClient.connect(
@@ -81,6 +90,9 @@ class ServerRegistry:
     def authenticate(self, new: NewServer, credentials: Credentials) -> ConnectResult:
         """Tests a server being added: reachable, right kind, credentials accepted. Returns what to store:
         a token (a password is exchanged for one and never kept) and, for Jellyfin logins, the user id."""
+        from app.servers.jellyfin import JellyfinClient
+        from app.servers.plex import PlexClient, sign_in
+
         url = normalize_url(new.url, new.name)
         if new.auth_method == AuthMethod.PASSWORD:
             username = credentials.username or ""

@@ -32,6 +32,9 @@ class AppContext:
     sync: SyncService
     clock: Clock
     secrets_fallback_in_use: bool = False
+    # Set when the cache was opened without its start-up quick_check (desktop app): run it off the GUI thread
+    # after the first paint; it raises CacheError when the file is damaged.
+    deferred_cache_check: Callable[[], None] | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:

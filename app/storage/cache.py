@@ -55,6 +55,12 @@ class Cache:
             rows = conn.execute("PRAGMA integrity_check").fetchall()
         return "\n".join(str(r[0]) for r in rows)
 
+    def quick_check(self) -> None:
+        """``PRAGMA quick_check`` on this thread's read connection; raises CacheError (with the remedy) unless the
+        file is sound. Any thread; reads the whole file."""
+        with self._db.read("checking the cache") as conn:
+            _raise_unless_ok(conn)
+
     def schema_version(self) -> int:
         with self._db.read("reading the schema version") as conn:
             return schema.schema_version(conn)
@@ -75,11 +81,22 @@ def _secure_files(data_dir: Path, path: Path) -> None:
             os.chmod(p, 0o600)
 
 
-def open_cache(data_dir: Path, clock: Callable[[], float] = time.time) -> Cache:
+def _raise_unless_ok(conn: sqlite3.Connection) -> None:
+    with guard("checking the cache"):
+        result = conn.execute("PRAGMA quick_check").fetchall()
+    text = "; ".join(str(r[0]) for r in result)
+    if text != "ok":
+        raise CacheError(
+            "The local cache file is damaged.", remedy=_DAMAGED_REMEDY, detail=f"quick_check: {text}"
+        )
+
+
+def open_cache(data_dir: Path, clock: Callable[[], float] = time.time, *, check: bool = True) -> Cache:
     """Opens (creating if needed) ``data_dir/cache.sqlite3``: folder 0700, files 0600, WAL pragmas, a
-    ``quick_check``, migrations to the latest schema, and marks sync runs a killed process left running as
-    failed. Call on the thread that will become the db-writer (or before it starts). Raises CacheError with a
-    remedy (damaged file, newer schema, unwritable folder)."""
+    ``quick_check`` (unless ``check`` is False: the desktop app runs ``Cache.quick_check()`` after its first
+    paint, since it reads the whole file — over a second at 1M tracks), migrations to the latest schema, and marks
+    sync runs a killed process left running as failed. Call on the thread that will become the db-writer (or
+    before it starts). Raises CacheError with a remedy (damaged file, newer schema, unwritable folder)."""
     try:
         if not data_dir.exists():
             data_dir.mkdir(mode=0o700, parents=True)
@@ -97,13 +114,8 @@ def open_cache(data_dir: Path, clock: Callable[[], float] = time.time) -> Cache:
     except sqlite3.Error as exc:
         raise to_cache_error(exc, "opening the cache") from exc
     try:
-        with guard("checking the cache"):
-            result = db.writer.execute("PRAGMA quick_check").fetchall()
-        text = "; ".join(str(r[0]) for r in result)
-        if text != "ok":
-            raise CacheError(
-                "The local cache file is damaged.", remedy=_DAMAGED_REMEDY, detail=f"quick_check: {text}"
-            )
+        if check:
+            _raise_unless_ok(db.writer)
         with guard("upgrading the cache"):
             schema.migrate(db.writer)
         _secure_files(data_dir, path)
