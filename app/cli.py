@@ -78,7 +78,7 @@ def build_context(
         servers=servers,
         sync=sync,
         clock=time.time,
-        secrets_fallback_in_use=bool(getattr(secrets, "fallback_in_use", False)),
+        secrets=secrets,
     )
     ctx.closers += [cache.close, runner.close]
     if defer_cache_check:
@@ -98,6 +98,12 @@ async def cmd_server_add(ctx: AppContext, args: argparse.Namespace) -> int:
         method = AuthMethod.TOKEN if kind is ServerKind.PLEX else AuthMethod.API_KEY
         creds = Credentials(token=_read_secret(args.token_stdin, "token"))
     server = await ctx.servers.add(NewServer(args.name, kind, args.url, method), creds)
+    if getattr(ctx.secrets, "fallback_in_use", False):
+        print(
+            "zondarr: no system keychain is available, so the token is kept in secrets.json (mode 0600) in "
+            f"{ctx.data_dir}.",
+            file=sys.stderr,
+        )
     if args.json:
         print_json(server_json(server, 0))
     else:

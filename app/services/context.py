@@ -10,7 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.core.ports import Clock, Runner, ServerStore, SettingsStore, SyncRunStore, TrackStore, UserStore
+from app.core.ports import (
+    Clock,
+    Runner,
+    SecretStore,
+    ServerStore,
+    SettingsStore,
+    SyncRunStore,
+    TrackStore,
+    UserStore,
+)
 from app.core.settings import Settings
 from app.services.servers import ServerService
 from app.services.sync import SyncService
@@ -31,7 +40,7 @@ class AppContext:
     servers: ServerService
     sync: SyncService
     clock: Clock
-    secrets_fallback_in_use: bool = False
+    secrets: SecretStore | None = None
     # Set when the cache was opened without its start-up quick_check (desktop app): run it off the GUI thread
     # after the first paint; it raises CacheError when the file is damaged.
     deferred_cache_check: Callable[[], None] | None = None

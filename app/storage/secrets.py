@@ -13,11 +13,9 @@ import os
 import stat
 import threading
 from pathlib import Path
+from typing import Any
 
-import keyring
-import keyring.errors
-
-from app.core.errors import ConfigurationError
+from app.core.errors import ConfigurationError, register_secret
 
 SERVICE = "zondarr"
 FILE_NAME = "secrets.json"
@@ -79,15 +77,31 @@ class FileSecrets:
 
 
 class KeyringSecretStore:
-    """Any thread. Raises ConfigurationError only when the fallback file is unreadable."""
+    """Any thread. Raises ConfigurationError only when the fallback file is unreadable.
+
+    ``keyring`` is imported and probed on first use, not at start-up: finding its backends costs ~100 ms and the
+    window paints from the cache without any secret. ``fallback_in_use`` is known after the first call.
+    Every value read or written is registered with ``core.errors.register_secret`` so logs redact it.
+    """
 
     def __init__(self, data_dir: Path) -> None:
         self.file = FileSecrets(data_dir / FILE_NAME)
         self.fallback_in_use = False
-        try:
-            keyring.get_password(SERVICE, _PROBE)
-        except keyring.errors.KeyringError as exc:
-            self._fall_back(exc)
+        self._probed = False
+        self._probe_lock = threading.Lock()
+
+    def _keyring(self) -> Any:
+        import keyring
+        import keyring.errors
+
+        with self._probe_lock:
+            if not self._probed:
+                self._probed = True
+                try:
+                    keyring.get_password(SERVICE, _PROBE)
+                except keyring.errors.KeyringError as exc:
+                    self._fall_back(exc)
+        return keyring
 
     def _fall_back(self, exc: Exception) -> None:
         if not self.fallback_in_use:
@@ -97,6 +111,7 @@ class KeyringSecretStore:
         self.fallback_in_use = True
 
     def get(self, ref: str) -> str | None:
+        keyring = self._keyring()
         if not self.fallback_in_use:
             try:
                 value = keyring.get_password(SERVICE, ref)
@@ -104,11 +119,16 @@ class KeyringSecretStore:
                 self._fall_back(exc)
             else:
                 if value is not None:
+                    register_secret(value)
                     return value
         # Also consulted with a keychain: a secret saved while none was available is still found.
-        return self.file.get(ref)
+        value = self.file.get(ref)
+        register_secret(value)
+        return value
 
     def set(self, ref: str, value: str) -> None:
+        register_secret(value)
+        keyring = self._keyring()
         if not self.fallback_in_use:
             try:
                 keyring.set_password(SERVICE, ref, value)
@@ -118,6 +138,7 @@ class KeyringSecretStore:
         self.file.set(ref, value)
 
     def delete(self, ref: str) -> None:
+        keyring = self._keyring()
         if not self.fallback_in_use:
             try:
                 keyring.delete_password(SERVICE, ref)

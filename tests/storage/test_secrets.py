@@ -58,8 +58,9 @@ def test_keyring_backend_is_used(tmp_path: Path, restore_keyring: None) -> None:
 def test_no_keyring_falls_back_to_a_private_file(tmp_path: Path, restore_keyring: None) -> None:
     keyring.set_keyring(fail.Keyring())
     store = open_secret_store(tmp_path / "data")
-    assert store.fallback_in_use is True
+    assert store.fallback_in_use is False  # keyring is probed on first use, not at start-up
     store.set("server:Home", "tok-123")
+    assert store.fallback_in_use is True
     store.set("server:Away", "tok-456")
     path = tmp_path / "data" / "secrets.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
