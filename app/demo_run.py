@@ -18,11 +18,31 @@ from app.demo import (
     DEFAULT_JELLYFIN_USER,
     DEFAULT_PLEX_TOKEN,
     DemoConfig,
+    DemoServer,
     start_demo_server,
 )
+from app.services.context import AppContext
 
 DEMO_PLEX = "Demo Plex"
 DEMO_JELLYFIN = "Demo Jellyfin"
+
+
+async def add_demo_servers(ctx: AppContext, plex: DemoServer, jellyfin: DemoServer) -> None:
+    """Replaces last run's "Demo Plex"/"Demo Jellyfin" (their ports change per run) with these two: Plex by token,
+    Jellyfin by user/password (exchanged for a token). Raises ZondarrError when one cannot be added."""
+    for name in (DEMO_PLEX, DEMO_JELLYFIN):
+        try:
+            await ctx.servers.remove(name)
+        except NotFoundError:
+            pass
+    await ctx.servers.add(
+        NewServer(DEMO_PLEX, ServerKind.PLEX, plex.url, AuthMethod.TOKEN),
+        Credentials(token=DEFAULT_PLEX_TOKEN),
+    )
+    await ctx.servers.add(
+        NewServer(DEMO_JELLYFIN, ServerKind.JELLYFIN, jellyfin.url, AuthMethod.PASSWORD),
+        Credentials(username=DEFAULT_JELLYFIN_USER, password=DEFAULT_JELLYFIN_PASSWORD),
+    )
 
 
 async def run_headless_demo(data_dir: Path, tracks: int, as_json: bool) -> int:
@@ -33,19 +53,7 @@ async def run_headless_demo(data_dir: Path, tracks: int, as_json: bool) -> int:
     jellyfin = start_demo_server(DemoConfig(kind="jellyfin", tracks=tracks))
     ctx = build_context(data_dir, overrides={"plex_tv_url": plex.url})
     try:
-        for name in (DEMO_PLEX, DEMO_JELLYFIN):  # ports change per run: replace last run's demo servers
-            try:
-                await ctx.servers.remove(name)
-            except NotFoundError:
-                pass
-        await ctx.servers.add(
-            NewServer(DEMO_PLEX, ServerKind.PLEX, plex.url, AuthMethod.TOKEN),
-            Credentials(token=DEFAULT_PLEX_TOKEN),
-        )
-        await ctx.servers.add(
-            NewServer(DEMO_JELLYFIN, ServerKind.JELLYFIN, jellyfin.url, AuthMethod.PASSWORD),
-            Credentials(username=DEFAULT_JELLYFIN_USER, password=DEFAULT_JELLYFIN_PASSWORD),
-        )
+        await add_demo_servers(ctx, plex, jellyfin)
         printer = ProgressPrinter()
         started = time.monotonic()
         try:

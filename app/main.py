@@ -138,28 +138,6 @@ def _start_demo_servers() -> list[Any]:
     return [plex, jellyfin]
 
 
-async def _add_demo_servers(ctx: Any, plex: Any, jellyfin: Any) -> None:
-    """Replaces last run's "Demo Plex"/"Demo Jellyfin" (their ports change per run) with this run's."""
-    from app.core.errors import NotFoundError
-    from app.core.models import AuthMethod, Credentials, NewServer, ServerKind
-    from app.demo import DEFAULT_JELLYFIN_PASSWORD, DEFAULT_JELLYFIN_USER, DEFAULT_PLEX_TOKEN
-    from app.demo_run import DEMO_JELLYFIN, DEMO_PLEX
-
-    for name in (DEMO_PLEX, DEMO_JELLYFIN):
-        try:
-            await ctx.servers.remove(name)
-        except NotFoundError:
-            pass
-    await ctx.servers.add(
-        NewServer(DEMO_PLEX, ServerKind.PLEX, plex.url, AuthMethod.TOKEN),
-        Credentials(token=DEFAULT_PLEX_TOKEN),
-    )
-    await ctx.servers.add(
-        NewServer(DEMO_JELLYFIN, ServerKind.JELLYFIN, jellyfin.url, AuthMethod.PASSWORD),
-        Credentials(username=DEFAULT_JELLYFIN_USER, password=DEFAULT_JELLYFIN_PASSWORD),
-    )
-
-
 async def _session(app: Any, ctx: Any, demo_servers: list[Any], self_test: bool, instance: Any) -> int:
     from PySide6.QtCore import QTimer
 
@@ -167,7 +145,9 @@ async def _session(app: Any, ctx: Any, demo_servers: list[Any], self_test: bool,
     from app.ui.main_window import MainWindow
 
     if demo_servers:
-        await _add_demo_servers(ctx, *demo_servers)
+        from app.demo_run import add_demo_servers
+
+        await add_demo_servers(ctx, *demo_servers)
     window = MainWindow(ctx)
     loop = asyncio.get_running_loop()
     exception_hook.install(loop, window.show_error)

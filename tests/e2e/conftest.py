@@ -23,6 +23,25 @@ from app.cli import main
 from app.demo import DemoConfig, DemoServer, start_demo_server
 
 REPO = Path(__file__).resolve().parents[2]
+# The documented keys of a track in `tracks --json` (README "JSON output").
+TRACK_FIELDS = frozenset(
+    {
+        "server",
+        "library",
+        "id",
+        "title",
+        "artist",
+        "album",
+        "album_artist",
+        "genres",
+        "year",
+        "rating",
+        "duration_ms",
+        "track_no",
+        "is_live",
+        "added_at",
+    }
+)
 
 # Fast retries for fault tests; the CLI reads these through Settings.load.
 FAST_ENV = {

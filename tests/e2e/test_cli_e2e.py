@@ -10,26 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.core.filters import TrackFilter, TrackSort
-from tests.e2e.conftest import DemoPair, demo_pair, run_cli
+from tests.e2e.conftest import TRACK_FIELDS, DemoPair, demo_pair, run_cli
 from tests.storage.reference import matches, sort_key
 
 TRACKS = 1500
-FIELDS = {
-    "server",
-    "library",
-    "id",
-    "title",
-    "artist",
-    "album",
-    "album_artist",
-    "genres",
-    "year",
-    "rating",
-    "duration_ms",
-    "track_no",
-    "is_live",
-    "added_at",
-}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +34,7 @@ def test_sync_caches_every_track_with_the_documented_fields(synced) -> None:  # 
     data, pair, tracks = synced
     assert len(tracks) == 2 * TRACKS
     for t in tracks:
-        assert set(t) >= FIELDS
+        assert set(t) >= TRACK_FIELDS
         assert isinstance(t["genres"], list)
         assert t["rating"] is None or 0 <= t["rating"] <= 10
     by_server = {s: [t for t in tracks if t["server"] == s] for s in ("Plex", "Jelly")}

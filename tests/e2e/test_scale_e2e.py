@@ -7,25 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import demo_pair, run_cli
+from tests.e2e.conftest import TRACK_FIELDS, demo_pair, run_cli
 
 N = 100_000
-FIELDS = {
-    "server",
-    "library",
-    "id",
-    "title",
-    "artist",
-    "album",
-    "album_artist",
-    "genres",
-    "year",
-    "rating",
-    "duration_ms",
-    "track_no",
-    "is_live",
-    "added_at",
-}
 
 
 @pytest.mark.slow
@@ -41,6 +25,6 @@ def test_sync_of_100k_plus_100k_tracks(tmp_path: Path) -> None:
     assert isinstance(tracks, list) and len(tracks) == 2 * N
     ids = {(t["server"], t["id"]) for t in tracks}
     assert len(ids) == 2 * N
-    assert all(FIELDS <= t.keys() for t in tracks)
+    assert all(TRACK_FIELDS <= t.keys() for t in tracks)
     assert {t["server"] for t in tracks} == {"Plex", "Jelly"}
     print(f"synced {2 * N:,} tracks in {took:.1f} s")
