@@ -12,10 +12,18 @@ import platformdirs
 
 from app.core.errors import CacheError
 from app.storage import schema
+from app.storage.accounts import SqliteAccountStore, SqliteExclusionStore
 from app.storage.db import Database, guard, to_cache_error
+from app.storage.diagnostics import SqliteDiagnosticStore
+from app.storage.error_events import SqliteErrorEventStore
+from app.storage.health import SqliteHealthStore
+from app.storage.identities import SqliteIdentityStore
+from app.storage.invitations import SqliteInvitationStore
 from app.storage.locks import FileJobLocks
 from app.storage.runs import SqliteSettingsStore, SqliteSyncRunStore
 from app.storage.servers import SqliteServerStore
+from app.storage.shares import SqliteShareMemory
+from app.storage.task_runs import SqliteTaskRunStore
 from app.storage.tracks import SqliteTrackStore
 from app.storage.users import SqliteUserStore
 
@@ -48,6 +56,15 @@ class Cache:
         self.sync_runs = SqliteSyncRunStore(db, clock)
         self.settings = SqliteSettingsStore(db)
         self.locks = FileJobLocks(data_dir)
+        self.invitations = SqliteInvitationStore(db, clock)
+        self.identities = SqliteIdentityStore(db, clock)
+        self.accounts = SqliteAccountStore(db, clock)
+        self.exclusions = SqliteExclusionStore(db, clock)
+        self.shares = SqliteShareMemory(db)
+        self.task_runs = SqliteTaskRunStore(db, clock)
+        self.health = SqliteHealthStore(db, clock)
+        self.diagnostics = SqliteDiagnosticStore(db, clock)
+        self.error_events = SqliteErrorEventStore(db, clock)
 
     def integrity_check(self) -> str:
         """``PRAGMA integrity_check`` ("ok" when the file is sound). Any thread; slow on big caches."""

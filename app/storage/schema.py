@@ -325,7 +325,92 @@ CREATE TABLE user_exclusions (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
+# v4: ``tracks_fts`` again, with prefix indexes for 1-, 2- and 3-character prefixes. Without them a short
+# prefix query ("ka"*) merges the doclists of every indexed word with that prefix on each query (200 ms at 1M
+# tracks); with them it reads one doclist, and a per-row probe (``rowid = ?``) can seek inside it. The table holds
+# only derived data (external content = ``tracks``): it is dropped and rebuilt from ``tracks`` in the same
+# transaction (about 6 s at 1M tracks). The v2 triggers name the table and keep working unchanged.
+V4 = """
+DROP TABLE tracks_fts;
+CREATE VIRTUAL TABLE tracks_fts USING fts5(
+    title, artist, album,
+    content='tracks', content_rowid='id',
+    tokenize='unicode61 remove_diacritics 0',
+    prefix='1 2 3'
+);
+INSERT INTO tracks_fts(tracks_fts) VALUES ('rebuild');
+"""
+
+# v5: people (issue 4). ``identity_links`` names linked accounts by (server, remote id), so links are primary data
+# that survive a users-cache rebuild; a trigger re-applies them to ``users.identity_id`` whenever a sync inserts
+# an account row. ``remembered_shares`` keeps the library shares removed to "disable" a Plex account, so that
+# enabling restores exactly them. ``redemptions.remote_id`` names the account a redemption created (rollback,
+# account expiry).
+V5 = """
+CREATE TABLE identity_links (
+    server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    remote_id TEXT NOT NULL,
+    identity_id INTEGER NOT NULL REFERENCES identities(id) ON DELETE CASCADE,
+    linked_at REAL NOT NULL,
+    PRIMARY KEY (server_id, remote_id)
+);
+CREATE INDEX identity_links_identity ON identity_links(identity_id);
+CREATE TRIGGER users_identity_relink AFTER INSERT ON users WHEN new.identity_id IS NULL BEGIN
+    UPDATE users SET identity_id = (
+        SELECT identity_id FROM identity_links WHERE server_id = new.server_id AND remote_id = new.remote_id
+    ) WHERE id = new.id;
+END;
+CREATE TABLE remembered_shares (
+    server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    remote_id TEXT NOT NULL,
+    username TEXT NOT NULL DEFAULT '',
+    library_keys TEXT,
+    removed_at REAL NOT NULL,
+    PRIMARY KEY (server_id, remote_id)
+);
+ALTER TABLE redemptions ADD COLUMN remote_id TEXT;
+CREATE INDEX redemptions_expiry ON redemptions(status, expires_at);
+CREATE INDEX invitations_expiry ON invitations(enabled, expires_at);
+"""
+
+# v6: staging tables of the sync write path as plain rowid tables without any index or content hash. A page is
+# appended in arrival order (random Jellyfin ids into a primary-key index made staging 3x slower); the merge
+# de-duplicates (last staged row wins) and compares columns in SQL. Staged rows are transient: a run's leftovers
+# are dropped (``begin_staging`` clears them anyway).
+V6 = """
+DROP TABLE stage_tracks;
+DROP TABLE stage_albums;
+CREATE TABLE stage_albums (
+    server_id INTEGER NOT NULL,
+    library_key TEXT NOT NULL,
+    remote_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    artist TEXT,
+    year INTEGER,
+    genres TEXT NOT NULL
+);
+CREATE TABLE stage_tracks (
+    server_id INTEGER NOT NULL,
+    library_key TEXT NOT NULL,
+    remote_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    artist TEXT,
+    album TEXT,
+    album_artist TEXT,
+    album_remote_id TEXT,
+    genre TEXT,
+    genres TEXT NOT NULL,
+    year INTEGER,
+    rating REAL,
+    duration_ms INTEGER,
+    track_no INTEGER,
+    disc_no INTEGER,
+    is_live INTEGER NOT NULL,
+    added_at REAL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6)
 LATEST = len(MIGRATIONS)
 
 

@@ -118,3 +118,62 @@ class SqliteServerStore:
     def mark_synced(self, server_id: int, when: float) -> None:
         with self._db.write("marking a server synced") as conn:
             conn.execute("UPDATE servers SET last_synced_at = ? WHERE id = ?", (when, server_id))
+
+    # -- connection profiles (issue 5): draft until a Test connection succeeds ---------------------------------
+
+    def add_draft(self, new: NewServer) -> Server:
+        """Stores an untested server (status ``draft``, disabled: it cannot be synced until verified).
+        Raises ValidationError when the name is taken."""
+        try:
+            with self._db.write("adding a draft server") as conn:
+                cur = conn.execute(
+                    "INSERT INTO servers(name, kind, url, auth_method, enabled, status, created_at) "
+                    "VALUES (?,?,?,?,0,'draft',?)",
+                    (new.name, str(new.kind), new.url, str(new.auth_method), self._clock()),
+                )
+                server_id = int(cur.lastrowid or 0)
+        except CacheError as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError):
+                raise ValidationError(
+                    f"A server named {new.name!r} already exists.",
+                    remedy="Choose another name, or remove the existing server first.",
+                ) from None
+            raise
+        return self.get(server_id)
+
+    def mark_verified(self, server_id: int, identity: ServerIdentity, when: float) -> Server:
+        """A Test connection succeeded: status ``verified``, ``last_verified_at``, identity and version."""
+        with self._db.write("marking a server verified") as conn:
+            conn.execute(
+                "UPDATE servers SET status = 'verified', last_verified_at = ?, version = ?, "
+                "machine_id = COALESCE(machine_id, ?) WHERE id = ?",
+                (when, identity.version, identity.machine_id, server_id),
+            )
+        return self.get(server_id)
+
+    def set_status(self, server_id: int, status: str) -> None:
+        """``draft`` or ``verified`` (a draft is also disabled). Raises ValidationError for another value."""
+        if status not in ("draft", "verified"):
+            raise ValidationError(f"Unknown server status {status!r}.", remedy="Use draft or verified.")
+        with self._db.write("changing a server's status") as conn:
+            conn.execute(
+                "UPDATE servers SET status = ?, enabled = CASE WHEN ? = 'draft' THEN 0 ELSE enabled END "
+                "WHERE id = ?",
+                (status, status, server_id),
+            )
+
+    def set_enabled(self, server_id: int, enabled: bool) -> None:
+        """Activates or deactivates a server. Raises ValidationError when activating a draft."""
+        with self._db.write("activating a server") as conn:
+            row = conn.execute("SELECT status FROM servers WHERE id = ?", (server_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(
+                    "That server no longer exists.",
+                    remedy="Run `zondarr server list` to see the configured servers.",
+                )
+            if enabled and row[0] != "verified":
+                raise ValidationError(
+                    "Only a verified server can be activated.",
+                    remedy="Run Test connection on it first; it is activated once the test succeeds.",
+                )
+            conn.execute("UPDATE servers SET enabled = ? WHERE id = ?", (int(enabled), server_id))

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from app.core.filters import SortColumn, TrackFilter, TrackSort
 from app.core.models import AlbumRecord, Library, MergeCounts, RemoteLibrary, Track, TrackRecord
 from app.storage import tracks_query as q
+from app.storage import tracks_search as s
 from app.storage import tracks_write as w
 from app.storage.db import Database
 
@@ -35,9 +36,13 @@ class SqliteTrackStore:
       scan per server, concatenated (servers are few), so no sort of the whole table is needed.
     """
 
-    def __init__(self, db: Database, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, db: Database, clock: Callable[[], float], search_tuning: s.SearchTuning | None = None
+    ) -> None:
+        """``search_tuning``: the cost model of searched pages (``tracks_search``); tests lower its thresholds."""
         self._db = db
         self._clock = clock
+        self._tuning = search_tuning or s.SearchTuning()
 
     # ---- write side (db-writer thread) ----
 
@@ -120,7 +125,7 @@ class SqliteTrackStore:
 
     def count(self, flt: TrackFilter) -> int:
         with self._db.read("counting tracks") as conn:
-            return q.count(conn, flt, self._server_id(conn, flt.server))
+            return s.count(conn, flt, self._server_id(conn, flt.server), self._tuning)
 
     def query(
         self, flt: TrackFilter, sort: TrackSort, limit: int | None = None, offset: int = 0
@@ -153,14 +158,23 @@ class SqliteTrackStore:
     ) -> Iterable[Sequence[object]]:
         if sort.column is not SortColumn.SERVER:
             in_order = False
-            if limit is not None and not q.search_words(flt.search):
+            fts_drives: bool | None = None
+            if limit is not None and q.search_words(flt.search):
+                plan = s.choose(conn, flt, sid, offset + limit, self._tuning)
+                fts_drives = plan.fts_drives
+                if plan.plan is not s.Plan.SORT:
+                    found = s.walk(conn, flt, sort, sid, offset + limit, plan)
+                    if found is not None:
+                        return self._by_ids(conn, found[offset:], select)
+                    # the matches cluster in sort order: the walk gave up, the sort plan answers
+            elif limit is not None:
                 # A page: pick the plan from the number of matches (SQLite's planner does not weigh LIMIT).
                 matches = q.count(conn, flt, sid)
                 if matches <= offset:
                     return []
                 total = conn.execute("SELECT count(*) FROM tracks").fetchone()[0]
                 in_order = q.prefer_index_order(matches, total, offset + limit)
-            sql, params = q.page_sql(flt, sort, sid, select, in_order)
+            sql, params = q.page_sql(flt, sort, sid, select, in_order, fts_drives)
             if limit is not None or offset:
                 sql += " LIMIT ? OFFSET ?"
                 params += [-1 if limit is None else limit, offset]
@@ -194,6 +208,17 @@ class SqliteTrackStore:
                 yield row
                 if left is not None:
                     left -= 1
+
+    def _by_ids(self, conn: sqlite3.Connection, ids: Sequence[int], select: str) -> list[Sequence[object]]:
+        """Rows (``select`` starts with ``id``) of a few hundred ids, in the order given."""
+        found: dict[int, Sequence[object]] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = [int(i) for i in ids[start : start + _CHUNK]]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT {select} FROM tracks WHERE id IN ({marks})"  # noqa: S608 - only '?' marks
+            for row in conn.execute(sql, chunk):
+                found[int(row[0])] = row
+        return [found[i] for i in ids if i in found]
 
     def get_many(self, ids: Sequence[int]) -> list[Track]:
         """Tracks by local id, in the order given; ids that no longer exist are skipped."""

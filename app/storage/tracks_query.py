@@ -59,15 +59,30 @@ def search_words(text: str | None) -> list[str]:
 
 
 def fts_query(words: Sequence[str]) -> str:
-    """An FTS5 query: every word as a quoted prefix term (words hold no quotes: letters and digits only)."""
-    return " AND ".join(f'"{w}"*' for w in words)
+    """An FTS5 query (passed as a parameter): every word as a quoted prefix term, so FTS5 syntax in a word
+    (``"``, ``*``, ``OR``, ``NEAR``, ``:``) is plain text. Words from ``search_words`` hold no quotes; a quote is
+    still doubled, as FTS5 string syntax requires, should one ever get here."""
+    return " AND ".join('"' + w.replace('"', '""') + '"*' for w in words)
+
+
+def fts_count(conn: sqlite3.Connection, words: Sequence[str], cap: int | None = None) -> int:
+    """How many tracks the search words match, from the FTS index alone (no row lookups); with ``cap``,
+    stops counting at ``cap`` (cheap: the cost grows with the count)."""
+    if cap is None:
+        sql = "SELECT count(*) FROM tracks_fts WHERE tracks_fts MATCH ?"
+        return int(conn.execute(sql, (fts_query(words),)).fetchone()[0])
+    sql = "SELECT count(*) FROM (SELECT 1 FROM tracks_fts WHERE tracks_fts MATCH ? LIMIT ?)"
+    return int(conn.execute(sql, (fts_query(words), cap)).fetchone()[0])
 
 
 def conditions(
-    flt: TrackFilter, server_id: int | None, per_row: bool = False
+    flt: TrackFilter, server_id: int | None, per_row: bool = False, fts_drives: bool | None = None
 ) -> tuple[list[str], list[object]]:
     """WHERE terms on ``tracks`` (unqualified columns) and their parameters. ``per_row``: the genre condition
-    is a correlated probe per track (for in-order index scans) instead of a set built once."""
+    is a correlated probe per track (for in-order index scans) instead of a set built once. ``fts_drives``
+    (with a search): True looks up each FTS match (``id IN``), False scans the other filters' index and tests
+    membership in the set of FTS matches (``+id IN``: the unary plus keeps SQLite from driving with it);
+    None lets SQLite choose."""
     terms: list[str] = []
     params: list[object] = []
     if flt.genre is not None:
@@ -76,7 +91,8 @@ def conditions(
             probe = " AND ".join(["track_id = tracks.id", *inner])
             terms.append(f"EXISTS (SELECT 1 FROM track_genres WHERE {probe})")  # noqa: S608
         else:
-            terms.append(f"id IN (SELECT track_id FROM track_genres WHERE {' AND '.join(inner)})")  # noqa: S608
+            column = "+id" if fts_drives and search_words(flt.search) else "id"  # the FTS set drives instead
+            terms.append(f"{column} IN (SELECT track_id FROM track_genres WHERE {' AND '.join(inner)})")  # noqa: S608
         params += inner_params
     else:
         if server_id is not None:
@@ -92,7 +108,8 @@ def conditions(
             terms.append("is_live = 0")
     words = search_words(flt.search)
     if words:
-        terms.append("id IN (SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?)")
+        column = "+id" if fts_drives is False else "id"
+        terms.append(f"{column} IN (SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?)")  # noqa: S608
         params.append(fts_query(words))
     return terms, params
 
@@ -119,19 +136,50 @@ def where(terms: Sequence[str]) -> str:
     return f" WHERE {' AND '.join(terms)}" if terms else ""
 
 
-def count(conn: sqlite3.Connection, flt: TrackFilter, server_id: int | None) -> int:
+def has_row_filters(flt: TrackFilter, server_id: int | None) -> bool:
+    """Whether anything but the search text filters."""
+    return (
+        server_id is not None
+        or flt.genre is not None
+        or flt.decade is not None
+        or flt.min_rating is not None
+        or flt.exclude_live
+    )
+
+
+def count(
+    conn: sqlite3.Connection, flt: TrackFilter, server_id: int | None, fts_drives: bool | None = None
+) -> int:
+    """Tracks of the view; ``fts_drives`` as in ``conditions``."""
+    words = search_words(flt.search)
+    if words and not has_row_filters(flt, server_id):
+        return fts_count(conn, words)  # one doclist walk, no lookup of each matching track
     if flt.genre is not None:
         # Answered from the clustered genre table alone (it holds exactly one row per matching track).
         terms, params = _genre_terms(flt, server_id)
-        words = search_words(flt.search)
+        source = "track_genres INDEXED BY track_genres_track" if words and fts_drives else "track_genres"
         if words:
-            terms.append("track_id IN (SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?)")
+            column = "+track_id" if fts_drives is False else "track_id"
+            terms.append(f"{column} IN (SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?)")  # noqa: S608
             params.append(fts_query(words))
-        sql = "SELECT count(*) FROM track_genres" + where(terms)  # noqa: S608 - fixed terms
+        sql = f"SELECT count(*) FROM {source}" + where(terms)  # noqa: S608 - fixed terms
     else:
-        terms, params = conditions(flt, server_id)
-        sql = "SELECT count(*) FROM tracks" + where(terms)  # noqa: S608 - fixed terms
+        terms, params = conditions(flt, server_id, fts_drives=fts_drives)
+        source = "tracks"
+        if words and fts_drives:
+            source, terms, params = _fts_outer(terms, params)
+        sql = f"SELECT count(*) FROM {source}" + where(terms)  # noqa: S608 - fixed terms
     return int(conn.execute(sql, params).fetchone()[0])
+
+
+def _fts_outer(terms: list[str], params: list[object]) -> tuple[str, list[str], list[object]]:
+    """A FROM clause that makes the FTS matches the outer loop (CROSS JOIN fixes the join order in SQLite),
+    replacing the search term, which ``conditions`` puts last."""
+    source = (
+        "(SELECT rowid AS fts_id FROM tracks_fts WHERE tracks_fts MATCH ?) AS fts "
+        "CROSS JOIN tracks ON tracks.id = fts.fts_id"
+    )
+    return source, terms[:-1], [params[-1], *params[:-1]]
 
 
 def order_by(sort: TrackSort) -> str:
@@ -140,13 +188,23 @@ def order_by(sort: TrackSort) -> str:
 
 
 def page_sql(
-    flt: TrackFilter, sort: TrackSort, server_id: int | None, select: str, in_order: bool = False
+    flt: TrackFilter,
+    sort: TrackSort,
+    server_id: int | None,
+    select: str,
+    in_order: bool = False,
+    fts_drives: bool | None = None,
 ) -> tuple[str, list[object]]:
     """SELECT ``select`` (one of the fixed column lists) for a non-server sort. ``in_order`` walks the sort
     column's index and tests each row (cheap when matches are dense: a page needs few rows); otherwise SQLite
     collects the matches through the filter indexes and sorts them (cheap when matches are few)."""
-    terms, params = conditions(flt, server_id, per_row=in_order)
-    source = f"tracks INDEXED BY {SORT_INDEX[sort.column]}" if in_order else "tracks"
+    terms, params = conditions(flt, server_id, per_row=in_order, fts_drives=fts_drives)
+    if in_order:
+        source = f"tracks INDEXED BY {SORT_INDEX[sort.column]}"
+    elif fts_drives and search_words(flt.search):
+        source, terms, params = _fts_outer(terms, params)  # look up each FTS match by rowid, then sort
+    else:
+        source = "tracks"
     return f"SELECT {select} FROM {source}" + where(terms) + order_by(sort), params  # noqa: S608 - whitelisted
 
 

@@ -1,66 +1,63 @@
 """The sync write path: staging rows, then one set-based merge transaction (DESIGN §4 points 5-7).
 
 Functions here take the writer connection inside an open transaction; ``tracks.SqliteTrackStore`` owns the
-transactions. Every stored field is covered by a content hash computed in Python at staging time, so the merge
-updates exactly the rows whose content changed and writes nothing for the others.
+transactions.
+
+Staging (schema v6) goes into plain rowid tables without any index, so a page is appended at the end of the table
+whatever order its remote ids come in (random Jellyfin ids into a primary-key index cost 3× more). A remote id
+listed twice is de-duplicated by the merge: the row staged last wins.
+
+Change detection is done in SQL, column by column (``IS NOT``), in the merge: no per-row hashing in Python, and
+exactly the rows whose content changed are written (no writes, no FTS trigger, for the others). The legacy
+``content_hash`` column of ``tracks``/``albums`` is written as an empty blob and not read any more.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Sequence
+from functools import lru_cache
 
 from app.core.models import AlbumRecord, MergeCounts, RemoteLibrary, TrackRecord
 
+# Stored columns compared by the merge (besides ``library_id``), in staging-table order.
+TRACK_COLUMNS = (
+    "title", "artist", "album", "album_artist", "album_remote_id", "genre", "genres", "year", "rating",
+    "duration_ms", "track_no", "disc_no", "is_live", "added_at",
+)  # fmt: skip
+ALBUM_COLUMNS = ("title", "artist", "year", "genres")
 
-def _hash(values: Sequence[object]) -> bytes:
-    text = json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
-
-def _unique(genres: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(g for g in genres if g))
+@lru_cache(maxsize=8192)
+def _genres(genres: tuple[str, ...]) -> tuple[str | None, str]:
+    """(first genre, JSON list) of a genre tuple without blanks and repeats. Cached: a library has few distinct
+    genre combinations, and ``json.dumps`` per row was a large share of staging time."""
+    unique = list(dict.fromkeys(g for g in genres if g))
+    return (unique[0] if unique else None), json.dumps(unique, ensure_ascii=False)
 
 
 def album_row(server_id: int, library_key: str, a: AlbumRecord) -> tuple[object, ...]:
-    genres = _unique(a.genres)
-    fields = (a.title, a.artist, a.year, genres)
-    return (
-        server_id,
-        library_key,
-        a.remote_id,
-        a.title,
-        a.artist,
-        a.year,
-        json.dumps(genres),
-        _hash((library_key, *fields)),
-    )
+    _, genres = _genres(tuple(a.genres))
+    return (server_id, library_key, a.remote_id, a.title, a.artist, a.year, genres)
 
 
 def track_row(server_id: int, library_key: str, t: TrackRecord) -> tuple[object, ...]:
     """The staging row of one track, as given (album genres/year are filled in by the sync service)."""
-    genres = _unique(t.genres)
-    year = t.year
-    rating = None if t.rating is None else float(t.rating)
-    added = None if t.added_at is None else float(t.added_at)
-    fields = (
-        t.title, t.artist, t.album, t.album_artist, t.album_remote_id, genres[0] if genres else None,
-        genres, year, rating, t.duration_ms, t.track_no, t.disc_no, bool(t.is_live), added,
+    first, genres = _genres(tuple(t.genres))
+    return (
+        server_id, library_key, t.remote_id, t.title, t.artist, t.album, t.album_artist, t.album_remote_id,
+        first, genres, t.year, None if t.rating is None else float(t.rating), t.duration_ms, t.track_no,
+        t.disc_no, 1 if t.is_live else 0, None if t.added_at is None else float(t.added_at),
     )  # fmt: skip
-    digest = _hash((library_key, *fields))
-    return (server_id, library_key, t.remote_id, *fields[:6], json.dumps(genres, ensure_ascii=False),
-            *fields[7:12], int(fields[12]), added, digest)  # fmt: skip
 
 
 def stage_albums(
     conn: sqlite3.Connection, server_id: int, library_key: str, albums: Sequence[AlbumRecord]
 ) -> None:
     conn.executemany(
-        "INSERT OR REPLACE INTO stage_albums(server_id, library_key, remote_id, title, artist, year, genres, "
-        "content_hash) "
-        "VALUES (?,?,?,?,?,?,?,?)",
+        "INSERT INTO stage_albums(server_id, library_key, remote_id, title, artist, year, genres) "
+        "VALUES (?,?,?,?,?,?,?)",
         [album_row(server_id, library_key, a) for a in albums],
     )
 
@@ -68,13 +65,10 @@ def stage_albums(
 def stage_tracks(
     conn: sqlite3.Connection, server_id: int, library_key: str, tracks: Sequence[TrackRecord]
 ) -> None:
-    rows = [track_row(server_id, library_key, t) for t in tracks]
     conn.executemany(
-        "INSERT OR REPLACE INTO stage_tracks(server_id, library_key, remote_id, title, artist, album, album_artist, "
-        "album_remote_id, genre, genres, year, rating, duration_ms, track_no, disc_no, is_live, added_at, "
-        "content_hash) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        rows,
+        f"INSERT INTO stage_tracks(server_id, library_key, remote_id, {', '.join(TRACK_COLUMNS)}) "  # noqa: S608
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [track_row(server_id, library_key, t) for t in tracks],
     )
 
 
@@ -91,18 +85,95 @@ def upsert_libraries(conn: sqlite3.Connection, server_id: int, libraries: Sequen
     )
 
 
-def _prepare_merge_libs(conn: sqlite3.Connection, server_id: int, keys: Sequence[str]) -> None:
+def _prepare_merge(conn: sqlite3.Connection, server_id: int, keys: Sequence[str]) -> None:
+    """Temp tables of the merge (connection-private, never seen by readers)."""
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS merge_libs(library_key TEXT PRIMARY KEY, library_id INTEGER)"
     )
+    # The cached row (track or album id) each staged remote id matches, and the staged row that wins.
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS merge_match(id INTEGER PRIMARY KEY, srow INTEGER NOT NULL)")
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS merge_changed(id INTEGER PRIMARY KEY)")
-    conn.execute("DELETE FROM temp.merge_libs")
-    conn.execute("DELETE FROM temp.merge_changed")
+    for table in ("merge_libs", "merge_match", "merge_changed"):
+        conn.execute(f"DELETE FROM temp.{table}")  # noqa: S608 - constants
     conn.executemany(
         "INSERT OR IGNORE INTO temp.merge_libs(library_key, library_id) "
         "SELECT key, id FROM libraries WHERE server_id = ? AND key = ?",
         [(server_id, k) for k in keys],
     )
+
+
+def _match(conn: sqlite3.Connection, table: str, stage: str, server_id: int) -> None:
+    """Fills ``merge_match`` with (cached id, last staged rowid) for every staged row of the server that is
+    cached already, whatever library it was staged in (so a staged row is never deleted as vanished)."""
+    conn.execute("DELETE FROM temp.merge_match")
+    conn.execute("DELETE FROM temp.merge_changed")
+    # Staging order = rowid order; OR REPLACE keeps the row staged last for a remote id listed twice.
+    conn.execute(
+        f"INSERT OR REPLACE INTO temp.merge_match(id, srow) SELECT t.id, s.rowid FROM {stage} s "  # noqa: S608
+        f"JOIN {table} t ON t.server_id = s.server_id AND t.remote_id = s.remote_id "
+        "WHERE s.server_id = ? ORDER BY s.rowid",
+        (server_id,),
+    )
+
+
+def _differs(columns: Sequence[str]) -> str:
+    return " OR ".join(["c.library_id IS NOT m.library_id", *(f"c.{n} IS NOT s.{n}" for n in columns)])
+
+
+def _update_changed(
+    conn: sqlite3.Connection, table: str, stage: str, columns: Sequence[str], now: float
+) -> int:
+    """Writes the matched rows whose content differs from their staged row; their ids end in merge_changed."""
+    conn.execute(
+        f"INSERT INTO temp.merge_changed(id) SELECT c.id FROM temp.merge_match x "  # noqa: S608
+        f"JOIN {stage} s ON s.rowid = x.srow JOIN temp.merge_libs m ON m.library_key = s.library_key "
+        f"JOIN {table} c ON c.id = x.id WHERE {_differs(columns)}"
+    )
+    sets = ", ".join(f"{n} = u.{n}" for n in columns)
+    return conn.execute(
+        f"UPDATE {table} SET library_id = u.library_id, {sets}, content_hash = X'', synced_at = ? "  # noqa: S608
+        f"FROM (SELECT x.id AS cid, m.library_id, {', '.join('s.' + n for n in columns)} "
+        f"FROM temp.merge_changed k JOIN temp.merge_match x ON x.id = k.id "
+        f"JOIN {stage} s ON s.rowid = x.srow JOIN temp.merge_libs m ON m.library_key = s.library_key) AS u "
+        f"WHERE {table}.id = u.cid",
+        (now,),
+    ).rowcount
+
+
+def _insert_new(
+    conn: sqlite3.Connection, table: str, stage: str, columns: Sequence[str], server_id: int, now: float
+) -> None:
+    """Inserts staged rows whose remote id is not cached; a remote id staged twice ends as its last row."""
+    cols = ", ".join(columns)
+    conn.execute(
+        f"INSERT INTO {table}(server_id, library_id, remote_id, {cols}, content_hash, synced_at) "  # noqa: S608
+        f"SELECT s.server_id, m.library_id, s.remote_id, {', '.join('s.' + n for n in columns)}, X'', ? "
+        f"FROM {stage} s JOIN temp.merge_libs m ON m.library_key = s.library_key "
+        f"WHERE s.server_id = ? AND NOT EXISTS "
+        f"(SELECT 1 FROM {table} t WHERE t.server_id = s.server_id AND t.remote_id = s.remote_id) "
+        "ORDER BY s.rowid "
+        "ON CONFLICT(server_id, remote_id) DO UPDATE SET library_id = excluded.library_id, "
+        + ", ".join(f"{n} = excluded.{n}" for n in columns),
+        (now, server_id),
+    )
+
+
+def _delete_vanished(
+    conn: sqlite3.Connection, table: str, stage: str, server_id: int, keys: Sequence[str]
+) -> int:
+    """Deletes cached rows of the (completely listed) libraries ``keys`` that were not staged. Runs before new
+    rows are inserted, so ``merge_match`` holds every cached row that was staged."""
+    removed = 0
+    for key in keys:
+        row = conn.execute("SELECT library_id FROM temp.merge_libs WHERE library_key = ?", (key,)).fetchone()
+        if row is None:
+            continue
+        removed += conn.execute(
+            f"DELETE FROM {table} WHERE library_id = ? AND server_id = ? "  # noqa: S608
+            "AND id NOT IN (SELECT id FROM temp.merge_match)",
+            (row[0], server_id),
+        ).rowcount
+    return removed
 
 
 _GENRE_ROWS = (
@@ -115,86 +186,32 @@ _GENRE_ROWS = (
 def merge_tracks(
     conn: sqlite3.Connection, server_id: int, delete_vanished: Sequence[str], now: float
 ) -> MergeCounts:
-    staged = conn.execute(
-        "SELECT count(*) FROM stage_tracks s JOIN temp.merge_libs m ON m.library_key = s.library_key "
-        "WHERE s.server_id = ?",
-        (server_id,),
+    _match(conn, "tracks", "stage_tracks", server_id)
+    matched = conn.execute(
+        "SELECT count(*) FROM temp.merge_match x JOIN stage_tracks s ON s.rowid = x.srow "
+        "JOIN temp.merge_libs m ON m.library_key = s.library_key"
     ).fetchone()[0]
-    # Changed rows: remembered first so their genre rows can be rewritten after the update.
-    conn.execute(
-        "INSERT INTO temp.merge_changed(id) SELECT t.id FROM stage_tracks s "
-        "JOIN temp.merge_libs m ON m.library_key = s.library_key "
-        "JOIN tracks t ON t.server_id = s.server_id AND t.remote_id = s.remote_id "
-        "WHERE s.server_id = ? AND t.content_hash <> s.content_hash",
-        (server_id,),
-    )
-    updated = conn.execute(
-        "UPDATE tracks SET library_id = m.library_id, title = s.title, artist = s.artist, album = s.album, "
-        "album_artist = s.album_artist, album_remote_id = s.album_remote_id, genre = s.genre, genres = s.genres, "
-        "year = s.year, rating = s.rating, duration_ms = s.duration_ms, track_no = s.track_no, "
-        "disc_no = s.disc_no, is_live = s.is_live, added_at = s.added_at, content_hash = s.content_hash, "
-        "synced_at = ? "
-        "FROM stage_tracks s JOIN temp.merge_libs m ON m.library_key = s.library_key "
-        "WHERE s.server_id = ? AND tracks.server_id = s.server_id AND tracks.remote_id = s.remote_id "
-        "AND tracks.content_hash <> s.content_hash",
-        (now, server_id),
-    ).rowcount
+    updated = _update_changed(conn, "tracks", "stage_tracks", TRACK_COLUMNS, now)
     if updated:
         conn.execute("DELETE FROM track_genres WHERE track_id IN (SELECT id FROM temp.merge_changed)")
         conn.execute(_GENRE_ROWS + "WHERE t.id IN (SELECT id FROM temp.merge_changed)")  # noqa: S608 - constants
+    removed = _delete_vanished(conn, "tracks", "stage_tracks", server_id, delete_vanished)
     before = conn.execute("SELECT IFNULL(max(id), 0) FROM tracks").fetchone()[0]
-    added = conn.execute(
-        "INSERT INTO tracks(server_id, library_id, remote_id, title, artist, album, album_artist, album_remote_id, "
-        "genre, genres, year, rating, duration_ms, track_no, disc_no, is_live, added_at, content_hash, synced_at) "
-        "SELECT s.server_id, m.library_id, s.remote_id, s.title, s.artist, s.album, s.album_artist, "
-        "s.album_remote_id, s.genre, s.genres, s.year, s.rating, s.duration_ms, s.track_no, s.disc_no, "
-        "s.is_live, s.added_at, s.content_hash, ? "
-        "FROM stage_tracks s JOIN temp.merge_libs m ON m.library_key = s.library_key "
-        "WHERE s.server_id = ? AND NOT EXISTS "
-        "(SELECT 1 FROM tracks t WHERE t.server_id = s.server_id AND t.remote_id = s.remote_id)",
-        (now, server_id),
-    ).rowcount
+    _insert_new(conn, "tracks", "stage_tracks", TRACK_COLUMNS, server_id, now)
+    # AUTOINCREMENT: every new row has an id above the old maximum (a duplicate's upsert adds no row).
+    added = conn.execute("SELECT count(*) FROM tracks WHERE id > ?", (before,)).fetchone()[0]
     if added:
-        # AUTOINCREMENT: every new row has an id above the old maximum.
         conn.execute(_GENRE_ROWS + "WHERE t.id > ?", (before,))
-    removed = 0
-    for key in delete_vanished:
-        row = conn.execute("SELECT library_id FROM temp.merge_libs WHERE library_key = ?", (key,)).fetchone()
-        if row is None:
-            continue
-        removed += conn.execute(
-            "DELETE FROM tracks WHERE library_id = ? AND NOT EXISTS "
-            "(SELECT 1 FROM stage_tracks s WHERE s.server_id = ? AND s.remote_id = tracks.remote_id)",
-            (row[0], server_id),
-        ).rowcount
-    return MergeCounts(added=added, updated=updated, removed=removed, unchanged=staged - added - updated)
+    return MergeCounts(added=added, updated=updated, removed=removed, unchanged=matched - updated)
 
 
 def merge_albums(
     conn: sqlite3.Connection, server_id: int, delete_vanished: Sequence[str], now: float
 ) -> None:
-    conn.execute(
-        "UPDATE albums SET library_id = m.library_id, title = s.title, artist = s.artist, year = s.year, "
-        "genres = s.genres, content_hash = s.content_hash, synced_at = ? "
-        "FROM stage_albums s JOIN temp.merge_libs m ON m.library_key = s.library_key "
-        "WHERE s.server_id = ? AND albums.server_id = s.server_id AND albums.remote_id = s.remote_id "
-        "AND albums.content_hash <> s.content_hash",
-        (now, server_id),
-    )
-    conn.execute(
-        "INSERT INTO albums(server_id, library_id, remote_id, title, artist, year, genres, content_hash, synced_at) "
-        "SELECT s.server_id, m.library_id, s.remote_id, s.title, s.artist, s.year, s.genres, s.content_hash, ? "
-        "FROM stage_albums s JOIN temp.merge_libs m ON m.library_key = s.library_key "
-        "WHERE s.server_id = ? AND NOT EXISTS "
-        "(SELECT 1 FROM albums a WHERE a.server_id = s.server_id AND a.remote_id = s.remote_id)",
-        (now, server_id),
-    )
-    for key in delete_vanished:
-        conn.execute(
-            "DELETE FROM albums WHERE library_id = (SELECT library_id FROM temp.merge_libs WHERE library_key = ?) "
-            "AND NOT EXISTS (SELECT 1 FROM stage_albums s WHERE s.server_id = ? AND s.remote_id = albums.remote_id)",
-            (key, server_id),
-        )
+    _match(conn, "albums", "stage_albums", server_id)
+    _update_changed(conn, "albums", "stage_albums", ALBUM_COLUMNS, now)
+    _delete_vanished(conn, "albums", "stage_albums", server_id, delete_vanished)
+    _insert_new(conn, "albums", "stage_albums", ALBUM_COLUMNS, server_id, now)
 
 
 def commit(
@@ -207,7 +224,7 @@ def commit(
 ) -> MergeCounts:
     """The whole merge; the caller wraps it in one transaction."""
     upsert_libraries(conn, server_id, libraries)
-    _prepare_merge_libs(conn, server_id, merge_keys)
+    _prepare_merge(conn, server_id, merge_keys)
     vanish = [k for k in delete_vanished_keys if k in set(merge_keys)]
     counts = merge_tracks(conn, server_id, vanish, now)
     merge_albums(conn, server_id, vanish, now)

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from array import array
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.core.filters import SortColumn, TrackFilter, TrackSort
 from app.core.models import TrackRecord
 from app.storage import Cache
+from app.storage import tracks_search as ts
+from app.storage.tracks import SqliteTrackStore
 from tests.storage import reference
 from tests.storage.conftest import add_server, sync, track
 
 # Letters where SQLite's unicode61 folding equals the reference's, plus separators and digits.
-ALPHABET = "aAbBeEéÉoOsSßẞüÜσΣ音楽 0129-'.()"
+ALPHABET = "aAbBeEéÉoOsSßẞüÜσΣ音楽 0129-'.()\"*"
 WORD = st.text(alphabet=ALPHABET, min_size=0, max_size=12)
 GENRES = ["Rock", "rock", "Jazz", "Hip-Hop", "Électro"]
 SERVERS = ["alpha", "Beta", "beta2"]
@@ -169,3 +173,100 @@ def test_libraries_and_genres(cache: Cache) -> None:
     libs = cache.tracks.libraries()
     assert [(lib.key, lib.track_count) for lib in libs] == [("1", 1), ("2", 2)]
     assert cache.tracks.library_track_counts(s.id) == {"1": 1, "2": 2}
+
+
+# Tunings that push small tables through every search plan: tiny thresholds and budgets (walks that give up and
+# fall back to the sort plan), and each plan forced.
+TUNINGS = {
+    "adaptive-tiny": ts.SearchTuning(sort_cap=1, min_budget=1, budget_factor=0.5, sample_windows=3),
+    "adaptive-walks": ts.SearchTuning(sort_cap=2, min_budget=4, probe_cost=0.1),
+    "sort": ts.SearchTuning(force=ts.Plan.SORT),
+    "walk-set": ts.SearchTuning(force=ts.Plan.WALK_SET),
+    "walk-probe": ts.SearchTuning(force=ts.Plan.WALK_PROBE),
+}
+searched = st.builds(
+    TrackFilter,
+    server=st.none() | st.sampled_from([*SERVERS, "missing"]),
+    genre=st.none() | st.sampled_from([*GENRES, "Nope"]),
+    decade=st.none() | st.sampled_from([1970, 1990, 2010]),
+    min_rating=st.none() | st.sampled_from([0.0, 6.0]),
+    exclude_live=st.booleans(),
+    search=st.text(alphabet=ALPHABET, min_size=1, max_size=6),
+)
+
+
+@pytest.mark.parametrize("name", list(TUNINGS))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=libraries(), checks=st.lists(st.tuples(searched, sorts), min_size=1, max_size=6))
+def test_search_plans_match_the_reference(
+    cache: Cache,
+    name: str,
+    data: list[tuple[str, list[TrackRecord]]],
+    checks: list[tuple[TrackFilter, TrackSort]],
+) -> None:
+    for server in cache.servers.list():
+        cache.servers.remove(server.id)
+    for server_name, recs in data:
+        sync(cache, add_server(cache, server_name).id, {"lib": recs})
+    store = SqliteTrackStore(cache._db, time.time, TUNINGS[name])
+    records = _records(cache)
+    for flt, sort in checks:
+        expected = [r["_id"] for r in reference.filter_and_sort(records, flt, sort)]
+        assert store.count(flt) == len(expected), flt
+        for limit, offset in ((1, 0), (3, 0), (2, 3), (50, 0)):
+            page = [t.id for t in store.query(flt, sort, limit, offset)]
+            assert page == expected[offset : offset + limit], (flt, sort, limit, offset)
+
+
+def test_broad_prefixes_on_a_larger_table_take_every_plan(cache: Cache) -> None:
+    """1-3 letter prefixes and several words over 3000 tracks, with thresholds scaled down so broad searches
+    walk the sort index: every plan, and a walk that gives up (matches clustered at the end of the order)."""
+    s = add_server(cache)
+    words = ["ka", "kalo", "mi", "mine", "zed", "lo"]
+    recs = [
+        track(
+            str(i), f"{words[i % 6]} {words[(i // 6) % 6]}{i % 7}", artist=f"Zz {words[i % 5]}" if i % 11 else "Aa",
+            genres=("Rock",) if i % 3 else (), year=1960 + i % 50, rating=float(i % 11), is_live=i % 9 == 0,
+        )
+        for i in range(3000)
+    ]  # fmt: skip
+    sync(cache, s.id, {"1": recs})
+    records = _records(cache)
+    tunings = [
+        ts.SearchTuning(sort_cap=50, min_budget=20),
+        ts.SearchTuning(sort_cap=50, min_budget=1, budget_factor=0.01),  # walks give up at once
+        ts.SearchTuning(sort_cap=50, probe_cost=0.01),  # probe walks preferred
+    ]
+    chosen: set[ts.Plan] = set()
+    for tuning in tunings:
+        store = SqliteTrackStore(cache._db, time.time, tuning)
+        for text in ("k", "ka", "kal", "kalo", "ka mi", "k m z", "aa", "zz ka"):
+            for flt in (TrackFilter(search=text), TrackFilter(search=text, genre="Rock", exclude_live=True)):
+                with cache._db.read("test") as conn:
+                    chosen.add(ts.choose(conn, flt, None, 200, tuning).plan)
+                assert store.count(flt) == len(reference.filter_and_sort(records, flt, TrackSort())), flt
+                for col in (SortColumn.TITLE, SortColumn.ARTIST, SortColumn.YEAR):
+                    for desc in (False, True):
+                        sort = TrackSort(col, desc)
+                        expected = [r["_id"] for r in reference.filter_and_sort(records, flt, sort)]
+                        assert [t.id for t in store.query(flt, sort, 200)] == expected[:200], (flt, sort)
+    assert chosen == set(ts.Plan)
+
+
+def test_a_walk_gives_up_after_its_budget(cache: Cache) -> None:
+    s = add_server(cache)
+    # Matches sort last by title: a walk from the start meets 400 non-matching rows first.
+    sync(cache, s.id, {"1": [track(str(i), f"A{i:04d}") for i in range(400)] + [track("z", "Zulu")]})
+    flt, sort = TrackFilter(search="zu"), TrackSort(SortColumn.TITLE)
+    with cache._db.read("test") as conn:
+        for plan in (ts.Plan.WALK_SET, ts.Plan.WALK_PROBE):
+            assert ts.walk(conn, flt, sort, None, 1, ts.PagePlan(plan, budget=100)) is None
+            assert ts.walk(conn, flt, sort, None, 5, ts.PagePlan(plan, budget=1000)) == [401]
+    store = SqliteTrackStore(cache._db, time.time, ts.SearchTuning(sort_cap=1, min_budget=10))
+    assert [t.title for t in store.query(flt, sort, 200)] == ["Zulu"]
+
+
+def test_fts_query_quotes_every_word() -> None:
+    from app.storage.tracks_query import fts_query
+
+    assert fts_query(["del", "OR", 'a"b']) == '"del"* AND "OR"* AND "a""b"*'

@@ -1,0 +1,232 @@
+"""Plans for one page of a text search (``query(flt, sort, limit)`` with ``flt.search``), sorted by any column
+but server. Three plans, chosen from cheap estimates of the match count:
+
+* sort: collect every match through FTS5, look each track up, let SQLite keep the best rows. Cost grows with
+  the number of matches (about 1.5 µs each), so it wins when matches are few.
+* walk-set: walk the sort column's index in order and keep rows whose id is in the set of FTS matches, which
+  SQLite builds once (about 0.1 µs per match) before the walk. Cost: the set plus the rows walked, which is
+  about ``rows needed / match density``.
+* walk-probe: walk the sort index and ask FTS5 for each row (``rowid = ?``) whether it matches, about 25 µs per
+  row and word. Only when every word has at most ``PREFIX_INDEX_MAX`` characters: such a probe seeks in one
+  prefix-index doclist (schema v4); a longer prefix makes FTS5 merge the doclists of every word with that
+  prefix on each probe (milliseconds). Wins for very broad searches ("a"), where building the set is the cost.
+
+Matches may cluster in sort order (an artist's name, sorted by artist), so a walk gives up after a budget of
+rows and the sort plan answers: a bad estimate costs at most the budget. All three give the same rows (the
+storage tests compare each with the brute-force reference).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from app.core.filters import TrackFilter, TrackSort
+from app.storage import tracks_query as q
+
+PREFIX_INDEX_MAX = 3  # the longest FTS5 prefix index of schema v4 (prefix='1 2 3')
+
+
+class Plan(Enum):
+    SORT = "sort"
+    WALK_SET = "walk-set"
+    WALK_PROBE = "walk-probe"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchTuning:
+    """Cost model of the plans (µs, measured at 1M tracks) and thresholds. Tests lower ``sort_cap`` and
+    ``min_budget`` to drive small tables through the walks; ``force`` pins a page plan (tests, benchmark)."""
+
+    sort_cap: int = 6000  # fewer FTS matches than this: sort them (found by a count that stops there)
+    lookup_cost: float = 1.5  # per FTS match looked up by rowid (to test the other filters)
+    scan_cost: float = 0.2  # per row of the other filters' index scan, testing membership in the FTS set
+    set_cost: float = 0.12  # per FTS match put in a membership set
+    sort_cost: float = 1.3  # per match read and sorted
+    walk_cost: float = 0.6  # per row walked in a sort index (index step, Python)
+    seek_cost: float = 2.0  # per walked row whose other filter columns are read
+    probe_cost: float = 25.0  # per walked row and word, for an FTS probe
+    sample_windows: int = 8  # rowid windows of 1/256 of the id range each, for the match estimate
+    budget_factor: float = 4.0  # a walk gives up after this many times the rows it expects to walk...
+    min_budget: int = 3000  # ...but never before this many rows
+    force: Plan | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PagePlan:
+    plan: Plan
+    budget: int = 0  # rows a walk may examine
+    fts_drives: bool | None = None  # for the sort plan: see ``tracks_query.conditions``
+
+
+def estimate_matches(conn: sqlite3.Connection, words: Sequence[str], tuning: SearchTuning) -> int:
+    """Tracks matching the words: exact below ``sort_cap`` or when a word is longer than the prefix indexes
+    (its prefix merge is paid once anyway), else extrapolated from a few small rowid windows (FTS5 seeks to a
+    rowid range). At least 1."""
+    capped = q.fts_count(conn, words, cap=tuning.sort_cap)
+    if capped < tuning.sort_cap:
+        return max(1, capped)
+    if any(len(w) > PREFIX_INDEX_MAX for w in words):
+        return max(1, q.fts_count(conn, words))
+    windows, span, covered = _id_windows(conn, tuning.sample_windows, 0)
+    if not windows:
+        return 1
+    windows, span, covered = _id_windows(conn, tuning.sample_windows, span // (32 * tuning.sample_windows))
+    parts = " UNION ALL ".join(
+        ["SELECT count(*) AS n FROM tracks_fts WHERE tracks_fts MATCH ?1 AND rowid BETWEEN ? AND ?"]
+        * len(windows)
+    )
+    params: list[object] = [q.fts_query(words)]
+    for start, end in windows:
+        params += [start, end]
+    found = conn.execute(f"SELECT sum(n) FROM ({parts})", params).fetchone()[0]  # noqa: S608 - fixed text
+    return max(tuning.sort_cap, round(int(found or 0) * span / covered))
+
+
+def _id_windows(conn: sqlite3.Connection, windows: int, rows: int) -> tuple[list[tuple[int, int]], int, int]:
+    """``windows`` rowid ranges of about ``rows`` ids each, spread over the id range; and the span and the
+    number of ids they cover. Two subqueries: min() and max() in one SELECT would scan the whole table."""
+    lo, hi = conn.execute("SELECT (SELECT min(id) FROM tracks), (SELECT max(id) FROM tracks)").fetchone()
+    if lo is None:
+        return [], 1, 1
+    span = hi - lo + 1
+    out: list[tuple[int, int]] = []
+    for start in sorted({lo + span * i // windows for i in range(windows)}):
+        out.append((start, min(start + max(1, rows) - 1, hi)))
+    return out, span, sum(e - s + 1 for s, e in out)
+
+
+def _estimate_others(
+    conn: sqlite3.Connection, flt: TrackFilter, server_id: int | None, total: int, tuning: SearchTuning
+) -> int:
+    """Tracks matching the filters other than the search: exact for a genre (a range of the clustered genre
+    table), else extrapolated from rowid windows (an exact count of a broad filter scans most of an index)."""
+    if flt.genre is not None:
+        return q.count(conn, flt, server_id)
+    windows, span, covered = _id_windows(conn, tuning.sample_windows, 512)
+    if covered >= total:
+        return q.count(conn, flt, server_id)
+    terms, params = q.conditions(flt, server_id)
+    n = 0
+    for start, end in windows:
+        # NOT INDEXED: a rowid range, not a filter index that would read the whole filter range
+        sql = "SELECT count(*) FROM tracks NOT INDEXED" + q.where([*terms, "id BETWEEN ? AND ?"])  # noqa: S608
+        n += int(conn.execute(sql, [*params, start, end]).fetchone()[0])
+    return max(1, round(n * span / covered))
+
+
+@dataclass(frozen=True, slots=True)
+class _Sizes:
+    total: int
+    fts: int  # estimated FTS matches
+    others: int  # tracks matching the other filters (total when there are none)
+    fts_drives: bool | None  # the cheaper way to intersect (see ``tracks_query.conditions``)
+
+    @property
+    def matches(self) -> float:
+        """Tracks of the view, assuming the search and the other filters are independent."""
+        return self.fts * self.others / max(1, self.total)
+
+
+def _sizes(conn: sqlite3.Connection, flt: TrackFilter, server_id: int | None, tuning: SearchTuning) -> _Sizes:
+    words = q.search_words(flt.search)
+    fts = estimate_matches(conn, words, tuning)
+    total = max(1, int(conn.execute("SELECT count(*) FROM tracks").fetchone()[0]))
+    if not q.has_row_filters(flt, server_id):
+        return _Sizes(total, min(fts, total), total, True)
+    others = _estimate_others(conn, dataclasses.replace(flt, search=None), server_id, total, tuning)
+    drives: bool | None = tuning.lookup_cost * fts <= tuning.set_cost * fts + tuning.scan_cost * others
+    if not drives and others > total // 2:
+        drives = None  # both ways read most of the table; measured: SQLite's own choice does best here
+    return _Sizes(total, min(fts, total), others, drives)
+
+
+def count(conn: sqlite3.Connection, flt: TrackFilter, server_id: int | None, tuning: SearchTuning) -> int:
+    """``count(flt)``. A search alone is counted in the FTS index; with other filters, either each FTS match is
+    looked up, or the other filters' index is scanned against the set of FTS matches, whichever is cheaper."""
+    if not q.search_words(flt.search) or not q.has_row_filters(flt, server_id):
+        return q.count(conn, flt, server_id)
+    return q.count(conn, flt, server_id, _sizes(conn, flt, server_id, tuning).fts_drives)
+
+
+def choose(
+    conn: sqlite3.Connection,
+    flt: TrackFilter,
+    server_id: int | None,
+    rows_needed: int,
+    tuning: SearchTuning,
+) -> PagePlan:
+    """The cheapest plan for the first ``rows_needed`` rows of a searched view (see the module docstring)."""
+    if tuning.force is not None:
+        return PagePlan(tuning.force, budget=1 << 62)
+    words = q.search_words(flt.search)
+    if q.fts_count(conn, words, cap=tuning.sort_cap) < tuning.sort_cap and not q.has_row_filters(
+        flt, server_id
+    ):
+        return PagePlan(Plan.SORT, fts_drives=True)
+    z = _sizes(conn, flt, server_id, tuning)
+    filtered = q.has_row_filters(flt, server_id)
+    intersect = min(tuning.lookup_cost * z.fts, tuning.set_cost * z.fts + tuning.scan_cost * z.others)
+    walked = rows_needed * z.total / max(z.matches, 1.0)
+    fts_density = z.fts / z.total
+    costs = {
+        Plan.SORT: intersect + tuning.sort_cost * z.matches,
+        Plan.WALK_SET: tuning.set_cost * z.fts
+        + walked * (tuning.walk_cost + (tuning.seek_cost * fts_density if filtered else 0.0)),
+    }
+    if all(len(w) <= PREFIX_INDEX_MAX for w in words):
+        other_density = z.others / z.total
+        per_row = tuning.walk_cost + (tuning.seek_cost if filtered else 0.0)
+        costs[Plan.WALK_PROBE] = walked * (per_row + other_density * tuning.probe_cost * len(words))
+    best = min(costs, key=lambda p: costs[p])
+    budget = max(tuning.min_budget, int(tuning.budget_factor * walked))
+    return PagePlan(best, budget, z.fts_drives)
+
+
+def walk_sql(
+    flt: TrackFilter, sort: TrackSort, server_id: int | None, probe: bool
+) -> tuple[str, list[object]]:
+    """``SELECT id, matches`` over the whole sort index in view order; ``matches`` is 1 for rows of the view.
+    The CASE short-circuits, so the cheaper test comes first."""
+    terms, params = q.conditions(dataclasses.replace(flt, search=None), server_id, per_row=True)
+    match = q.fts_query(q.search_words(flt.search))
+    if probe:  # the costly probe last: only rows passing the other filters pay it
+        terms.append("EXISTS (SELECT 1 FROM tracks_fts WHERE tracks_fts MATCH ? AND rowid = tracks.id)")
+        params.append(match)
+    else:  # set membership first: it needs only the index entry, the other filters read the row
+        terms.insert(0, "id IN (SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?)")
+        params.insert(0, match)
+    flag = f"CASE WHEN {' AND '.join(terms)} THEN 1 ELSE 0 END"
+    source = f"tracks INDEXED BY {q.SORT_INDEX[sort.column]}"
+    return f"SELECT id, {flag} FROM {source}" + q.order_by(sort), params  # noqa: S608 - whitelisted text
+
+
+def walk(
+    conn: sqlite3.Connection,
+    flt: TrackFilter,
+    sort: TrackSort,
+    server_id: int | None,
+    rows_needed: int,
+    plan: PagePlan,
+) -> list[int] | None:
+    """The ids of the first ``rows_needed`` rows of the view (fewer when the view is shorter), or None when
+    the walk examined ``plan.budget`` rows without finding them all."""
+    sql, params = walk_sql(flt, sort, server_id, probe=plan.plan is Plan.WALK_PROBE)
+    cursor = conn.execute(sql, params)
+    found: list[int] = []
+    examined = 0
+    while batch := cursor.fetchmany(256):
+        for tid, ok in batch:
+            if ok:
+                found.append(int(tid))
+                if len(found) >= rows_needed:
+                    cursor.close()
+                    return found
+        examined += len(batch)
+        if examined >= plan.budget:
+            cursor.close()
+            return None
+    return found
