@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
+from app.cli_health import describe_failure, main_stderr, record_cli_error
+from app.cli_health import register as register_health
+from app.cli_health import wire as wire_health
+from app.cli_people import register as register_people
 from app.cli_render import (
     ProgressPrinter,
     format_users,
@@ -27,9 +31,11 @@ from app.core.filters import TrackFilter, TrackSort
 from app.core.models import AuthMethod, Credentials, NewServer, ServerKind, Track
 from app.core.settings import Settings
 from app.logsetup import configure_logging
-from app.servers import ServerRegistry
+from app.servers.people_registry import PeopleRegistry
 from app.services.context import AppContext
+from app.services.error_recorder import ErrorRecorder
 from app.services.export import iter_tracks_by_id, write_tracks_csv
+from app.services.people import build_people
 from app.services.runner import ThreadRunner
 from app.services.servers import ServerService
 from app.services.sync import SyncService
@@ -52,8 +58,10 @@ def build_context(
     except BaseException:
         cache.close()
         raise
-    registry = ServerRegistry(settings)
+    # a ServerRegistry whose clients hide excluded accounts and list Plex accounts disabled by Zondarr
+    registry = PeopleRegistry(settings, cache.shares, cache.exclusions)
     runner = ThreadRunner()
+    errors = ErrorRecorder(cache.error_events, runner)  # issue 5: every error event is stored
     servers = ServerService(servers=cache.servers, secrets=secrets, clients=registry, runner=runner)
     sync = SyncService(
         servers=cache.servers,
@@ -65,6 +73,7 @@ def build_context(
         locks=cache.locks,
         runner=runner,
         settings=settings,
+        errors=errors,
     )
     ctx = AppContext(
         data_dir=cache.data_dir,
@@ -81,6 +90,15 @@ def build_context(
         secrets=secrets,
     )
     ctx.closers += [cache.close, runner.close]
+    wire_health(ctx, cache, errors, registry, runner, secrets, settings)  # issue 5 (app/cli_health.py)
+    people = build_people(
+        settings=settings, runner=runner, servers=cache.servers, secrets=secrets, clients=registry,
+        tracks=cache.tracks, users=cache.users, accounts=cache.accounts, shares=cache.shares,
+        exclusions=cache.exclusions, identities=cache.identities, invitations=cache.invitations,
+        task_runs=cache.task_runs, sync=sync,
+    )  # fmt: skip
+    ctx.user_admin, ctx.invitations, ctx.identities = people.users, people.invitations, people.identities
+    ctx.tasks = people.tasks
     if defer_cache_check:
         ctx.deferred_cache_check = cache.quick_check
     return ctx
@@ -125,7 +143,12 @@ async def cmd_server_list(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_server_test(ctx: AppContext, args: argparse.Namespace) -> int:
-    identity = await ctx.servers.test(args.name)
+    try:
+        identity = await ctx.servers.test(args.name)
+    except ZondarrError as err:  # the failure class and its remedy (issue 5); main reports and records it
+        if not args.json:
+            main_stderr(f"{args.name}: test failed.\n{describe_failure(err)}")
+        raise
     if args.json:
         print_json(
             {
@@ -357,6 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--seed", type=int, default=1)
     ds.add_argument("--faults", default="", help="fault spec, e.g. 'tracks:500@7;any:latency=0.05'")
     ds.set_defaults(sync_handler=cmd_demo_server)
+    register_health(sub)  # health, diagnose, errors (app/cli_health.py)
+    register_people(sub)  # invite, users enable|disable|delete, identity, tasks (app/cli_people.py)
     return p
 
 
@@ -388,7 +413,11 @@ def _run(args: argparse.Namespace) -> int:
     ctx = build_context(data_dir)
     try:
         handler: Callable[[AppContext, argparse.Namespace], Coroutine[Any, Any, int]] = args.handler
-        return asyncio.run(handler(ctx, args))
+        try:
+            return asyncio.run(handler(ctx, args))
+        except ZondarrError as err:
+            record_cli_error(ctx, err)  # the error event behind the reference main() prints
+            raise
     finally:
         ctx.close()
 

@@ -28,8 +28,10 @@ def new_correlation_id() -> str:
 # Query parameters and headers whose values are secrets. Matched case-insensitively.
 _SECRET_KEYS = r"(?:x-plex-token|token|api[_-]?key|apikey|access[_-]?token|password|pw|authtoken|auth_token)"
 _SECRET_QUERY = re.compile(rf"(?i)([?&;]{_SECRET_KEYS}=)[^&#\s\"']*")
-_SECRET_HEADER = re.compile(rf"(?i)(\b{_SECRET_KEYS}\b\s*[:=]\s*[\"']?)[^\"'\s,;&}}]+")
+# The key may be quoted (JSON bodies, the repr of a headers dict: ``'X-Plex-Token': 'abc'``).
+_SECRET_HEADER = re.compile(rf"(?i)(\b{_SECRET_KEYS}\b[\"']?\s*[:=]\s*[\"']?)[^\"'\s,;&}}]+")
 _MEDIABROWSER = re.compile(r'(?i)(Token=")[^"]*(")')
+_BEARER = re.compile(r"(?i)(\bBearer\s+)[A-Za-z0-9._~+/=-]+")
 
 
 _KNOWN_SECRETS: set[str] = set()
@@ -57,6 +59,7 @@ def redact(text: str, *secret_values: str | None) -> str:
     out = _MEDIABROWSER.sub(r"\1***\2", out)
     out = _SECRET_QUERY.sub(r"\1***", out)
     out = _SECRET_HEADER.sub(r"\1***", out)
+    out = _BEARER.sub(r"\1***", out)
     return out
 
 
@@ -69,6 +72,8 @@ class ZondarrError(Exception):
 
     default_message = "Something went wrong."
     default_remedy = ""
+    # Why a server could not be used (a ``core.health.FailureClass`` value), set by ``app.servers`` (issue 5).
+    failure_class: str | None = None
 
     def __init__(
         self,
@@ -98,7 +103,7 @@ class ZondarrError(Exception):
             "message": self.user_message,
             "remedy": self.remedy,
             "correlation_id": self.correlation_id,
-        }
+        } | ({"failure_class": str(self.failure_class)} if self.failure_class else {})
 
 
 class ConfigurationError(ZondarrError):
@@ -153,8 +158,11 @@ class ExternalServiceError(ZondarrError):
         remedy: str | None = None,
         detail: str = "",
         correlation_id: str | None = None,
+        failure_class: str | None = None,
     ) -> None:
         self.service_name = service_name
+        if failure_class is not None:
+            self.failure_class = failure_class
         self.original = original
         if not detail and original is not None:
             detail = f"{type(original).__name__}: {original}"
@@ -172,6 +180,7 @@ class ServerUnreachable(ExternalServiceError):
 
     default_message = "the server could not be reached."
     default_remedy = "Check that the server is running and the URL is right, then try again."
+    failure_class = "unreachable"
 
 
 class AuthFailed(ExternalServiceError):
@@ -179,6 +188,7 @@ class AuthFailed(ExternalServiceError):
 
     default_message = "the server refused the credentials."
     default_remedy = "Update the token, API key or password for this server and try again."
+    failure_class = "auth_failed"
 
 
 class ServerError(ExternalServiceError):
@@ -186,6 +196,7 @@ class ServerError(ExternalServiceError):
 
     default_message = "the server answered with an error."
     default_remedy = "Try again later; if it persists, check the server's own logs."
+    failure_class = "server_error"
 
 
 class BadServerResponse(ExternalServiceError):
@@ -193,3 +204,4 @@ class BadServerResponse(ExternalServiceError):
 
     default_message = "the server sent a response Zondarr could not read."
     default_remedy = "Check that the URL points at the right kind of server, then try again."
+    failure_class = "bad_response"

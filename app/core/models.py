@@ -290,3 +290,164 @@ class ServerSyncResult:
     failed_items: int = 0
     message: str = ""
     error: dict[str, str] | None = None
+
+
+# ---------------------------------------------------------------- people (issue 4)
+
+
+class InvitationStatus(StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    USED_UP = "used up"
+    DISABLED = "disabled"
+
+
+class RefusalReason(StrEnum):
+    """Why an invitation cannot be redeemed (the words the CLI and the UI show)."""
+
+    NOT_FOUND = "not found"
+    DISABLED = "disabled"
+    EXPIRED = "expired"
+    USED_UP = "used up"
+    SERVER_UNAVAILABLE = "server unavailable"
+    USERNAME_TAKEN = "username taken"
+    LIBRARY_MISSING = "library missing"
+    NOT_SUPPORTED = "not supported"
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationTarget:
+    """One target server of an invitation and the library keys to share there (empty = all libraries)."""
+
+    server_id: int
+    server: str
+    library_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NewInvitation:
+    code: str
+    targets: tuple[InvitationTarget, ...]
+    expires_at: float | None = None
+    max_uses: int | None = None
+    duration_days: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    id: int
+    code: str
+    enabled: bool
+    created_at: float
+    expires_at: float | None
+    max_uses: int | None
+    use_count: int
+    duration_days: int | None
+    note: str
+    targets: tuple[InvitationTarget, ...] = ()
+
+    def to_json(self, status: str) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "status": status,
+            "enabled": self.enabled,
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+            "max_uses": self.max_uses,
+            "use_count": self.use_count,
+            "duration_days": self.duration_days,
+            "note": self.note,
+            "servers": [{"server": t.server, "libraries": list(t.library_keys)} for t in self.targets],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Redemption:
+    """One account created (or attempted) on one server by redeeming an invitation."""
+
+    id: int
+    invitation_id: int
+    server_id: int | None
+    username: str
+    email: str | None
+    redeemed_at: float
+    expires_at: float | None
+    status: str  # ok | rolled_back | failed | expired
+    error: str | None = None
+    remote_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """One person; their accounts on servers are linked by (server, remote id)."""
+
+    id: int
+    display_name: str
+    email: str | None
+    note: str = ""
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRef:
+    """An account named by server and remote id (survives a rebuild of the users cache)."""
+
+    server_id: int
+    remote_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RememberedShare:
+    """Library access Zondarr removed to "disable" an account on a server without a disabled state (Plex)."""
+
+    server_id: int
+    remote_id: str
+    username: str
+    library_keys: tuple[str, ...] | None  # None = every library
+    removed_at: float
+
+
+@dataclass(slots=True)
+class TaskRun:
+    """One run of a background task (a row of ``task_runs``)."""
+
+    id: int
+    task: str
+    started_at: float
+    finished_at: float | None = None
+    status: str = "running"  # running | succeeded | failed
+    message: str = ""
+    correlation_id: str | None = None
+
+    @property
+    def duration_s(self) -> float | None:
+        return None if self.finished_at is None else self.finished_at - self.started_at
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStatus:
+    """What the Tasks page and ``tasks list`` show for one task."""
+
+    name: str
+    title: str
+    interval_s: float
+    next_run_at: float | None
+    paused: bool
+    running: bool
+    last_run: TaskRun | None = None
+
+    def to_json(self) -> dict[str, object]:
+        last = self.last_run
+        return {
+            "name": self.name,
+            "title": self.title,
+            "interval_s": self.interval_s,
+            "next_run_at": self.next_run_at,
+            "paused": self.paused,
+            "running": self.running,
+            "last_status": None if last is None else last.status,
+            "last_message": None if last is None else last.message,
+            "last_started_at": None if last is None else last.started_at,
+            "last_duration_s": None if last is None else last.duration_s,
+        }

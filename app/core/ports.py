@@ -14,19 +14,26 @@ from typing import Generic, Protocol, TypeVar
 
 from app.core.filters import TrackFilter, TrackSort
 from app.core.models import (
+    AccountRef,
     AlbumRecord,
     Capability,
     ConnectResult,
     Credentials,
+    Identity,
+    Invitation,
     Library,
     MergeCounts,
+    NewInvitation,
     NewServer,
+    Redemption,
+    RememberedShare,
     RemoteLibrary,
     RemoteUser,
     Server,
     ServerIdentity,
     ServerKind,
     SyncRun,
+    TaskRun,
     Track,
     TrackRecord,
     User,
@@ -77,6 +84,27 @@ class MediaServerClient(Protocol):
     def users(self) -> list[RemoteUser]: ...
 
     def close(self) -> None: ...
+
+    # -- user management (issue 4). A client without the matching Capability raises ValidationError saying why.
+
+    def create_user(
+        self, username: str, password: str | None, email: str | None, library_keys: Sequence[str]
+    ) -> RemoteUser:
+        """Creates (Jellyfin) or invites/shares with (Plex) an account with access to exactly ``library_keys``
+        (empty = every library). Raises ValidationError (username taken, missing input), ExternalServiceError."""
+        ...
+
+    def set_user_disabled(self, remote_id: str, disabled: bool) -> None:
+        """Needs Capability.DISABLE_USER. Raises NotFoundError, ValidationError, ExternalServiceError."""
+        ...
+
+    def delete_user(self, remote_id: str) -> None:
+        """Needs Capability.DELETE_USER (Plex: removes the share of this server). Raises NotFoundError ..."""
+        ...
+
+    def set_library_access(self, remote_id: str, library_keys: Sequence[str] | None) -> None:
+        """Needs Capability.LIBRARY_ACCESS. ``None`` = every library; ``()`` = none (Plex: share removed)."""
+        ...
 
 
 class ClientFactory(Protocol):
@@ -229,3 +257,132 @@ class Clock(Protocol):
     def __call__(self) -> float:
         """UTC epoch seconds."""
         ...
+
+
+# ---------------------------------------------------------------- people stores (issue 4)
+
+
+class InvitationStore(Protocol):
+    """Writes: db-writer thread, one transaction each. Reads: any thread. Raises CacheError."""
+
+    def create(self, new: NewInvitation) -> Invitation:
+        """Raises ValidationError when the code exists already."""
+        ...
+
+    def get_by_code(self, code: str) -> Invitation | None: ...
+
+    def get(self, invitation_id: int) -> Invitation | None: ...
+
+    def set_enabled(self, invitation_id: int, enabled: bool) -> bool: ...
+
+    def delete(self, invitation_id: int) -> bool: ...
+
+    def claim_use(self, invitation_id: int, now: float) -> bool:
+        """Atomically counts one use when the invitation is enabled, unexpired and not used up."""
+        ...
+
+    def release_use(self, invitation_id: int) -> None:
+        """Gives back a use claimed by a redemption that was rolled back."""
+        ...
+
+    def expired_enabled(self, now: float) -> list[Invitation]: ...
+
+    def add_redemption(
+        self,
+        invitation_id: int,
+        server_id: int,
+        username: str,
+        email: str | None,
+        remote_id: str | None,
+        expires_at: float | None,
+        status: str,
+        error: str | None = None,
+    ) -> Redemption: ...
+
+    def redemptions(self, invitation_id: int | None = None) -> list[Redemption]: ...
+
+    def due_account_expiries(self, now: float) -> list[Redemption]:
+        """Redemptions with status ok whose account duration ended at or before ``now``."""
+        ...
+
+    def set_redemption_status(self, redemption_id: int, status: str, error: str | None = None) -> None: ...
+
+    def list(self) -> list[Invitation]:
+        """Newest first."""
+        ...
+
+
+class IdentityStore(Protocol):
+    def create(self, display_name: str, email: str | None, note: str = "") -> Identity: ...
+
+    def get(self, identity_id: int) -> Identity | None: ...
+
+    def list(self) -> list[Identity]: ...
+
+    def delete(self, identity_id: int) -> None: ...
+
+    def link(self, identity_id: int, accounts: Sequence[AccountRef]) -> None:
+        """Links accounts (moving them from another identity) and marks cached user rows."""
+        ...
+
+    def unlink(self, accounts: Sequence[AccountRef]) -> None: ...
+
+    def accounts(self, identity_id: int | None = None) -> dict[AccountRef, int]:
+        """Linked accounts -> identity id (of one identity, or all)."""
+        ...
+
+
+class AccountStore(Protocol):
+    """The cached ``users`` rows as single accounts (the Users page acts on them)."""
+
+    def find(self, server_id: int, name_or_id: str) -> User | None:
+        """By remote id, else by username (case-insensitive)."""
+        ...
+
+    def library_access(self, server_id: int) -> dict[str, tuple[str, ...] | None]:
+        """remote id -> cached library keys (None = every library)."""
+        ...
+
+    def upsert(self, server_id: int, user: RemoteUser) -> User: ...
+
+    def set_disabled(self, server_id: int, remote_id: str, disabled: bool) -> None: ...
+
+    def remove(self, server_id: int, remote_id: str) -> None: ...
+
+
+class ExclusionStore(Protocol):
+    def add(self, server_id: int, remote_id: str, reason: str) -> None: ...
+
+    def remove(self, server_id: int, remote_id: str) -> None: ...
+
+    def excluded(self, server_id: int) -> set[str]:
+        """Remote ids never (re-)imported into the users cache. Any thread."""
+        ...
+
+
+class ShareMemory(Protocol):
+    """Library shares removed to disable an account (Plex), so enabling restores exactly them."""
+
+    def remember(self, share: RememberedShare) -> None: ...
+
+    def recall(self, server_id: int, remote_id: str) -> RememberedShare | None: ...
+
+    def forget(self, server_id: int, remote_id: str) -> None: ...
+
+    def remembered(self, server_id: int) -> list[RememberedShare]:
+        """Any thread (adapters read it while listing users)."""
+        ...
+
+
+class TaskRunStore(Protocol):
+    def start(self, task: str) -> TaskRun: ...
+
+    def finish(self, run: TaskRun) -> None: ...
+
+    def last(self, task: str) -> TaskRun | None:
+        """The newest finished run of the task."""
+        ...
+
+    def list(self, task: str | None = None, limit: int = 100) -> list[TaskRun]: ...
+
+    def abandon_running(self) -> int: ...

@@ -49,6 +49,7 @@ class DemoContext:
     policies: dict[str, dict[str, object]] = field(default_factory=dict)  # Jellyfin user id -> UserPolicy
     identity_changed: Callable[[], bool] = lambda: False  # the fault state's "identity-change active" check
     shares: list[PlexShare] = field(default_factory=list)
+    removed_friends: set[int] = field(default_factory=set)  # plex.tv ids of friends removed (removeFriend)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:

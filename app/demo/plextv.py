@@ -54,7 +54,16 @@ class PlexTv:
         if path in ("/api/invites/requested", "/api/invites/requests") and method == "GET":
             sent = path.endswith("requested")
             return Routed(lambda empty, i: self._invites(sent and not empty), authorized=ok)
-        parts = path.split("/")  # ['', 'api', 'servers', MID, 'shared_servers']
+        parts = path.split("/")  # ['', 'api', 'servers', MID, 'shared_servers', ID]
+        if path.startswith("/api/v2/sharings/") and method == "DELETE":
+            return Routed(lambda e, i: self._remove_friend(parts[-1]), authorized=ok)
+        if len(parts) == 6 and parts[2] == "servers" and parts[4] == "shared_servers":
+            if parts[3] != ctx.machine_id:
+                return missing
+            if method == "PUT":
+                return Routed(lambda e, i: self._update_share(parts[5], request.body), authorized=ok)
+            if method == "DELETE":
+                return Routed(lambda e, i: self._delete_share(parts[5]), authorized=ok)
         if len(parts) in (4, 5) and parts[2] == "servers":
             if parts[3] != ctx.machine_id:
                 return missing
@@ -102,21 +111,27 @@ class PlexTv:
         ctx = self.ctx
         with ctx.lock:
             shares = {s.user_id: s for s in ctx.shares if not s.pending}
-            users = [] if empty else [u for u in ctx.users[1:] if u.plex_id in shares]
+            users = [] if empty else [u for u in ctx.users[1:] if u.plex_id not in ctx.removed_friends]
         rows = []
         for u in users:
-            s = shares[u.plex_id]
+            s = shares.get(u.plex_id)
+            server = "" if s is None else self._user_server_xml(s)
             rows.append(
                 f'<User id="{u.plex_id}" title="{_x(u.username)}" username="{_x(u.username if u.email else "")}" '
                 f'email="{_x(u.email or "")}" recommendationsPlaylistId="" thumb="https://plex.tv/users/{u.plex_id}/avatar" '
                 f'protected="0" home="{int(u.home)}" allowTuners="0" allowSync="1" allowCameraUpload="0" '
                 f'allowChannels="0" allowSubtitleAdmin="0" filterAll="" filterMovies="" filterMusic="" '
-                f'filterPhotos="" filterTelevision="" restricted="{int(u.home)}">\n'
-                f'  <Server id="{s.id}" serverId="{self._server_id()}" machineIdentifier="{ctx.machine_id}" '
-                f'name="{_x(ctx.name)}" lastSeenAt="1700000000" numLibraries="{len(s.section_keys)}" '
-                f'allLibraries="{int(s.all_libraries)}" owned="0" pending="0"/>\n</User>\n'
+                f'filterPhotos="" filterTelevision="" restricted="{int(u.home)}">\n{server}</User>\n'
             )
         return _xml(self._container("".join(rows), len(rows)))
+
+    def _user_server_xml(self, s: PlexShare) -> str:
+        ctx = self.ctx
+        return (
+            f'  <Server id="{s.id}" serverId="{self._server_id()}" machineIdentifier="{ctx.machine_id}" '
+            f'name="{_x(ctx.name)}" lastSeenAt="1700000000" numLibraries="{len(s.section_keys)}" '
+            f'allLibraries="{int(s.all_libraries)}" owned="0" pending="0"/>\n'
+        )
 
     def _server_id(self) -> int:
         return 9000 + self.ctx.library.seed % 1000
@@ -159,31 +174,103 @@ class PlexTv:
             body = "".join(self._share_xml(s) for s in shares)
         return _xml(self._container(body, len(shares)))
 
+    def _section_ids(self, raw: object) -> dict[int, str] | None:
+        """plex.tv section ids -> PMS keys for a ``library_section_ids`` list; None when one is unknown."""
+        keys = {_SECTION_ID_BASE + int(k): k for k, _, _ in self.ctx.library.music_libraries()}
+        keys[_SECTION_ID_BASE + 1] = "1"  # the Movies section can be shared too
+        try:
+            ids = [int(x) for x in raw or []]  # type: ignore[attr-defined]
+        except (TypeError, ValueError):
+            return None
+        return None if any(i not in keys for i in ids) else {i: keys[i] for i in ids}
+
     def _invite(self, body: bytes) -> Reply:
-        """POST shared_servers: ``{"shared_server": {"library_section_ids": [...], "invited_email": ...}}``."""
+        """POST shared_servers: ``{"shared_server": {"library_section_ids": [...], "invited_email": ...}}``
+        (a new share, pending until accepted) or ``"invited_id"`` (an existing friend: shared at once)."""
         try:
             data = json.loads(body or b"{}")
             shared = data["shared_server"]
-            ids = [int(x) for x in shared.get("library_section_ids") or []]
-            who = str(shared.get("invited_email") or shared.get("invited_id") or "").strip()
+            chosen = self._section_ids(shared.get("library_section_ids"))
+            invited_id = str(shared.get("invited_id") or "").strip()
+            who = str(shared.get("invited_email") or invited_id).strip()
         except (ValueError, KeyError, TypeError, AttributeError):
             return _xml('<errors><error code="1002" message="Invalid request" status="400"/></errors>', 400)
-        keys = {_SECTION_ID_BASE + int(k): k for k, _, _ in self.ctx.library.music_libraries()}
-        if not who or any(i not in keys for i in ids):
+        if not who or chosen is None:
             return _xml(
                 '<errors><error code="1002" message="Invalid email or library" status="400"/></errors>', 400
             )
+        all_keys = tuple(k for k, _, _ in self.ctx.library.music_libraries())
         with self.ctx.lock:
             existing = [s for s in self.ctx.shares if who in (s.email, s.username, str(s.user_id))]
             if existing:
                 return _xml(
                     '<errors><error code="1003" message="Already shared" status="422"/></errors>', 422
                 )
+            friend = next(
+                (
+                    u
+                    for u in self.ctx.users[1:]
+                    if who.lower() in (u.username.lower(), (u.email or "").lower(), str(u.plex_id))
+                ),
+                None,
+            )
+            if invited_id and (friend is None or friend.plex_id in self.ctx.removed_friends):
+                return _xml(
+                    '<errors><error code="1001" message="User not found" status="404"/></errors>', 404
+                )
             share_id = max([s.id for s in self.ctx.shares] + [0]) + 1
-            section_keys = tuple(keys[i] for i in ids) or tuple(keys.values())
-            share = PlexShare(share_id, 0, "", who, section_keys, not ids, True, int(time.time()))
+            user_id = (
+                friend.plex_id if friend else 7_000_000 + share_id
+            )  # plex.tv assigns ids to new accounts
+            username = friend.username if friend else ("" if "@" in who else who)
+            email = (friend.email or "") if friend else (who if "@" in who else "")
+            section_keys = tuple(chosen.values()) or all_keys
+            share = PlexShare(
+                share_id, user_id, username, email, section_keys, not chosen, not invited_id, int(time.time())
+            )
             self.ctx.shares.append(share)
         return self._shared_servers(share)
+
+    def _find_share(self, share_id: str) -> PlexShare | None:
+        return next((s for s in self.ctx.shares if str(s.id) == share_id), None)
+
+    def _update_share(self, share_id: str, body: bytes) -> Reply:
+        """PUT shared_servers/{id} (updateFriend): replaces the shared sections."""
+        try:
+            chosen = self._section_ids(json.loads(body or b"{}")["shared_server"].get("library_section_ids"))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            chosen = None
+        if not chosen:
+            return _xml('<errors><error code="1002" message="Invalid request" status="400"/></errors>', 400)
+        with self.ctx.lock:
+            share = self._find_share(share_id)
+            if share is None:
+                return _xml('<errors><error code="1000" message="Not found" status="404"/></errors>', 404)
+            share.section_keys = tuple(chosen.values())
+            share.all_libraries = False
+        return self._shared_servers(share)
+
+    def _delete_share(self, share_id: str) -> Reply:
+        """DELETE shared_servers/{id} (updateFriend removeSections): the user loses this server."""
+        with self.ctx.lock:
+            share = self._find_share(share_id)
+            if share is None:
+                return _xml('<errors><error code="1000" message="Not found" status="404"/></errors>', 404)
+            self.ctx.shares.remove(share)
+        return Reply(200, b"", "text/plain")
+
+    def _remove_friend(self, user_id: str) -> Reply:
+        """DELETE /api/v2/sharings/{userId} (removeFriend): no longer a friend, every share of theirs is gone."""
+        with self.ctx.lock:
+            known = [u for u in self.ctx.users[1:] if str(u.plex_id) == user_id]
+            shared = [s for s in self.ctx.shares if str(s.user_id) == user_id]
+            if not known and not shared:
+                return Reply(
+                    404, b'{"errors":[{"code":1001,"message":"User not found"}]}', "application/json"
+                )
+            self.ctx.shares = [s for s in self.ctx.shares if str(s.user_id) != user_id]
+            self.ctx.removed_friends.update(u.plex_id for u in known)
+        return Reply(204, b"", "text/plain")
 
     def _invites(self, sent: bool) -> Reply:
         with self.ctx.lock:

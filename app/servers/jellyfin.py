@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -42,6 +42,7 @@ from app.core.models import (
 from app.core.ports import Page
 from app.core.settings import Settings
 from app.servers import jellyfin_parse
+from app.servers.jellyfin_users import JellyfinUserAdmin
 from app.servers.translate import BadBody, HttpStatus, error_for_status, translate, translating, wrong_kind
 from app.servers.transport import GuardedSession, origin
 
@@ -130,7 +131,7 @@ class JellyfinClient:
     """A connected Jellyfin server. Build it with :meth:`connect` or :meth:`login`."""
 
     kind = ServerKind.JELLYFIN
-    capabilities = frozenset({Capability.LIST_TRACKS, Capability.LIST_USERS})
+    capabilities = frozenset(Capability)  # every capability, user management included
     needs_album_pass = False  # audio items carry Genres and ProductionYear themselves
 
     def __init__(
@@ -261,19 +262,45 @@ class JellyfinClient:
         return self._count(library_key, "MusicAlbum", "counting albums")
 
     def fetch_tracks(self, library_key: str, start: int, size: int) -> Page[TrackRecord]:
+        """One page of tracks. Only the request holds the lock: the parse of this page overlaps the download of
+        the next one on another net thread."""
         params = self._items_params(library_key, "Audio", start, size)
-        return self._call(
-            "listing tracks", lambda: jellyfin_parse.tracks_page(self._lib.jellyfin.items(params=params))
-        )
+        data = self._call("listing tracks", lambda: self._lib.jellyfin.items(params=params))
+        with translating(self._name, "listing tracks"):
+            return jellyfin_parse.tracks_page(data)
 
     def fetch_albums(self, library_key: str, start: int, size: int) -> Page[AlbumRecord]:
         params = self._items_params(library_key, "MusicAlbum", start, size)
-        return self._call(
-            "listing albums", lambda: jellyfin_parse.albums_page(self._lib.jellyfin.items(params=params))
-        )
+        data = self._call("listing albums", lambda: self._lib.jellyfin.items(params=params))
+        with translating(self._name, "listing albums"):
+            return jellyfin_parse.albums_page(data)
 
     def users(self) -> list[RemoteUser]:
         return self._call("listing users", lambda: jellyfin_parse.users(self._lib.jellyfin.get_users()))
 
     def close(self) -> None:
         self._session.close()
+
+    # -- user management (issue 4): the work is in app.servers.jellyfin_users --------------------------------
+
+    def _users_admin(self) -> JellyfinUserAdmin:
+        return JellyfinUserAdmin(self._name, self._lib.jellyfin, self._token)
+
+    def create_user(
+        self, username: str, password: str | None, email: str | None, library_keys: Sequence[str]
+    ) -> RemoteUser:
+        """``Users/New`` then the policy limiting it to ``library_keys`` (Jellyfin keeps no email)."""
+        with self._lock:
+            return self._users_admin().create(username, password, library_keys)
+
+    def set_user_disabled(self, remote_id: str, disabled: bool) -> None:
+        with self._lock:
+            self._users_admin().set_disabled(remote_id, disabled)
+
+    def delete_user(self, remote_id: str) -> None:
+        with self._lock:
+            self._users_admin().delete(remote_id)
+
+    def set_library_access(self, remote_id: str, library_keys: Sequence[str] | None) -> None:
+        with self._lock:
+            self._users_admin().set_access(remote_id, library_keys)

@@ -13,6 +13,7 @@ Errors: only ``core.errors.ExternalServiceError`` subclasses naming the server.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from xml.etree.ElementTree import Element
 
@@ -33,8 +34,10 @@ from app.core.models import (
 from app.core.ports import Page
 from app.core.settings import Settings
 from app.servers import plex_parse
-from app.servers.translate import BadBody, translate, translating, wrong_kind
+from app.servers.plex_users import PlexUserAdmin
+from app.servers.translate import BadBody, HttpStatus, translate, translating, wrong_kind
 from app.servers.transport import GuardedSession
+from app.servers.user_common import not_supported
 
 PLEX_TV = "https://plex.tv"
 TRACK_TYPE = 10
@@ -45,7 +48,15 @@ class PlexClient:
     """A connected Plex server. Build it with :meth:`connect` (which reads ``GET /`` once)."""
 
     kind = ServerKind.PLEX
-    capabilities = frozenset({Capability.LIST_TRACKS, Capability.LIST_USERS})
+    capabilities = frozenset(
+        {
+            Capability.LIST_TRACKS,
+            Capability.LIST_USERS,
+            Capability.CREATE_USER,
+            Capability.DELETE_USER,
+            Capability.LIBRARY_ACCESS,
+        }
+    )  # no DISABLE_USER/PASSWORD: plex.tv accounts have neither here (services disable by removing shares)
     needs_album_pass = True  # real Plex track listings carry no genre/year: albums provide them
 
     def __init__(self, name: str, server: PlexServer, session: GuardedSession, token: str) -> None:
@@ -122,21 +133,33 @@ class PlexClient:
     def count_albums(self, library_key: str) -> int:
         return self._count(library_key, ALBUM_TYPE, "counting albums")
 
-    def _paged(self, library_key: str, libtype: int, start: int, size: int, what: str) -> Element:
+    def _paged(self, library_key: str, libtype: int, start: int, size: int, what: str) -> bytes:
+        """The raw body of one listing page, requested exactly as ``PlexServer.query`` does (its session, URL and
+        headers) but not parsed into a tree: ``plex_parse`` streams it. Caller holds the lock."""
         headers = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": str(size)}
-        return self._query(f"/library/sections/{library_key}/all?type={libtype}", what, headers)
+        server = self._server
+        key = f"/library/sections/{library_key}/all?type={libtype}"
+        with translating(self._name, what, (self._token,)):
+            response = self._session.get(
+                server.url(key), headers=server._headers(**headers), timeout=server._timeout
+            )
+            if response.status_code not in (200, 201, 204):
+                raise HttpStatus(response.status_code, what)
+            return bytes(response.content)
 
     def fetch_tracks(self, library_key: str, start: int, size: int) -> Page[TrackRecord]:
+        """One page of tracks. Only the request holds the lock: the parse of this page overlaps the download of
+        the next one on another net thread."""
         with self._lock:
-            root = self._paged(library_key, TRACK_TYPE, start, size, "listing tracks")
-            with translating(self._name, "listing tracks"):
-                return plex_parse.tracks_page(root)
+            body = self._paged(library_key, TRACK_TYPE, start, size, "listing tracks")
+        with translating(self._name, "listing tracks"):
+            return plex_parse.tracks_page_from_bytes(body)
 
     def fetch_albums(self, library_key: str, start: int, size: int) -> Page[AlbumRecord]:
         with self._lock:
-            root = self._paged(library_key, ALBUM_TYPE, start, size, "listing albums")
-            with translating(self._name, "listing albums"):
-                return plex_parse.albums_page(root)
+            body = self._paged(library_key, ALBUM_TYPE, start, size, "listing albums")
+        with translating(self._name, "listing albums"):
+            return plex_parse.albums_page_from_bytes(body)
 
     def users(self) -> list[RemoteUser]:
         """The owner plus every plex.tv friend/home user this server is shared with.
@@ -190,6 +213,33 @@ class PlexClient:
 
     def close(self) -> None:
         self._session.close()
+
+    # -- user management (issue 4): the work is in app.servers.plex_users -----------------------------------
+
+    def _users_admin(self) -> PlexUserAdmin:
+        return PlexUserAdmin(self._name, self._server, self._session, self._token)
+
+    def create_user(
+        self, username: str, password: str | None, email: str | None, library_keys: Sequence[str]
+    ) -> RemoteUser:
+        """Shares ``library_keys`` with the plex.tv account ``username`` (a username or email; the password is
+        not used: plex.tv accounts keep their own). The share is pending until the invitee accepts it."""
+        with self._lock:
+            return self._users_admin().create(username, email, library_keys)
+
+    def set_user_disabled(self, remote_id: str, disabled: bool) -> None:
+        """Always raises ValidationError: Plex has no disabled state (services remove and remember shares)."""
+        raise not_supported(
+            self._name, "Plex", "disable or enable an account", "Remove its library shares instead."
+        )
+
+    def delete_user(self, remote_id: str) -> None:
+        with self._lock:
+            self._users_admin().delete(remote_id)
+
+    def set_library_access(self, remote_id: str, library_keys: Sequence[str] | None) -> None:
+        with self._lock:
+            self._users_admin().set_access(remote_id, library_keys)
 
 
 def _id(value: object) -> str:

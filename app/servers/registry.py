@@ -7,9 +7,9 @@ http(s) or a missing credential, otherwise only ``ExternalServiceError`` subclas
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-from app.core.errors import AuthFailed, ValidationError
+from app.core.errors import AuthFailed, ExternalServiceError, ValidationError
+from app.core.health import check_version, normalize_server_url
 from app.core.models import AuthMethod, ConnectResult, Credentials, NewServer, Server, ServerKind
 from app.core.ports import MediaServerClient
 from app.core.settings import Settings
@@ -23,36 +23,9 @@ if TYPE_CHECKING:
 
 
 def normalize_url(url: str, name: str) -> str:
-    """``url`` without surrounding blanks and trailing slashes. Raises ValidationError saying what is wrong."""
-    text = (url or "").strip()
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError as exc:
-        raise ValidationError(
-            f"The URL of {name} is not valid ({exc}).", remedy="Enter it like http://192.168.1.10:32400."
-        ) from None
-    if parts.scheme.lower() not in ("http", "https"):
-        shown = f"{parts.scheme}://" if parts.scheme else "no scheme"
-        raise ValidationError(
-            f"The URL of {name} must start with http:// or https:// (it has {shown}).",
-            remedy="Enter it like http://192.168.1.10:32400 or https://media.example.org.",
-        )
-    if not parts.hostname:
-        raise ValidationError(
-            f"The URL of {name} has no host name.", remedy="Enter it like http://192.168.1.10:8096."
-        )
-    if parts.username or parts.password:
-        raise ValidationError(
-            f"The URL of {name} must not contain a user name or password.",
-            remedy="Enter the address only; give the credentials in their own fields.",
-        )
-    if parts.query or parts.fragment:
-        raise ValidationError(
-            f"The URL of {name} must not contain '?' or '#' parts.",
-            remedy="Enter the server's base address only.",
-        )
-    return text.rstrip("/")
+    """The base URL to use (see ``core.health.normalize_server_url`` for what is normalised). Raises
+    ValidationError (failure class ``malformed_url``) saying what is wrong."""
+    return normalize_server_url(url, name)[0]
 
 
 def _need(value: str | None, name: str, what: str) -> str:
@@ -61,6 +34,7 @@ def _need(value: str | None, name: str, what: str) -> str:
             name,
             f"{name}: no {what} is stored for this server.",
             remedy=f"Edit the server and enter its {what} again.",
+            failure_class="no_credentials",
         )
     return value
 
@@ -81,19 +55,43 @@ class ServerRegistry:
 
         url = normalize_url(server.url, server.name)
         if server.kind == ServerKind.PLEX:
-            return PlexClient.connect(
-                server.name, url, _need(credentials.token, server.name, "token"), self._settings
-            )
-        token = _need(credentials.token, server.name, "API key or access token")
-        return JellyfinClient.connect(server.name, url, token, server.remote_user_id, self._settings)
+            token = _need(credentials.token, server.name, "token")
+        else:
+            token = _need(credentials.token, server.name, "API key or access token")
+        try:
+            if server.kind == ServerKind.PLEX:
+                return PlexClient.connect(server.name, url, token, self._settings)
+            return JellyfinClient.connect(server.name, url, token, server.remote_user_id, self._settings)
+        except ExternalServiceError as err:
+            raise self._refined(err, server.name, url, server.kind, token) from None
 
     def authenticate(self, new: NewServer, credentials: Credentials) -> ConnectResult:
         """Tests a server being added: reachable, right kind, credentials accepted. Returns what to store:
-        a token (a password is exchanged for one and never kept) and, for Jellyfin logins, the user id."""
+        a token (a password is exchanged for one and never kept) and, for Jellyfin logins, the user id.
+        Every error carries its ``failure_class`` (wrong kind, not a media server, version unsupported ...)."""
+        url = normalize_url(new.url, new.name)
+        try:
+            result = self._authenticate(new, url, credentials)
+        except ExternalServiceError as err:
+            raise self._refined(err, new.name, url, new.kind, credentials.token) from None
+        check_version(new.name, result.identity)
+        return result
+
+    def _refined(
+        self, err: ExternalServiceError, name: str, url: str, kind: ServerKind, token: str | None
+    ) -> ExternalServiceError:
+        """WRONG_KIND or NOT_A_MEDIA_SERVER for a "does not answer like a <kind> server" error; WRONG_KIND for
+        a refusal by a server of the other kind (a Jellyfin server refuses a Plex token), else the error itself."""
+        from app.servers.diagnose import refine_wrong_kind
+
+        if err.failure_class not in ("not_a_media_server", "auth_failed"):
+            return err
+        return refine_wrong_kind(err, name, url, kind, token, self._settings)
+
+    def _authenticate(self, new: NewServer, url: str, credentials: Credentials) -> ConnectResult:
         from app.servers.jellyfin import JellyfinClient
         from app.servers.plex import PlexClient, sign_in
 
-        url = normalize_url(new.url, new.name)
         if new.auth_method == AuthMethod.PASSWORD:
             username = credentials.username or ""
             password = _need(credentials.password, new.name, "password")

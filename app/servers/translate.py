@@ -23,6 +23,8 @@ from app.core.errors import (
     ServerUnreachable,
     redact,
 )
+from app.core.health import REMEDIES, FailureClass
+from app.servers.diagnose import network_class, network_message
 from app.servers.transport import DeadlineExceeded, TransportFailure
 
 _STATUS = re.compile(r"^\((\d{3})\)")
@@ -49,6 +51,7 @@ def error_for_status(service: str, status: int, *, what: str, detail: str) -> Ex
         return AuthFailed(
             service,
             f"{service}: the server refused the credentials while {what} (HTTP {status}).",
+            remedy=REMEDIES[FailureClass.AUTH_FAILED],
             detail=detail,
         )
     return ServerError(
@@ -71,19 +74,25 @@ def translate(
             f"{service}: the server did not answer within {exc.seconds:g} seconds while {what}.",
             remedy="Check that the server is running and not overloaded, or raise the request timeout setting.",
             detail=detail,
-        )
-    if isinstance(exc, requests.exceptions.SSLError):
-        return ServerUnreachable(
-            service,
-            f"{service}: the secure connection failed (the certificate could not be verified).",
-            remedy="Check the server's HTTPS certificate, or use its http:// address on a trusted network.",
-            detail=detail,
+            failure_class=FailureClass.TIMEOUT.value,
         )
     if isinstance(exc, requests.exceptions.TooManyRedirects):
         return ServerError(service, f"{service}: the server redirects in a loop.", detail=detail)
     if isinstance(exc, requests.exceptions.RequestException | TransportFailure | ConnectionError):
+        fc = network_class(exc)
+        remedy = (
+            "Check the server's HTTPS certificate, or use its http:// address on a trusted network."
+            if fc is FailureClass.TLS_ERROR
+            else None
+            if fc is FailureClass.UNREACHABLE
+            else REMEDIES[fc]
+        )
         return ServerUnreachable(
-            service, f"{service}: the server could not be reached while {what}.", detail=detail
+            service,
+            f"{service}: {network_message(fc)} while {what}.",
+            remedy=remedy,
+            detail=detail,
+            failure_class=fc.value,
         )
     if isinstance(exc, HttpStatus):
         return error_for_status(service, exc.status, what=what, detail=detail)
@@ -121,4 +130,5 @@ def wrong_kind(service: str, expected: str, other: str, detail: str = "") -> Bad
         f"{service}: this address does not answer like a {expected} server.",
         remedy=f"Check the URL; if it is a {other} server, add it as {other} instead.",
         detail=detail,
+        failure_class=FailureClass.NOT_A_MEDIA_SERVER.value,
     )

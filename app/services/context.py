@@ -21,8 +21,16 @@ from app.core.ports import (
     UserStore,
 )
 from app.core.settings import Settings
+from app.services.bundle import BundleWriter
+from app.services.diagnostics import DiagnosticsService
+from app.services.error_recorder import ErrorRecorder
+from app.services.health import HealthService
+from app.services.identities import IdentityService
+from app.services.invitations import InvitationService
 from app.services.servers import ServerService
 from app.services.sync import SyncService
+from app.services.tasks import TaskScheduler
+from app.services.users import UserService
 
 
 @dataclass
@@ -44,7 +52,17 @@ class AppContext:
     # Set when the cache was opened without its start-up quick_check (desktop app): run it off the GUI thread
     # after the first paint; it raises CacheError when the file is damaged.
     deferred_cache_check: Callable[[], None] | None = None
+    # Issue 5: health, diagnostics, error events (None in contexts built without them, e.g. some tests).
+    health: HealthService | None = None
+    diagnostics: DiagnosticsService | None = None
+    errors: ErrorRecorder | None = None
+    bundle: BundleWriter | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
+    # people (issue 4): account actions and user sync, invitations, identities, background tasks
+    user_admin: UserService | None = None
+    invitations: InvitationService | None = None
+    identities: IdentityService | None = None
+    tasks: TaskScheduler | None = None
 
     def close(self) -> None:
         """Closes in reverse order of opening (threads first, then the cache). Idempotent."""

@@ -1,13 +1,14 @@
-"""Paged fetching with retries, backoff and one page of prefetch (DESIGN §4 points 2–3).
+"""Paged fetching with retries, backoff and prefetch (DESIGN §4 points 2–3).
 
-The next page is requested on the ``net`` pool while the caller parses and writes the current one, so a sync
-takes about as long as downloading the pages, not download + write.
+The next pages are requested on the ``net`` pool while the caller writes the current one, so a sync takes about
+as long as downloading the pages, not download + parse + write.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
@@ -57,6 +58,9 @@ class IncompleteListing(Exception):
     """The server announced more items than its pages delivered (no deletions may follow)."""
 
 
+PREFETCH = 2  # pages in flight ahead of the one the caller handles
+
+
 async def iter_pages(
     runner: Runner,
     settings: Settings,
@@ -65,38 +69,51 @@ async def iter_pages(
     library_key: str,
     total: int,
 ) -> AsyncIterator[Page[T]]:
-    """Yields the pages of one listing in order, fetching page N+1 while the caller handles page N.
+    """Yields the pages of one listing in order, keeping ``PREFETCH`` later pages in flight on the net pool
+    while the caller handles the current one (a client parses a page outside its request lock, so the download
+    of the next page overlaps the parse of this one, and both overlap the caller's write).
 
-    Stops when ``start`` reaches the total (the latest total the server reported). Raises IncompleteListing when a
-    page comes back empty before that, ExternalServiceError after retries, JobCancelled when cancelled.
-    The prefetch task is always cancelled or awaited before this generator exits.
+    Stops when ``start`` reaches the total (the latest total the server reported; prefetched pages at or beyond
+    a shrunken total are dropped). Raises IncompleteListing when a page comes back empty before that,
+    ExternalServiceError after retries, JobCancelled when cancelled. Prefetch tasks are always cancelled or
+    awaited before this generator exits.
     """
     size = settings.page_size
+    pending: deque[tuple[int, asyncio.Task[Page[T]]]] = deque()
+    next_start = 0
 
-    def request(start: int) -> asyncio.Task[Page[T]]:
-        return asyncio.create_task(
-            call_with_retries(runner, settings, cancel, fetch, library_key, start, size),
-            name=f"fetch-page-{library_key}-{start}",
-        )
+    def fill() -> None:
+        nonlocal next_start
+        while len(pending) < PREFETCH and next_start < total:
+            pending.append(
+                (
+                    next_start,
+                    asyncio.create_task(
+                        call_with_retries(runner, settings, cancel, fetch, library_key, next_start, size),
+                        name=f"fetch-page-{library_key}-{next_start}",
+                    ),
+                )
+            )
+            next_start += size
 
-    start = 0
-    pending = request(0) if total > 0 else None
     try:
-        while pending is not None:
-            page = await pending
-            pending = None
-            start += size
+        fill()
+        while pending:
+            start, task = pending.popleft()
+            page = await task
             total = max(page.total, 0)
-            if not page.items and not page.failed and start - size < total:
-                raise IncompleteListing(f"the page at {start - size} was empty but the total is {total}")
-            if start < total:
-                pending = request(start)
+            if start >= total:
+                break  # the listing shrank below this prefetched page: the pages before it were the end
+            if not page.items and not page.failed:
+                raise IncompleteListing(f"the page at {start} was empty but the total is {total}")
+            fill()
             yield page
             cancel.raise_if_cancelled()
     finally:
-        if pending is not None:
-            pending.cancel()
+        for _, task in pending:
+            task.cancel()
+        for _, task in pending:
             try:
-                await pending
-            except (asyncio.CancelledError, Exception):  # the prefetched page is dropped on exit
+                await task
+            except (asyncio.CancelledError, Exception):  # prefetched pages are dropped on exit
                 pass

@@ -5,7 +5,10 @@ Coroutines for the event loop thread; blocking work goes through the runner.
 
 from __future__ import annotations
 
+import time
+
 from app.core.errors import ConfigurationError, ValidationError
+from app.core.health import check_version, normalize_server_url
 from app.core.models import (
     AuthMethod,
     ConnectResult,
@@ -15,7 +18,7 @@ from app.core.models import (
     ServerIdentity,
     ServerKind,
 )
-from app.core.ports import ClientFactory, Runner, SecretStore, ServerStore
+from app.core.ports import ClientFactory, Clock, Runner, SecretStore, ServerStore
 
 
 def validate_new_server(new: NewServer, credentials: Credentials) -> None:
@@ -44,11 +47,13 @@ class ServerService:
         secrets: SecretStore,
         clients: ClientFactory,
         runner: Runner,
+        clock: Clock = time.time,
     ) -> None:
         self._servers = servers
         self._secrets = secrets
         self._clients = clients
         self._runner = runner
+        self._clock = clock
 
     async def add(self, new: NewServer, credentials: Credentials) -> Server:
         """Tests the connection, then stores the server and its secret (a token, never a password).
@@ -59,6 +64,7 @@ class ServerService:
         validate_new_server(new, credentials)
         if any(s.name == new.name for s in self._servers.list()):
             raise ValidationError(f"A server named {new.name!r} exists already.", remedy="Pick another name.")
+        new = NewServer(new.name, new.kind, normalize_server_url(new.url, new.name)[0], new.auth_method)
         result: ConnectResult = await self._runner.net(self._clients.authenticate, new, credentials)
         probe = Server(0, new.name, new.kind, new.url, new.auth_method)
         await self._runner.net(self._secrets.set, probe.secret_ref, result.token)
@@ -80,9 +86,43 @@ class ServerService:
             )
         client = await self._runner.net(self._clients.connect, server, Credentials(token=token))
         try:
-            return await self._runner.net(client.identity)
+            identity: ServerIdentity = await self._runner.net(client.identity)
         finally:
             await self._runner.net(client.close)
+        check_version(server.name, identity)
+        mark = getattr(self._servers, "mark_verified", None)
+        if mark is not None:  # connection profiles: a successful test verifies a draft (issue 5)
+            await self._runner.db(mark, server.id, identity, self._clock())
+        return identity
+
+    async def save_draft(self, new: NewServer, credentials: Credentials) -> tuple[Server, list[str]]:
+        """Stores a server WITHOUT testing it (status ``draft``, not active: it is neither synced nor watched
+        until :meth:`test` succeeds) and its secret. Returns it and the notes on how its URL was normalised.
+        Raises ValidationError (bad input, malformed URL, name taken)."""
+        validate_new_server(new, credentials)
+        if new.auth_method is AuthMethod.PASSWORD:
+            raise ValidationError(
+                "A user/password server is saved only after a successful test.",
+                remedy="Use Test connection: the password is exchanged for a token and never stored.",
+            )
+        url, notes = normalize_server_url(new.url, new.name)
+        new = NewServer(new.name, new.kind, url, new.auth_method)
+        add_draft = getattr(self._servers, "add_draft", None)
+        if add_draft is None:
+            raise ConfigurationError("This build cannot store untested servers.")
+        server: Server = await self._runner.db(add_draft, new)
+        await self._runner.net(self._secrets.set, server.secret_ref, credentials.token or "")
+        return server, notes
+
+    async def activate(self, name: str, active: bool = True) -> Server:
+        """Activates (enables) a verified server, or deactivates one. Raises NotFoundError, and ValidationError
+        when activating a server that was never verified."""
+        server = self._servers.get_by_name(name)
+        set_enabled = getattr(self._servers, "set_enabled", None)
+        if set_enabled is None:
+            raise ConfigurationError("This build cannot activate servers.")
+        await self._runner.db(set_enabled, server.id, active)
+        return self._servers.get(server.id)
 
     async def probe(self, new: NewServer, credentials: Credentials) -> ServerIdentity:
         """Tests a server the admin is typing in (the Add/Edit dialog's **Test connection**): validates the form,

@@ -29,6 +29,7 @@ from app.core.ports import (
 )
 from app.core.progress import CancelToken, JobProgress, ProgressCallback, no_progress
 from app.core.settings import Settings
+from app.services.error_recorder import ErrorRecorder
 from app.services.server_sync import ServerSync
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,9 @@ class SyncService:
         runner: Runner,
         settings: Settings,
         clock: Clock = time.time,
+        errors: ErrorRecorder | None = None,
     ) -> None:
+        self._errors = errors
         self._servers = servers
         self._tracks = tracks
         self._users = users
@@ -150,11 +153,17 @@ class SyncService:
             targets = [self._servers.get_by_name(n) for n in names]
         else:
             targets = [s for s in self._servers.list() if s.enabled]
-        if not targets:
+        # Connection profiles (issue 5): a draft was never verified by a Test connection and is not synced.
+        drafts = [s for s in targets if s.status != "verified"]
+        targets = [s for s in targets if s.status == "verified"]
+        if not targets and not drafts:
             raise ConfigurationError(
                 "There is no server to sync.",
                 remedy="Add one with `zondarr server add` (or the Servers page).",
             )
+        refused = [_draft_result(s) for s in drafts]
+        if not targets:
+            return _summarise(refused)
         with ExitStack() as held:
             runnable, busy = await self._claim(targets, held)
             if not runnable:
@@ -167,7 +176,7 @@ class SyncService:
             finally:
                 self._in_flight.difference_update(s.id for s in runnable)
         skipped = [ServerSyncResult(s.name, SyncStatus.FAILED, None, message="already syncing") for s in busy]
-        return _summarise([*results, *skipped])
+        return _summarise([*results, *skipped, *refused])
 
     async def _claim(self, targets: list[Server], held: ExitStack) -> tuple[list[Server], list[Server]]:
         """Takes the per-server locks of ``targets`` as one step (under a short-lived gate lock, so two processes
@@ -251,9 +260,21 @@ class SyncService:
         run.message = err.user_message
         run.correlation_id = err.correlation_id
         await self._runner.db(self._runs.save, run)
+        if self._errors is not None and status is SyncStatus.FAILED:
+            await self._errors.record(err, server.name)
         return ServerSyncResult(
             server.name, status, run.id, total=run.total, message=err.user_message, error=err.to_dict()
         )
+
+
+def _draft_result(server: Server) -> ServerSyncResult:
+    err = ConfigurationError(
+        f"{server.name}: not synced, the server was never verified.",
+        remedy="Run Test connection (`zondarr server test NAME`); a verified server is synced.",
+    )
+    return ServerSyncResult(
+        server.name, SyncStatus.FAILED, None, message=err.user_message, error=err.to_dict()
+    )
 
 
 def _summarise(results: list[ServerSyncResult]) -> SyncJobResult:

@@ -108,7 +108,6 @@ def stall_during_sync(tracks: int) -> tuple[float, float, int]:
     from app.cli import build_context
     from app.core.filters import TrackFilter
     from app.core.models import AuthMethod, Credentials, NewServer, ServerKind
-    from app.demo import DemoConfig, start_demo_server
     from app.ui.main_window import MainWindow
     from app.ui.theme import apply_theme
     from tests.e2e.conftest import MemoryKeyring
@@ -117,22 +116,30 @@ def stall_during_sync(tracks: int) -> tuple[float, float, int]:
     app = QApplication.instance() or QApplication([])
     app.setQuitOnLastWindowClosed(False)  # type: ignore[union-attr]
     apply_theme(app, "dark")
-    demo = start_demo_server(DemoConfig(kind="jellyfin", tracks=tracks))
+    from bench_sync import demo_process
+
+    # A real server is another machine: in this process the demo would compete with the app for the GIL.
+    demo_cm = demo_process("jellyfin", tracks, libraries=2)
+    demo_url = demo_cm.__enter__()
     tmp = tempfile.TemporaryDirectory()
     ctx = build_context(Path(tmp.name))
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     worst = [0.0]
     clock = QElapsedTimer()
+    started = [0.0]
+    stalls: list[tuple[float, float]] = []  # (lateness ms, seconds since the sync started)
 
     def on_tick() -> None:
         gap = clock.nsecsElapsed() / 1e6
         clock.restart()
         worst[0] = max(worst[0], gap - 5)
+        if gap - 5 > 20:
+            stalls.append((gap - 5, time.perf_counter() - started[0]))
 
     async def session() -> tuple[float, float, int]:
         await ctx.servers.add(
-            NewServer("Bench", ServerKind.JELLYFIN, demo.url, AuthMethod.API_KEY),
+            NewServer("Bench", ServerKind.JELLYFIN, demo_url, AuthMethod.API_KEY),
             Credentials(token="demo-jellyfin-key"),
         )
         window = MainWindow(ctx, QSettings(str(Path(tmp.name) / "ui.ini"), QSettings.Format.IniFormat))
@@ -141,7 +148,7 @@ def stall_during_sync(tracks: int) -> tuple[float, float, int]:
         probe = QTimer()
         probe.setInterval(5)
         probe.timeout.connect(on_tick)
-        t0 = time.perf_counter()
+        t0 = started[0] = time.perf_counter()
         window.start()
         clock.start()
         probe.start()
@@ -151,6 +158,12 @@ def stall_during_sync(tracks: int) -> tuple[float, float, int]:
         seconds = time.perf_counter() - t0
         await asyncio.sleep(0.5)  # the library reload after the sync is part of it
         probe.stop()
+        top = sorted(stalls, reverse=True)[:8]
+        print(
+            f"stalls > 20 ms: {len(stalls)}; worst (ms @ s after start; sync ended @ {seconds:.1f} s): "
+            + ", ".join(f"{ms:.0f}@{at:.1f}" for ms, at in top),
+            file=sys.stderr,
+        )
         window.close()
         await window.shutdown()
         return worst[0], seconds, ctx.tracks.count(TrackFilter())
@@ -159,7 +172,7 @@ def stall_during_sync(tracks: int) -> tuple[float, float, int]:
         return loop.run_until_complete(session())
     finally:
         ctx.close()
-        demo.stop()
+        demo_cm.__exit__(None, None, None)
         tmp.cleanup()
 
 
@@ -169,7 +182,15 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--sync-tracks", type=int, default=100_000)
     ap.add_argument("--keep", type=Path, help="folder to keep (and reuse) the big cache in")
+    ap.add_argument("--stall-only", action="store_true", help="only the GUI stall during a sync")
     args = ap.parse_args()
+    if args.stall_only:
+        stall, sync_s, synced = stall_during_sync(args.sync_tracks)
+        print(
+            f"| longest GUI stall during a {args.sync_tracks:,}-track sync ({sync_s:.1f} s, {synced:,} cached) "
+            f"| {stall:.1f} ms | ≤ 50 ms |"
+        )
+        return 0
     tmp = tempfile.TemporaryDirectory()
     big = ensure_cache(args.keep or Path(tmp.name) / "big", args.tracks)
     small = ensure_cache(Path(tmp.name) / "small", 1_000)

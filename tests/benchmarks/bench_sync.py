@@ -8,16 +8,23 @@ Prints medians of ``--rounds`` interleaved rounds of:
   * an unchanged re-sync (must write 0 track rows);
 and once: plexapi's object path, ``section.searchTracks()`` building ``Track`` objects.
 Ratios: sync / download (budget ≤ 1.5) and plexapi / sync (budget ≥ 5).
+
+The demo servers run in separate processes (``python -m app demo-server``), as a real server is another machine:
+in-process they would compete with the sync for the GIL. ``--in-process`` restores the old set-up.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import keyring
@@ -30,6 +37,35 @@ from app.demo import DemoConfig, start_demo_server
 from tests.e2e.conftest import MemoryKeyring
 
 PAGE = 500
+REPO = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def demo_process(kind: str, tracks: int, libraries: int = 1) -> Iterator[str]:
+    """A demo server in its own process; yields its URL (from the one line it prints) and stops it on exit."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "demo-server", "--kind", kind, "--tracks", str(tracks),
+         "--libraries", str(libraries)],
+        cwd=REPO, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        match = re.search(r"on (http://\S+)", line)
+        if match is None:
+            raise SystemExit(f"demo {kind} server did not start: {line!r}")
+        yield match.group(1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@contextmanager
+def demo_in_process(kind: str, tracks: int, libraries: int = 1) -> Iterator[str]:
+    server = start_demo_server(DemoConfig(kind=kind, tracks=tracks, libraries=libraries))
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 def download_plex(url: str, token: str, page: int = PAGE) -> int:
@@ -150,10 +186,15 @@ def main() -> int:
     ap.add_argument("--tracks", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--skip-plexapi", action="store_true")
+    ap.add_argument("--in-process", action="store_true", help="demo servers in this process (old set-up)")
     args = ap.parse_args()
     keyring.set_keyring(MemoryKeyring())
-    plex = start_demo_server(DemoConfig(kind="plex", tracks=args.tracks, libraries=1))
-    jelly = start_demo_server(DemoConfig(kind="jellyfin", tracks=args.tracks, libraries=1))
+    demo = demo_in_process if args.in_process else demo_process
+    with demo("plex", args.tracks) as plex_url, demo("jellyfin", args.tracks) as jelly_url:
+        return run(args, plex_url, jelly_url)
+
+
+def run(args: argparse.Namespace, plex_url: str, jelly_url: str) -> int:
     rows: dict[str, list[float]] = {
         k: []
         for k in (
@@ -166,38 +207,34 @@ def main() -> int:
         )
     }
     rewritten = 0
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            for r in range(args.rounds):
-                for kind, url in (("plex", plex.url), ("jellyfin", jelly.url)):
-                    t0 = time.perf_counter()
-                    if kind == "plex":
-                        download_plex(url, "demo-plex-token")
-                    else:
-                        download_jellyfin(url, "demo-jellyfin-key")
-                    rows[f"{kind} download"].append(time.perf_counter() - t0)
-                    d = Path(tmp) / f"{kind}-{r}"
-                    first = zondarr_sync(
-                        d, url if kind == "plex" else None, url if kind == "jellyfin" else None
-                    )
-                    assert first["added"] == args.tracks, first
-                    rows[f"{kind} sync"].append(first["seconds"])
-                    again = zondarr_sync(d, url if kind == "plex" else None, None, resync=True)
-                    rewritten += again["added"] + again["updated"] + again["removed"]
-                    rows[f"{kind} re-sync"].append(again["seconds"])
-            plexapi_s = None
-            if not args.skip_plexapi:
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.rounds):
+            for kind, url in (("plex", plex_url), ("jellyfin", jelly_url)):
                 t0 = time.perf_counter()
-                n = plexapi_object_path(plex.url, "demo-plex-token")
-                plexapi_s = time.perf_counter() - t0
-                assert n == args.tracks, n
-    finally:
-        plex.stop()
-        jelly.stop()
+                if kind == "plex":
+                    download_plex(url, "demo-plex-token")
+                else:
+                    download_jellyfin(url, "demo-jellyfin-key")
+                rows[f"{kind} download"].append(time.perf_counter() - t0)
+                d = Path(tmp) / f"{kind}-{r}"
+                first = zondarr_sync(d, url if kind == "plex" else None, url if kind == "jellyfin" else None)
+                assert first["added"] == args.tracks, first
+                rows[f"{kind} sync"].append(first["seconds"])
+                again = zondarr_sync(d, url if kind == "plex" else None, None, resync=True)
+                rewritten += again["added"] + again["updated"] + again["removed"]
+                rows[f"{kind} re-sync"].append(again["seconds"])
+        plexapi_s = None
+        if not args.skip_plexapi:
+            t0 = time.perf_counter()
+            n = plexapi_object_path(plex_url, "demo-plex-token")
+            plexapi_s = time.perf_counter() - t0
+            assert n == args.tracks, n
 
     med = {k: statistics.median(v) for k, v in rows.items()}
+    where = "in this process" if args.in_process else "in separate processes"
     print(
-        f"\nSync benchmark: {args.tracks:,} tracks per server, page size {PAGE}, medians of {args.rounds} rounds\n"
+        f"\nSync benchmark: {args.tracks:,} tracks per server, page size {PAGE}, medians of {args.rounds} rounds, "
+        f"demo servers {where}\n"
     )
     print(f"| {'measurement':<32} | {'seconds':>8} | {'tracks/s':>10} |")
     print(f"|{'-' * 34}|{'-' * 10}|{'-' * 12}|")

@@ -165,3 +165,63 @@ def test_jellyfin_client_raises_only_core_errors(
                 assert isinstance(err, BadServerResponse) and JF_KEY not in str(err) + err.detail
     finally:
         client.close()
+
+
+genre_lists = st.lists(st.lists(xml_safe, max_size=3), max_size=8)
+
+
+def _xml_with_children(elements: list[dict[str, str]], genres: list[list[str]], tag: str) -> bytes:
+    """Items with nested ``Media``/``Part`` and ``Genre`` children, and a non-item child of the container."""
+    parts = ['<Hub title="not an item"><Track ratingKey="nested"/></Hub>']
+    for i, el in enumerate(elements):
+        attrs = " ".join(f"{k}={quoteattr(v)}" for k, v in el.items())
+        tags = "".join(f"<Genre tag={quoteattr(g)}/>" for g in (genres[i] if i < len(genres) else []))
+        parts.append(f'<{tag} {attrs}><Media id="1"><Part id="2"/></Media>{tags}</{tag}>')
+    return f'<MediaContainer totalSize="{len(elements) + 3}">{"".join(parts)}</MediaContainer>'.encode()
+
+
+@given(track_elements, genre_lists)
+def test_plex_streamed_pages_equal_element_pages(
+    elements: list[dict[str, str]], genres: list[list[str]]
+) -> None:
+    """The streaming parser (sync path) reads exactly what the element parser reads, genres included."""
+    for tag, by_tree, by_stream in (
+        ("Track", plex_parse.tracks_page, plex_parse.tracks_page_from_bytes),
+        ("Directory", plex_parse.albums_page, plex_parse.albums_page_from_bytes),
+    ):
+        body = _xml_with_children(elements, genres, tag)
+        expected = by_tree(plex_parse.parse_xml(body))
+        assert by_stream(body) == expected  # type: ignore[operator]
+        # chunk boundaries anywhere: a tiny feed size gives the same page
+        assert by_stream(body.replace(b"><", b">\n<")) == by_tree(
+            plex_parse.parse_xml(body.replace(b"><", b">\n<"))
+        )
+
+
+def test_plex_streamed_page_of_a_large_body_is_fed_in_chunks() -> None:
+    elements = [{"ratingKey": str(i), "title": "é" * 40, "parentTitle": "Album"} for i in range(2000)]
+    body = _xml_with_children(elements, [["Rock", "Pop"]] * 2000, "Track")
+    assert len(body) > 8 * plex_parse._FEED  # several chunks, split inside multi-byte characters too
+    page = plex_parse.tracks_page_from_bytes(body)
+    assert len(page.items) == 2000 and page.total == 2003
+    assert page.items[1999].genres == ("Rock", "Pop") and page.items[0].title == "é" * 40
+
+
+def test_plex_streamed_page_cleans_characters_xml_forbids() -> None:
+    body = b'<MediaContainer size="1"><Track ratingKey="1" title="a\x01b"/></MediaContainer>'
+    [t] = plex_parse.tracks_page_from_bytes(body).items
+    assert t.title == "ab"
+
+
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        track_elements.map(_xml).flatmap(lambda b: st.integers(0, len(b)).map(lambda n: b[:n])),
+    )
+)
+def test_plex_streamed_parsers_raise_only_badbody(body: bytes) -> None:
+    for parse in (plex_parse.tracks_page_from_bytes, plex_parse.albums_page_from_bytes):
+        try:
+            parse(body)
+        except BadBody:
+            pass

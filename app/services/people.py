@@ -1,0 +1,141 @@
+"""Wiring of the people services (users, invitations, identities, background tasks) for composition roots, and
+the standard background tasks."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from app.core.ports import (
+    AccountStore,
+    ClientFactory,
+    Clock,
+    ExclusionStore,
+    IdentityStore,
+    InvitationStore,
+    Runner,
+    SecretStore,
+    ServerStore,
+    ShareMemory,
+    TaskRunStore,
+    TrackStore,
+    UserStore,
+)
+from app.core.settings import Settings
+from app.services.identities import IdentityService
+from app.services.invitations import InvitationService
+from app.services.people_common import Connector
+from app.services.sync import SyncService
+from app.services.tasks import TaskScheduler, TaskSpec
+from app.services.users import UserService
+
+STALE_CHECK_INTERVAL_S = 3600.0
+
+
+@dataclass
+class PeopleServices:
+    users: UserService
+    invitations: InvitationService
+    identities: IdentityService
+    tasks: TaskScheduler
+
+
+def standard_tasks(
+    settings: Settings, invitations: InvitationService, users: UserService, sync: SyncService
+) -> list[TaskSpec]:
+    """expire-invitations, sync-users, expire-accounts, refresh-stale (names used by ``tasks run NAME``)."""
+
+    async def expire_invitations() -> str:
+        done, failed = await invitations.expire_due()
+        return f"Disabled {done} expired invitations" + (
+            f"; {failed} could not be changed." if failed else "."
+        )
+
+    async def sync_users() -> str:
+        reports = await users.sync_all()
+        bad = [r for r in reports if not r.ok]
+        text = f"Re-read users of {len(reports) - len(bad)} of {len(reports)} servers."
+        return " ".join([text, *(r.message for r in reports if not r.ok or r.untouched)])
+
+    async def expire_accounts() -> str:
+        done, failed = await invitations.expire_accounts()
+        return f"Disabled {done} accounts whose time ended" + (f"; {failed} failed." if failed else ".")
+
+    async def refresh_stale() -> str:
+        stale = sync.stale_servers()
+        if not stale:
+            return "No cache is stale."
+        result = await sync.sync([s.name for s in stale], trigger="stale")
+        return result.summary
+
+    return [
+        TaskSpec(
+            "expire-invitations",
+            "Expire invitations",
+            lambda: settings.invite_expiry_interval_s,
+            expire_invitations,
+        ),
+        TaskSpec("sync-users", "Re-sync users", lambda: settings.user_sync_interval_s, sync_users),
+        TaskSpec(
+            "expire-accounts", "Expire accounts", lambda: settings.invite_expiry_interval_s, expire_accounts
+        ),
+        TaskSpec("refresh-stale", "Refresh stale caches", lambda: STALE_CHECK_INTERVAL_S, refresh_stale),
+    ]
+
+
+def build_people(
+    *,
+    settings: Settings,
+    runner: Runner,
+    servers: ServerStore,
+    secrets: SecretStore,
+    clients: ClientFactory,
+    tracks: TrackStore,
+    users: UserStore,
+    accounts: AccountStore,
+    shares: ShareMemory,
+    exclusions: ExclusionStore,
+    identities: IdentityStore,
+    invitations: InvitationStore,
+    task_runs: TaskRunStore,
+    sync: SyncService,
+    clock: Clock = time.time,
+) -> PeopleServices:
+    connector = Connector(servers, secrets, clients, runner)
+    user_service = UserService(
+        connector=connector,
+        servers=servers,
+        users=users,
+        accounts=accounts,
+        shares=shares,
+        exclusions=exclusions,
+        identities=identities,
+        invitations=invitations,
+        clock=clock,
+    )
+    invitation_service = InvitationService(
+        connector=connector,
+        servers=servers,
+        tracks=tracks,
+        invitations=invitations,
+        accounts=accounts,
+        identities=identities,
+        users=user_service,
+        clock=clock,
+    )
+    identity_service = IdentityService(
+        identities=identities,
+        users=users,
+        accounts=accounts,
+        servers=servers,
+        tracks=tracks,
+        user_actions=user_service,
+        runner=runner,
+    )
+    scheduler = TaskScheduler(
+        standard_tasks(settings, invitation_service, user_service, sync),
+        runs=task_runs,
+        runner=runner,
+        clock=clock,
+    )
+    return PeopleServices(user_service, invitation_service, identity_service, scheduler)

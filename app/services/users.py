@@ -1,0 +1,280 @@
+"""Account use cases: enable / disable / delete accounts on their servers (one or many, per-account results),
+user re-sync with discrepancy review (orphaned / stale), and the exclusion list. Qt-free coroutines for the
+event loop; blocking calls go through the runner.
+
+"Disable" on a server without a disabled state (Plex: no ``DISABLE_USER`` but ``LIBRARY_ACCESS``) removes the
+account's library shares after remembering them (``ShareMemory``); "enable" gives exactly those back.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from app.core.errors import NotFoundError, ValidationError, ZondarrError
+from app.core.models import AccountRef, Capability, MergeCounts, RememberedShare, Server, User
+from app.core.ports import (
+    AccountStore,
+    Clock,
+    ExclusionStore,
+    IdentityStore,
+    InvitationStore,
+    MediaServerClient,
+    ServerStore,
+    ShareMemory,
+    UserStore,
+)
+from app.services.people_common import Connector, Outcome, describe, reason_of, require
+
+log = logging.getLogger(__name__)
+ACTIONS = ("enable", "disable", "delete")
+
+
+@dataclass(frozen=True, slots=True)
+class Discrepancies:
+    """Accounts on the server Zondarr does not manage (orphaned) and managed accounts gone from it (stale)."""
+
+    orphaned: frozenset[str] = frozenset()
+    stale: frozenset[str] = frozenset()
+
+
+def classify(listed: Iterable[str], known: Iterable[str], excluded: Iterable[str] = ()) -> Discrepancies:
+    """Pure: ``orphaned`` = listed - known - excluded; ``stale`` = known - listed. Nothing is acted on."""
+    on_server, managed, skip = set(listed), set(known), set(excluded)
+    return Discrepancies(frozenset(on_server - managed - skip), frozenset(managed - on_server))
+
+
+@dataclass(frozen=True, slots=True)
+class UserSyncReport:
+    server: str
+    ok: bool
+    message: str
+    counts: MergeCounts = field(default_factory=MergeCounts)
+    untouched: bool = False  # the server answered zero users: local data kept
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "server": self.server,
+            "ok": self.ok,
+            "message": self.message,
+            "untouched": self.untouched,
+            "added": self.counts.added,
+            "updated": self.counts.updated,
+            "removed": self.counts.removed,
+        }
+
+
+class UserService:
+    def __init__(
+        self,
+        *,
+        connector: Connector,
+        servers: ServerStore,
+        users: UserStore,
+        accounts: AccountStore,
+        shares: ShareMemory,
+        exclusions: ExclusionStore,
+        identities: IdentityStore,
+        invitations: InvitationStore,
+        clock: Clock = time.time,
+    ) -> None:
+        self._connector = connector
+        self._runner = connector.runner
+        self._servers = servers
+        self._users = users
+        self._accounts = accounts
+        self._shares = shares
+        self._exclusions = exclusions
+        self._identities = identities
+        self._invitations = invitations
+        self._clock = clock
+
+    # -- actions -------------------------------------------------------------------------------------------
+
+    async def act(self, action: str, server_name: str, names: Sequence[str]) -> list[Outcome]:
+        """Applies ``action`` (enable | disable | delete) to accounts of one server named by username or remote
+        id. Raises NotFoundError for an unknown server, ValidationError for an unknown action or no names.
+        Per-account failures (unknown account, server down, not supported) are outcomes, never raised."""
+        if action not in ACTIONS:
+            raise ValidationError(f"Unknown action {action!r}.", remedy="Use enable, disable or delete.")
+        if not names:
+            raise ValidationError("Name at least one user.", remedy="Give usernames after the server.")
+        server = self._servers.get_by_name(server_name)
+        refs: list[AccountRef] = []
+        outcomes: list[Outcome] = []
+        for name in names:
+            found = await self._runner.read(self._accounts.find, server.id, name)
+            if found is None:
+                outcomes.append(
+                    Outcome(server.name, False, f"{server.name}: there is no user {name}.", name, "not found")
+                )
+            else:
+                refs.append(AccountRef(server.id, found.remote_id))
+        return outcomes + await self.apply(action, refs)
+
+    async def apply(self, action: str, accounts: Sequence[AccountRef]) -> list[Outcome]:
+        """``action`` on each account, one connection per server; one outcome per account."""
+        by_server: dict[int, list[str]] = {}
+        for ref in accounts:
+            by_server.setdefault(ref.server_id, []).append(ref.remote_id)
+        out: list[Outcome] = []
+        for server_id, remote_ids in by_server.items():
+            server = self._servers.get(server_id)
+            out += await self._apply_on(server, action, remote_ids)
+        return out
+
+    async def _apply_on(self, server: Server, action: str, remote_ids: list[str]) -> list[Outcome]:
+        names = {}
+        for rid in remote_ids:
+            cached = await self._runner.read(self._accounts.find, server.id, rid)
+            names[rid] = cached.username if cached else rid
+        try:
+            client = await self._connector.connect(server)
+        except ZondarrError as err:
+            return [
+                Outcome(server.name, False, describe(err), names[r], reason_of(err), r, err.to_dict())
+                for r in remote_ids
+            ]
+        out = []
+        try:
+            for rid in remote_ids:
+                try:
+                    message = await self._one(client, server, action, rid, names[rid])
+                    out.append(Outcome(server.name, True, message, names[rid], None, rid))
+                except ZondarrError as err:
+                    log.warning("%s %s on %s failed: %s", action, names[rid], server.name, err.detail)
+                    out.append(
+                        Outcome(
+                            server.name, False, describe(err), names[rid], reason_of(err), rid, err.to_dict()
+                        )
+                    )
+        finally:
+            await self._connector.close(client)
+        return out
+
+    async def _one(self, client: MediaServerClient, server: Server, action: str, rid: str, name: str) -> str:
+        if action == "delete":
+            require(client, server, Capability.DELETE_USER, "delete accounts")
+            await self._runner.net(client.delete_user, rid)
+            await self._runner.db(self._accounts.remove, server.id, rid)
+            await self._runner.db(self._shares.forget, server.id, rid)
+            await self._runner.db(self._exclusions.add, server.id, rid, f"deleted {name} from Zondarr")
+            return f"{server.name}: deleted {name}."
+        disabled = action == "disable"
+        if Capability.DISABLE_USER in client.capabilities:
+            await self._runner.net(client.set_user_disabled, rid, disabled)
+        elif Capability.LIBRARY_ACCESS in client.capabilities:
+            await (
+                self._remove_shares(client, server, rid, name)
+                if disabled
+                else self._restore_shares(client, server, rid)
+            )
+        else:
+            require(client, server, Capability.DISABLE_USER, "disable or enable accounts")
+        await self._runner.db(self._accounts.set_disabled, server.id, rid, disabled)
+        return f"{server.name}: {action}d {name}."
+
+    async def _remove_shares(self, client: MediaServerClient, server: Server, rid: str, name: str) -> None:
+        listed = {u.remote_id: u for u in await self._runner.net(client.users)}
+        user = listed.get(rid)
+        if user is None:
+            raise NotFoundError(
+                f"{server.name}: {name} is not shared with this server.", remedy="Sync users."
+            )
+        if user.is_disabled:
+            return  # already disabled (its shares are remembered)
+        share = RememberedShare(server.id, rid, user.username, user.library_keys, self._clock())
+        await self._runner.db(self._shares.remember, share)
+        try:
+            await self._runner.net(client.set_library_access, rid, ())
+        except BaseException:
+            await self._runner.db(self._shares.forget, server.id, rid)
+            raise
+
+    async def _restore_shares(self, client: MediaServerClient, server: Server, rid: str) -> None:
+        share = await self._runner.read(self._shares.recall, server.id, rid)
+        if share is None:
+            listed = {u.remote_id for u in await self._runner.net(client.users)}
+            if rid in listed:
+                return  # not disabled: nothing to restore
+            raise ValidationError(
+                f"{server.name}: Zondarr did not disable this account, so it does not know which libraries "
+                "to give back.",
+                remedy="Share libraries with the account on the server.",
+            )
+        await self._runner.net(client.set_library_access, rid, share.library_keys)
+        await self._runner.db(self._shares.forget, server.id, rid)
+
+    # -- sync and discrepancies ------------------------------------------------------------------------------
+
+    async def sync_server(self, server: Server) -> UserSyncReport:
+        """Re-reads the server's accounts into the cache. A server answering zero users while accounts are
+        cached leaves them untouched and says so. Failures are in the report, never raised."""
+        try:
+            client = await self._connector.connect(server)
+            try:
+                listed = await self._runner.net(client.users)
+            finally:
+                await self._connector.close(client)
+        except ZondarrError as err:
+            return UserSyncReport(server.name, False, describe(err))
+        cached = await self._runner.read(self._users.list, server.name)
+        if not listed and cached:
+            return UserSyncReport(
+                server.name,
+                True,
+                f"{server.name} listed no users; kept the {len(cached)} cached users (check the server).",
+                untouched=True,
+            )
+        counts = await self._runner.db(self._users.replace_server_users, server.id, listed)
+        return UserSyncReport(
+            server.name,
+            True,
+            f"{server.name}: {len(listed)} users ({counts.added} new, {counts.removed} gone).",
+            counts,
+        )
+
+    async def sync_all(self) -> list[UserSyncReport]:
+        """Every enabled server, one after the other; one failing server never stops the others."""
+        reports = []
+        for server in self._servers.list():
+            if server.enabled:
+                try:
+                    reports.append(await self.sync_server(server))
+                except Exception as exc:  # a bug in one server's path must not stop the rest
+                    log.exception("user sync of %s crashed", server.name)
+                    reports.append(
+                        UserSyncReport(server.name, False, f"unexpected failure: {type(exc).__name__}")
+                    )
+        return reports
+
+    def discrepancies(self, server_name: str) -> tuple[list[User], list[AccountRef]]:
+        """(orphaned accounts, stale managed accounts) of a server, from the cache as of the last user sync.
+        Managed = linked to an identity, created by an invitation, or disabled by removing shares. Any thread."""
+        server = self._servers.get_by_name(server_name)
+        cached = [u for u in self._users.list(server.name) if not u.is_admin]
+        known = {ref.remote_id for ref in self._identities.accounts() if ref.server_id == server.id}
+        known |= {
+            r.remote_id
+            for r in self._invitations.redemptions()
+            if r.server_id == server.id and r.status == "ok" and r.remote_id
+        }
+        known |= {s.remote_id for s in self._shares.remembered(server.id)}
+        admins = {u.remote_id for u in self._users.list(server.name) if u.is_admin}
+        found = classify({u.remote_id for u in cached}, known - admins, self._exclusions.excluded(server.id))
+        orphaned = [u for u in cached if u.remote_id in found.orphaned]
+        return orphaned, [AccountRef(server.id, rid) for rid in sorted(found.stale)]
+
+    async def exclude(self, server_name: str, name: str, reason: str = "excluded by the admin") -> None:
+        """Keeps the account out of the users cache from the next sync on (its cached row goes now)."""
+        server = self._servers.get_by_name(server_name)
+        found = await self._runner.read(self._accounts.find, server.id, name)
+        rid = found.remote_id if found else name
+        await self._runner.db(self._exclusions.add, server.id, rid, reason)
+        await self._runner.db(self._accounts.remove, server.id, rid)
+
+    async def include(self, server_name: str, remote_id: str) -> None:
+        server = self._servers.get_by_name(server_name)
+        await self._runner.db(self._exclusions.remove, server.id, remote_id)
