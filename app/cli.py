@@ -39,9 +39,20 @@ from app.services.people import build_people
 from app.services.runner import ThreadRunner
 from app.services.servers import ServerService
 from app.services.sync import SyncService
+from app.services.tasks import TaskSpec
 from app.storage import default_data_dir, open_cache, open_secret_store
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+def heartbeat_task_spec(ctx: AppContext, settings: Settings) -> TaskSpec:
+    """The "heartbeat" background task (issue 5): one health round every ``heartbeat_interval_s``."""
+
+    async def body() -> str:
+        assert ctx.health is not None, "wire_health runs before the scheduler is built"
+        return await ctx.health.heartbeat_task()
+
+    return TaskSpec("heartbeat", "Server heartbeats", lambda: settings.heartbeat_interval_s, body)
 
 
 def build_context(
@@ -95,7 +106,7 @@ def build_context(
         settings=settings, runner=runner, servers=cache.servers, secrets=secrets, clients=registry,
         tracks=cache.tracks, users=cache.users, accounts=cache.accounts, shares=cache.shares,
         exclusions=cache.exclusions, identities=cache.identities, invitations=cache.invitations,
-        task_runs=cache.task_runs, sync=sync,
+        task_runs=cache.task_runs, sync=sync, extra_tasks=[heartbeat_task_spec(ctx, settings)],
     )  # fmt: skip
     ctx.user_admin, ctx.invitations, ctx.identities = people.users, people.invitations, people.identities
     ctx.tasks = people.tasks

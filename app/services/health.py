@@ -128,6 +128,15 @@ class HealthService:
             servers = self.active_servers()
             return list(await asyncio.gather(*(self.check_server(s) for s in servers)))
 
+    async def heartbeat_task(self) -> str:
+        """The scheduler's body for the "heartbeat" task: one round, summarised for the Tasks view."""
+        checks = await self.heartbeat_round()
+        down = sum(1 for c in checks if not c.ok)
+        noun = "server" if len(checks) == 1 else "servers"
+        return (
+            f"{len(checks)} {noun} checked, {down} down" if down else f"{len(checks)} {noun} checked, all up"
+        )
+
     async def check_server(self, server: Server) -> HealthCheck:
         """One timed identity() call for ``server``, recorded, with incident bookkeeping and alerts."""
         started = time.perf_counter()

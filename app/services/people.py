@@ -4,6 +4,7 @@ the standard background tasks."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.core.ports import (
@@ -100,7 +101,9 @@ def build_people(
     task_runs: TaskRunStore,
     sync: SyncService,
     clock: Clock = time.time,
+    extra_tasks: Sequence[TaskSpec] = (),
 ) -> PeopleServices:
+    """Wires the people services and the scheduler with the standard tasks plus ``extra_tasks`` (heartbeats)."""
     connector = Connector(servers, secrets, clients, runner)
     user_service = UserService(
         connector=connector,
@@ -133,7 +136,7 @@ def build_people(
         runner=runner,
     )
     scheduler = TaskScheduler(
-        standard_tasks(settings, invitation_service, user_service, sync),
+        [*standard_tasks(settings, invitation_service, user_service, sync), *extra_tasks],
         runs=task_runs,
         runner=runner,
         clock=clock,
