@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import ZondarrError
+from app.core.health import REMEDIES, TITLES, failure_class_of
 from app.core.models import AuthMethod, Credentials, NewServer, Server, ServerIdentity, ServerKind
 from app.services.context import AppContext
 from app.ui.exception_hook import as_zondarr_error
@@ -43,6 +44,7 @@ class ServerDialog(QDialog):
         self._edit = edit
         self.tasks = TaskGroup("server-dialog")
         self._tested: tuple[object, ...] | None = None
+        self.failure_class: str | None = None  # of the last failed test (FailureClass value)
         self.setWindowTitle("Edit server" if edit else "Add server")
         self.setMinimumWidth(480)
         layout = QVBoxLayout(self)
@@ -188,8 +190,11 @@ class ServerDialog(QDialog):
         try:
             identity: ServerIdentity = await self._ctx.servers.probe(self.new_server(), self.credentials())
         except Exception as exc:
-            self._show_error(as_zondarr_error(exc))
+            failed = as_zondarr_error(exc)
+            self._show_error(failed)
+            err: ZondarrError | None = failed
         else:
+            err = None
             self._tested = values
             self._show_result(
                 f"Connected to {identity.name} ({identity.kind.value} {identity.version}).", True
@@ -197,6 +202,8 @@ class ServerDialog(QDialog):
         finally:
             self.test_button.setEnabled(True)
             self._on_field_text_changed()
+        if err is not None and self._ctx.errors is not None:  # the Errors page finds it by its reference
+            await self._ctx.errors.record(err, self.name.text().strip() or None)
 
     async def _save(self) -> None:
         try:
@@ -215,16 +222,21 @@ class ServerDialog(QDialog):
         self.accept()
 
     def _show_error(self, err: ZondarrError) -> None:
+        fc = failure_class_of(err)
+        self.failure_class = fc.value if fc is not None else None
+        remedy = err.remedy or (REMEDIES[fc] if fc is not None else "")
         text = (
-            err.user_message
-            + (f"\n{err.remedy}" if err.remedy else "")
+            (f"Failure: {TITLES[fc]} ({fc.value}).\n" if fc is not None else "")
+            + err.user_message
+            + (f"\n{remedy}" if remedy else "")
             + f"\nReference: {err.correlation_id}"
         )
         self._show_result(text, False)
 
     def _show_result(self, text: str, ok: bool | None) -> None:
         self.result_label.setObjectName({True: "testOk", False: "testFailed", None: "hint"}[ok])
-        self.result_label.setStyleSheet("")  # re-polish for the new object name
+        self.result_label.style().unpolish(self.result_label)  # re-polish for the new object name
+        self.result_label.style().polish(self.result_label)
         self.result_label.setText(text)
         self.result_label.setAccessibleDescription(text)
 

@@ -1,23 +1,75 @@
-"""The Users page (read-only in issue 3): every cached account on every server, filter by server, search.
-GUI thread only; the list is read in a background task (it is small, so it is loaded fully)."""
+"""The Users page: every cached account on every server, filter by server, search; enable / disable / delete for
+one or many selected accounts (after a confirmation naming the servers affected), per-server results, and the
+Discrepancies review (orphaned / stale accounts).
+
+GUI thread only; reads and actions run as background tasks on the qasync loop (``ctx.user_admin``).
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from collections.abc import Sequence
 
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.models import AccountRef, Server, ServerKind, User
 from app.services.context import AppContext
+from app.ui.discrepancies_dialog import DiscrepanciesDialog
+from app.ui.outcomes import OutcomesDialog, confirm, summarize
 from app.ui.simple_table import SimpleTableModel, make_table_view
 from app.ui.tasks import TaskGroup
 
 HEADERS = ["Server", "Username", "Email", "Role", "State"]
+ACTIONS = ("enable", "disable", "delete")
+# What each server kind lets Zondarr do to an account (Plex "disables" by removing the library shares).
+KIND_ACTIONS: dict[ServerKind, frozenset[str]] = {
+    ServerKind.PLEX: frozenset(ACTIONS),
+    ServerKind.JELLYFIN: frozenset(ACTIONS),
+}
+
+
+def block_reason(action: str, users: Sequence[User], servers: dict[int, Server]) -> str | None:
+    """Why ``action`` cannot be applied to the selected ``users`` (None = it can). Pure."""
+    if not users:
+        return "Select one or more users first."
+    for u in users:
+        server = servers.get(u.server_id)
+        if server is None:
+            return f"{u.server} is no longer configured."
+        if not server.enabled:
+            return f"{server.name} is disabled in Zondarr: enable it on the Servers page first."
+        if action not in KIND_ACTIONS.get(server.kind, frozenset()):
+            return f"A {server.kind.value} server cannot {action} accounts from Zondarr."
+        if u.is_admin:
+            return f"{u.username} is an administrator of {u.server}: change it on the server itself."
+    if action == "enable" and all(not u.is_disabled for u in users):
+        return "The selected users are already active."
+    if action == "disable" and all(u.is_disabled for u in users):
+        return "The selected users are already disabled."
+    return None
 
 
 class UsersPage(QWidget):
+    message = Signal(str, str)  # text, kind (info | success | error)
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
         self.tasks = TaskGroup("users-page")
+        self._users: list[User] = []
+        self._servers: dict[int, Server] = {}
+        self.confirm_box: QWidget | None = None
+        self.results: OutcomesDialog | None = None
+        self.discrepancies: DiscrepanciesDialog | None = None
         layout = QVBoxLayout(self)
         title = QLabel("Users", self)
         title.setObjectName("pageTitle")
@@ -41,28 +93,51 @@ class UsersPage(QWidget):
         layout.addLayout(bar)
         self.model = SimpleTableModel(HEADERS)
         self.view = make_table_view(self.model, "usersTable", self, widths=(160, 200, 260, 90))
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         layout.addWidget(self.view, 1)
+        actions = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for action in ACTIONS:
+            button = QPushButton(f"&{action.capitalize()}…", self)
+            button.setAccessibleName(f"{action.capitalize()} selected users")
+            button.clicked.connect(lambda _=False, a=action: self._on_action_clicked(a))
+            actions.addWidget(button)
+            self.buttons[action] = button
+        self.buttons["delete"].setObjectName("danger")
+        actions.addStretch(1)
+        self.discrepancies_button = QPushButton("Dis&crepancies…", self)
+        self.discrepancies_button.setAccessibleName("Review orphaned and stale accounts")
+        self.discrepancies_button.clicked.connect(self._on_discrepancies_clicked)
+        actions.addWidget(self.discrepancies_button)
+        layout.addLayout(actions)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(200)
         self._debounce.timeout.connect(self._on_debounce_timeout)
         self.search.textChanged.connect(self._on_search_text_changed)
         self.server.currentIndexChanged.connect(self._on_server_current_index_changed)
+        self.view.selectionModel().selectionChanged.connect(self._update_buttons)
+        self._update_buttons()
 
     def reload(self) -> None:
         """Re-reads the server names and the users in the background."""
         self.tasks.start("reload", self._reload(True), replace=True)
 
+    def selected_users(self) -> list[User]:
+        rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
+        return [self._users[r] for r in rows if r < len(self._users)]
+
     async def _reload(self, servers_too: bool) -> None:
         ctx = self._ctx
+        servers = await ctx.runner.read(ctx.server_store.list)
+        self._servers = {s.id: s for s in servers}
         if servers_too:
-            names = [s.name for s in await ctx.runner.read(ctx.server_store.list)]
             current = self.server.currentData()
             self.server.blockSignals(True)
             self.server.clear()
             self.server.addItem("All servers", None)
-            for n in names:
-                self.server.addItem(n, n)
+            for s in servers:
+                self.server.addItem(s.name, s.name)
             index = self.server.findData(current) if current else 0
             self.server.setCurrentIndex(max(0, index))
             self.server.blockSignals(False)
@@ -79,8 +154,61 @@ class UsersPage(QWidget):
             )
             for u in users
         ]
+        self._users = list(users)
         self.model.set_rows(rows, [u.id for u in users])
         self.count_label.setText(f"{len(users):,} user{'' if len(users) == 1 else 's'}")
+        self._update_buttons()
+
+    def _update_buttons(self, *_: object) -> None:
+        users = self.selected_users()
+        available = self._ctx.user_admin is not None
+        for action, button in self.buttons.items():
+            reason = block_reason(action, users, self._servers) if available else "Not available."
+            button.setEnabled(reason is None)
+            button.setToolTip(reason or f"{action.capitalize()} the selected accounts on their servers.")
+        self.discrepancies_button.setEnabled(available and bool(self._servers))
+
+    # ---- actions
+
+    def _on_action_clicked(self, action: str) -> None:
+        users = self.selected_users()
+        if block_reason(action, users, self._servers) is not None:
+            return
+        servers = sorted({u.server for u in users})
+        who = users[0].username if len(users) == 1 else f"{len(users)} users"
+        detail = "Deleting removes the accounts from the servers for good." if action == "delete" else ""
+        self.confirm_box = confirm(
+            self,
+            f"{action.capitalize()} users",
+            f"{action.capitalize()} {who} on {', '.join(servers)}?",
+            lambda: self.tasks.start("act", self._act(action, users)),
+            detail,
+        )
+
+    async def _act(self, action: str, users: list[User]) -> None:
+        admin = self._ctx.user_admin
+        assert admin is not None
+        for b in self.buttons.values():
+            b.setEnabled(False)
+        try:
+            outcomes = await admin.apply(action, [AccountRef(u.server_id, u.remote_id) for u in users])
+        finally:
+            self._update_buttons()
+        text = summarize(outcomes, action.capitalize())
+        self.message.emit(text, "success" if all(o.ok for o in outcomes) else "error")
+        self.results = OutcomesDialog(f"{action.capitalize()} users", text, outcomes, self)
+        self.results.show()
+        await self._reload(False)
+
+    def _on_discrepancies_clicked(self) -> None:
+        if self._ctx.user_admin is None:
+            return
+        dialog = DiscrepanciesDialog(self._ctx, [s.name for s in self._servers.values()], self)
+        dialog.excluded.connect(self.reload)
+        self.discrepancies = dialog
+        dialog.show()
+
+    # ---- filters
 
     def _on_search_text_changed(self, _: str) -> None:
         self._debounce.start()

@@ -41,11 +41,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def demo_process(kind: str, tracks: int, libraries: int = 1) -> Iterator[str]:
+def demo_process(kind: str, tracks: int, libraries: int = 1, faults: str = "") -> Iterator[str]:
     """A demo server in its own process; yields its URL (from the one line it prints) and stops it on exit."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "app", "demo-server", "--kind", kind, "--tracks", str(tracks),
-         "--libraries", str(libraries)],
+         "--libraries", str(libraries), "--faults", faults],
         cwd=REPO, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     try:
@@ -60,8 +60,8 @@ def demo_process(kind: str, tracks: int, libraries: int = 1) -> Iterator[str]:
 
 
 @contextmanager
-def demo_in_process(kind: str, tracks: int, libraries: int = 1) -> Iterator[str]:
-    server = start_demo_server(DemoConfig(kind=kind, tracks=tracks, libraries=libraries))
+def demo_in_process(kind: str, tracks: int, libraries: int = 1, faults: str = "") -> Iterator[str]:
+    server = start_demo_server(DemoConfig(kind=kind, tracks=tracks, libraries=libraries, faults=faults))
     try:
         yield server.url
     finally:
@@ -187,10 +187,23 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--skip-plexapi", action="store_true")
     ap.add_argument("--in-process", action="store_true", help="demo servers in this process (old set-up)")
+    ap.add_argument(
+        "--page-latency",
+        type=float,
+        default=0.0,
+        help="seconds the demo servers wait before each album/track page (a real server's query time)",
+    )
     args = ap.parse_args()
     keyring.set_keyring(MemoryKeyring())
     demo = demo_in_process if args.in_process else demo_process
-    with demo("plex", args.tracks) as plex_url, demo("jellyfin", args.tracks) as jelly_url:
+    lat = args.page_latency
+    faults = f"tracks:latency={lat}; albums:latency={lat}" if lat > 0 else ""
+    if lat > 0:
+        print(f"demo servers wait {lat * 1000:.0f} ms before each album/track page")
+    with (
+        demo("plex", args.tracks, faults=faults) as plex_url,
+        demo("jellyfin", args.tracks, faults=faults) as jelly_url,
+    ):
         return run(args, plex_url, jelly_url)
 
 
