@@ -11,8 +11,8 @@ import pytest
 
 from tests.e2e.conftest import DemoPair, MemoryKeyring, demo_pair, run_cli
 
-TRACKS = 1200  # 2 libraries of 600; page_size 100 → 6 pages per library
-PAGE_ENV = {"ZONDARR_PAGE_SIZE": "100"}
+TRACKS = 1200  # 2 libraries of 600; page_size 50 → 12 pages per library
+PAGE_ENV = {"ZONDARR_PAGE_SIZE": "50"}
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +27,8 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, D
 
 CASES = [
     # (server, fault spec, exit code, status, words in the message)
-    ("plex", "tracks:500@4", 1, "failed", "answered with an error"),
-    ("jellyfin", "tracks:500@4", 1, "failed", "answered with an error"),
+    ("plex", "tracks:500@7", 1, "failed", "answered with an error"),
+    ("jellyfin", "tracks:500@7", 1, "failed", "answered with an error"),
     ("plex", "tracks:drop@2", 1, "failed", "could not be reached"),
     ("jellyfin", "tracks:drop@2", 1, "failed", "could not be reached"),
     ("plex", "tracks:malformed@1", 1, "failed", "could not read"),
