@@ -48,8 +48,8 @@ def write_tracks_json(tracks: Iterable[Track], out: IO[str]) -> int:
 def write_tracks_text(tracks: Iterable[Track], out: IO[str]) -> int:
     n = 0
     for t in tracks:
-        year = t.year or ""
-        out.write(f"{t.title} — {t.artist or '?'} — {t.album or '?'} ({year}) [{t.server}]\n")
+        year = f" ({t.year})" if t.year else ""
+        out.write(f"{t.title} — {t.artist or '?'} — {t.album or '?'}{year} [{t.server}]\n")
         n += 1
     return n
 
