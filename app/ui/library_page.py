@@ -283,8 +283,11 @@ class LibraryPage(QWidget):
         self.empty_label.show()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.view.viewport() and event.type() == QEvent.Type.Resize:
-            self.empty_label.setGeometry(self.view.viewport().rect())
+        if watched is self.view.viewport():
+            if event.type() == QEvent.Type.Resize:
+                self.empty_label.setGeometry(self.view.viewport().rect())
+            elif event.type() == QEvent.Type.Paint:
+                self._model.head_painted()
         return super().eventFilter(watched, event)
 
     # ---- option lists and export (read pool) ------------------------------------------------------------------

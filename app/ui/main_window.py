@@ -9,7 +9,9 @@ the window, cancelled on close; incident alerts go to the tray (or a toast).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -30,23 +32,26 @@ from app.core.errors import ZondarrError
 from app.core.models import Server
 from app.services.context import AppContext
 from app.services.tasks import TaskScheduler
-from app.ui.diagnostics_page import DiagnosticsPage
 from app.ui.error_dialog import ErrorDialog
-from app.ui.errors_page import ErrorsPage
 from app.ui.health_alerts import HealthNotifier
-from app.ui.health_page import HealthPage
-from app.ui.history_page import HistoryPage
-from app.ui.identities_page import IdentitiesPage
-from app.ui.invitations_page import InvitationsPage
+from app.ui.heap import freeze_long_lived
 from app.ui.offline_banner import OfflineBanner
-from app.ui.servers_page import ServersPage
 from app.ui.status_footer import StatusFooter
 from app.ui.sync_presenter import SyncPresenter
 from app.ui.tasks import TaskGroup
-from app.ui.tasks_page import TasksPage
 from app.ui.theme import app_icon
 from app.ui.toasts import ToastHost
-from app.ui.users_page import UsersPage
+
+if TYPE_CHECKING:  # the other pages are imported when first shown (start-up imports only the library's)
+    from app.ui.diagnostics_page import DiagnosticsPage
+    from app.ui.errors_page import ErrorsPage
+    from app.ui.health_page import HealthPage
+    from app.ui.history_page import HistoryPage
+    from app.ui.identities_page import IdentitiesPage
+    from app.ui.invitations_page import InvitationsPage
+    from app.ui.servers_page import ServersPage
+    from app.ui.tasks_page import TasksPage
+    from app.ui.users_page import UsersPage
 
 try:  # built by the Library engineer in parallel; a placeholder stands in until the module exists
     from app.ui.library_page import LibraryPage
@@ -71,8 +76,50 @@ PAGES = (
 )
 
 
+# Every page but the library: (module, class, key of its column state in QSettings). Built on first use.
+_LAZY: dict[str, tuple[str, str, str]] = {
+    "Servers": ("app.ui.servers_page", "ServersPage", "servers"),
+    "Users": ("app.ui.users_page", "UsersPage", "users"),
+    "Sync history": ("app.ui.history_page", "HistoryPage", "history"),
+    "Invitations": ("app.ui.invitations_page", "InvitationsPage", "invitations"),
+    "Identities": ("app.ui.identities_page", "IdentitiesPage", "identities"),
+    "Tasks": ("app.ui.tasks_page", "TasksPage", "tasks"),
+    "Health": ("app.ui.health_page", "HealthPage", "incidents"),
+    "Diagnostics": ("app.ui.diagnostics_page", "DiagnosticsPage", "diagnostics"),
+    "Errors": ("app.ui.errors_page", "ErrorsPage", "errors"),
+}
+_RELOAD_AFTER_SYNC = ("Servers", "Users", "Sync history", "Identities", "Health")
+_RELOAD_WHEN_SHOWN = PAGES[4:]  # these refresh what they show each time they are opened
+
+P = TypeVar("P")
+
+
+class _Page(Generic[P]):
+    """``window.<name>_page``: the page, built (and inserted in the stack) on first access."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, window: MainWindow, owner: type | None = None) -> P:
+        return cast(P, window.page(self.name))
+
+
 class MainWindow(QMainWindow):
+    """See the module docstring. Only the Library page is built with the window (the first paint waits for
+    nothing else); every other page is imported and built the first time it is shown or accessed
+    (``page(name)`` or its attribute), then wired, given its saved column widths, and loaded if the window has
+    started."""
+
     closed = Signal()
+    servers_page: _Page[ServersPage] = _Page("Servers")
+    users_page: _Page[UsersPage] = _Page("Users")
+    history_page: _Page[HistoryPage] = _Page("Sync history")
+    invitations_page: _Page[InvitationsPage] = _Page("Invitations")
+    identities_page: _Page[IdentitiesPage] = _Page("Identities")
+    tasks_page: _Page[TasksPage] = _Page("Tasks")
+    health_page: _Page[HealthPage] = _Page("Health")
+    diagnostics_page: _Page[DiagnosticsPage] = _Page("Diagnostics")
+    errors_page: _Page[ErrorsPage] = _Page("Errors")
 
     def __init__(self, ctx: AppContext, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -83,16 +130,9 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.resize(1200, 760)
 
+        self._started = False
         self.library = self._make_library_page()
-        self.servers_page = ServersPage(ctx, self)
-        self.users_page = UsersPage(ctx, self)
-        self.history_page = HistoryPage(ctx, self)
-        self.invitations_page = InvitationsPage(ctx, self)
-        self.identities_page = IdentitiesPage(ctx, self)
-        self.tasks_page = TasksPage(ctx, self)
-        self.health_page = HealthPage(ctx, self)
-        self.diagnostics_page = DiagnosticsPage(ctx, self)
-        self.errors_page = ErrorsPage(ctx, self)
+        self._built: dict[str, QWidget] = {"Library": self.library}
 
         central = QWidget(self)
         outer = QHBoxLayout(central)
@@ -109,15 +149,13 @@ class MainWindow(QMainWindow):
         self.banner = OfflineBanner(central)
         right.addWidget(self.banner)
         self.stack = QStackedWidget(central)
-        for page, name in zip(self._pages(), PAGES, strict=True):
-            page.setAccessibleName(f"{name} page")
-            if not page.objectName():
-                page.setObjectName(name.replace(" ", "").lower() + "Page")
-            self.stack.addWidget(page)
+        self._name_page(self.library, "Library")
+        self.stack.addWidget(self.library)
+        for _name in PAGES[1:]:
+            self.stack.addWidget(QWidget(self.stack))  # stands in until the page is first shown
         right.addWidget(self.stack, 1)
         outer.addLayout(right, 1)
         self.setCentralWidget(central)
-        self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.sidebar.setCurrentRow(0)
 
         self.footer = StatusFooter(ctx.clock, self)
@@ -130,19 +168,6 @@ class MainWindow(QMainWindow):
         self.sync = SyncPresenter(ctx, self, self.footer, self.banner, self.toasts)
         self.sync.cache_changed.connect(self._on_sync_cache_changed)
         self.sync.no_servers.connect(self._on_sync_no_servers)
-        self.servers_page.server_added.connect(self._on_servers_page_server_added)
-        self.servers_page.server_removed.connect(self._on_servers_page_server_removed)
-        self.servers_page.message.connect(self._on_page_message)
-        self.servers_page.error.connect(self._on_page_error)
-        for people_page in (
-            self.users_page,
-            self.invitations_page,
-            self.identities_page,
-            self.tasks_page,
-            self.health_page,
-            self.diagnostics_page,
-        ):
-            people_page.message.connect(self._on_page_message)
         self.sidebar.currentRowChanged.connect(self._on_sidebar_current_row_changed)
         library_error = getattr(self.library, "error_raised", None)
         if library_error is not None:
@@ -153,19 +178,44 @@ class MainWindow(QMainWindow):
     # ---- construction
 
     def _pages(self) -> tuple[QWidget, ...]:
-        """The sidebar's pages, in ``PAGES`` order."""
-        return (
-            self.library,
-            self.servers_page,
-            self.users_page,
-            self.history_page,
-            self.invitations_page,
-            self.identities_page,
-            self.tasks_page,
-            self.health_page,
-            self.diagnostics_page,
-            self.errors_page,
-        )
+        """The pages built so far, in ``PAGES`` order."""
+        return tuple(self._built[name] for name in PAGES if name in self._built)
+
+    def page(self, name: str) -> QWidget:
+        """The page called ``name`` (one of ``PAGES``), built now if it was not yet. Raises KeyError."""
+        built = self._built.get(name)
+        if built is not None:
+            return built
+        module, cls, _key = _LAZY[name]
+        page: Any = getattr(importlib.import_module(module), cls)(self.ctx, self)
+        self._built[name] = page
+        self._name_page(page, name)
+        index = PAGES.index(name)
+        placeholder = self.stack.widget(index)
+        current = self.stack.currentIndex() == index
+        if placeholder is not None:
+            self.stack.removeWidget(placeholder)
+            placeholder.deleteLater()
+        self.stack.insertWidget(index, page)
+        if current:
+            self.stack.setCurrentIndex(index)
+        if name == "Servers":
+            page.server_added.connect(self._on_servers_page_server_added)
+            page.server_removed.connect(self._on_servers_page_server_removed)
+            page.error.connect(self._on_page_error)
+        message = getattr(page, "message", None)
+        if message is not None:
+            message.connect(self._on_page_message)
+        self._restore_columns(_key, page.view)
+        if self._started:
+            page.reload()
+        return cast(QWidget, page)
+
+    @staticmethod
+    def _name_page(page: QWidget, name: str) -> None:
+        page.setAccessibleName(f"{name} page")
+        if not page.objectName():
+            page.setObjectName(name.replace(" ", "").lower() + "Page")
 
     def _make_library_page(self) -> QWidget:
         if LibraryPage is not None:
@@ -219,12 +269,13 @@ class MainWindow(QMainWindow):
 
     def start(self, background_jobs: bool = True) -> None:
         """Loads the pages and the footer; with ``background_jobs`` also the first/stale sync and the offline
-        check (``--self-test`` runs without them)."""
-        self.servers_page.reload()
-        self.users_page.reload()
-        self.history_page.reload()
-        for page in self._pages()[4:]:
-            page.reload()  # type: ignore[attr-defined]
+        check (``--self-test`` runs without them). Freezes the start-up heap first (``app.ui.heap``): full
+        garbage collections during a sync would otherwise stall the GUI thread ~30 ms each."""
+        freeze_long_lived()
+        self._started = True
+        for name, page in self._built.items():
+            if name != "Library":
+                page.reload()  # type: ignore[attr-defined]
         self.tasks.start("startup", self.sync.startup(background_jobs))
         if background_jobs and self.ctx.tasks is not None:
             self.tasks.start("scheduler", self._run_scheduler(self.ctx.tasks))
@@ -266,31 +317,25 @@ class MainWindow(QMainWindow):
     # ---- settings
 
     def _tables(self) -> dict[str, QTableView]:
-        views = {
-            "servers": self.servers_page.view,
-            "users": self.users_page.view,
-            "history": self.history_page.view,
-            "invitations": self.invitations_page.view,
-            "identities": self.identities_page.view,
-            "tasks": self.tasks_page.view,
-            "incidents": self.health_page.view,
-            "diagnostics": self.diagnostics_page.view,
-            "errors": self.errors_page.view,
-        }
+        """The tables of the pages built so far, by their QSettings key (the others keep their saved state)."""
+        views = {_LAZY[name][2]: page.view for name, page in self._built.items() if name in _LAZY}  # type: ignore[attr-defined]
         library_view = getattr(self.library, "view", None)
         if isinstance(library_view, QTableView):
             views["library"] = library_view
         return views
+
+    def _restore_columns(self, name: str, view: QTableView) -> None:
+        state = self.settings.value(f"columns/{name}")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            header: QHeaderView = view.horizontalHeader()
+            header.restoreState(state)
 
     def _restore_settings(self) -> None:
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         for name, view in self._tables().items():
-            state = self.settings.value(f"columns/{name}")
-            if isinstance(state, QByteArray) and not state.isEmpty():
-                header: QHeaderView = view.horizontalHeader()
-                header.restoreState(state)
+            self._restore_columns(name, view)
         page = str(self.settings.value("window/page", 0))
         self.sidebar.setCurrentRow(int(page) if page.isdigit() and int(page) < len(PAGES) else 0)
 
@@ -314,15 +359,21 @@ class MainWindow(QMainWindow):
         reload = getattr(self.library, "reload", None)
         if callable(reload) and library_too:
             reload()
-        self.servers_page.reload()
-        self.users_page.reload()
-        self.history_page.reload()
-        self.identities_page.reload()
-        self.health_page.reload()
+        for name in _RELOAD_AFTER_SYNC:  # a page not built yet loads when it is first shown
+            page = self._built.get(name)
+            if page is not None:
+                page.reload()  # type: ignore[attr-defined]
 
     def _on_sidebar_current_row_changed(self, row: int) -> None:
-        page = self.stack.widget(row)
-        if page in self._pages()[4:]:  # refresh what the page shows when it is opened
+        if not 0 <= row < len(PAGES):
+            return
+        name = PAGES[row]
+        fresh = name not in self._built
+        page = self.page(name)
+        self.stack.setCurrentIndex(row)
+        if name in _RELOAD_WHEN_SHOWN and not (
+            fresh and self._started
+        ):  # a fresh page loaded as it was built
             page.reload()  # type: ignore[attr-defined]
 
     def _on_sync_no_servers(self) -> None:
