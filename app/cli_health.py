@@ -11,13 +11,12 @@ import asyncio
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.cli_render import print_json
 from app.core.errors import NotFoundError, ValidationError, ZondarrError
 from app.core.health import REMEDIES, TITLES, Outcome, failure_class_of
 from app.core.settings import Settings
-from app.servers.diagnose import HttpProbe
 from app.services.bundle import BundleWriter
 from app.services.context import AppContext
 from app.services.diagnostics import DiagnosticsService
@@ -30,6 +29,22 @@ if TYPE_CHECKING:
     from app.storage import Cache
 
 EXIT_OK, EXIT_FAILURE = 0, 1
+
+
+class _LazyHttpProbe:
+    """``app.servers.diagnose.HttpProbe``, built on first use: it imports ``requests`` (~50 ms), which the
+    desktop window's start-up does not need (the adapters load lazily for the same reason)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._probe: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._probe is None:
+            from app.servers.diagnose import HttpProbe
+
+            self._probe = HttpProbe(self._settings)
+        return getattr(self._probe, name)
 
 
 def wire(
@@ -56,7 +71,7 @@ def wire(
         store=cache.diagnostics,
         secrets=secrets,
         clients=clients,
-        probe=HttpProbe(settings),
+        probe=_LazyHttpProbe(settings),
         runner=runner,
         data_dir=cache.data_dir,
         quick_check=cache.quick_check,
