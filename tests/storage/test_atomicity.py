@@ -81,7 +81,7 @@ while True:
     batch += 1
     if {phase!r} == "stage":
         print("staging", flush=True)
-    elif batch == 25:
+    elif batch == 40:
         print("committing", flush=True)
         cache.tracks.commit_staging(sid, [RemoteLibrary("1", "L")], ["1"], ["1"])
         print("committed", flush=True)
@@ -109,7 +109,7 @@ def test_sigkill_leaves_previous_data_intact(data_dir: Path, phase: str) -> None
         assert child.stdout is not None
         line = child.stdout.readline().strip()
         assert line == ("staging" if phase == "stage" else "committing")
-        time.sleep(0.3)  # inside the merge of 50,000 staged rows (takes seconds)
+        time.sleep(0.1)  # inside the merge of 80,000 staged rows (about a second or more)
         os.kill(child.pid, signal.SIGKILL)
         rest = child.stdout.read()
     finally:
