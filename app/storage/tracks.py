@@ -123,9 +123,20 @@ class SqliteTrackStore:
         rows.sort(key=lambda r: (_nocase(r[1]), r[1]), reverse=descending)
         return [int(r[0]) for r in rows if only is None or r[0] == only]
 
+    def _tags(self, flt: TrackFilter, sid: int | None) -> q.Tags | None:
+        """A searched view's filters as FTS tag tokens (``tracks_query.fold``) when they all can be, so that
+        FTS5 intersects them with the search (run with ``TrackFilter(search=flt.search)`` and no server)."""
+        if self._tuning.fold_filters and q.search_words(flt.search) and q.has_row_filters(flt, sid):
+            return q.fold(flt, sid)
+        return None
+
     def count(self, flt: TrackFilter) -> int:
         with self._db.read("counting tracks") as conn:
-            return s.count(conn, flt, self._server_id(conn, flt.server), self._tuning)
+            sid = self._server_id(conn, flt.server)
+            tags = self._tags(flt, sid)
+            if tags is not None:
+                return q.fts_count(conn, q.search_words(flt.search), tags=tags)  # no row is read
+            return s.count(conn, flt, sid, self._tuning)
 
     def query(
         self, flt: TrackFilter, sort: TrackSort, limit: int | None = None, offset: int = 0
@@ -159,11 +170,15 @@ class SqliteTrackStore:
         if sort.column is not SortColumn.SERVER:
             in_order = False
             fts_drives: bool | None = None
+            tags = q.NO_TAGS
             if limit is not None and q.search_words(flt.search):
-                plan = s.choose(conn, flt, sid, offset + limit, self._tuning)
+                folded = self._tags(flt, sid)
+                plan = s.choose(conn, flt, sid, offset + limit, self._tuning, folded)
+                if plan.folded and folded is not None:
+                    flt, sid, tags = TrackFilter(search=flt.search), None, folded
                 fts_drives = plan.fts_drives
                 if plan.plan is not s.Plan.SORT:
-                    found = s.walk(conn, flt, sort, sid, offset + limit, plan)
+                    found = s.walk(conn, flt, sort, sid, offset + limit, plan, tags)
                     if found is not None:
                         return self._by_ids(conn, found[offset:], select)
                     # the matches cluster in sort order: the walk gave up, the sort plan answers
@@ -174,7 +189,7 @@ class SqliteTrackStore:
                     return []
                 total = conn.execute("SELECT count(*) FROM tracks").fetchone()[0]
                 in_order = q.prefer_index_order(matches, total, offset + limit)
-            sql, params = q.page_sql(flt, sort, sid, select, in_order, fts_drives)
+            sql, params = q.page_sql(flt, sort, sid, select, in_order, fts_drives, tags)
             if limit is not None or offset:
                 sql += " LIMIT ? OFFSET ?"
                 params += [-1 if limit is None else limit, offset]

@@ -83,6 +83,18 @@ def test_migrating_from_every_earlier_version_keeps_every_row(tmp_path: Path, ve
             assert t.title == "Migrated Song"
             [t] = cache.tracks.query(TrackFilter(search="m"), TrackSort())  # a 1-letter prefix (v4 index)
             assert t.title == "Migrated Song" and cache.tracks.count(TrackFilter(search="mi")) == 1
+            # v7 indexed the filter values as tags: a search with filters is answered by FTS5 alone
+            rated = TrackFilter(search="mi", genre="Rock", min_rating=1, server="servers.name")
+            assert cache.tracks.count(rated) == 1 and [
+                x.id for x in cache.tracks.query(rated, TrackSort(), 5)
+            ] == [t.id]
+            assert cache.tracks.count(TrackFilter(search="mi", min_rating=2)) == 0
+            assert cache.tracks.count(TrackFilter(search="mi", exclude_live=True)) == 0  # is_live = 1
+            with cache._db.write("test") as w:
+                w.execute("INSERT INTO tracks_fts(tracks_fts) VALUES ('integrity-check')")
+                w.execute("DELETE FROM tracks")  # the delete trigger removes exactly the migrated tokens
+                w.execute("INSERT INTO tracks_fts(tracks_fts) VALUES ('integrity-check')")
+            assert cache.tracks.count(TrackFilter(search="mi", genre="Rock")) == 0
         check = sqlite3.connect(cache.path)
         [fts_sql] = check.execute("SELECT sql FROM sqlite_master WHERE name = 'tracks_fts'").fetchone()
         check.close()

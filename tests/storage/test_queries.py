@@ -183,6 +183,10 @@ TUNINGS = {
     "sort": ts.SearchTuning(force=ts.Plan.SORT),
     "walk-set": ts.SearchTuning(force=ts.Plan.WALK_SET),
     "walk-probe": ts.SearchTuning(force=ts.Plan.WALK_PROBE),
+    # filters as row conditions (the default folds them into FTS tag tokens where it can)
+    "unfolded-tiny": ts.SearchTuning(
+        sort_cap=1, min_budget=1, budget_factor=0.5, sample_windows=3, fold_filters=False
+    ),
 }
 searched = st.builds(
     TrackFilter,
