@@ -73,7 +73,7 @@ def test_bind_conflict_and_bad_config_raise_our_errors() -> None:
 def test_foreground_server_prints_one_line_and_stops_on_sigterm(kind: str, expected: str) -> None:
     env = os.environ | {"PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.demo", "--kind", kind, "--tracks", "12"],
+        [sys.executable, "-m", "app", "demo-server", "--kind", kind, "--tracks", "12"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
