@@ -6,7 +6,7 @@ GUI thread only; reads run on the read pool, the heartbeat round on the loop (``
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -21,6 +21,7 @@ from app.core.health import Incident
 from app.services.context import AppContext
 from app.services.health import WINDOWS, ServerHealth
 from app.ui.exception_hook import as_zondarr_error
+from app.ui.refresh_timer import refresh_while_visible
 from app.ui.simple_table import SimpleTableModel, format_when, make_table_view
 from app.ui.sparkline import Sparkline, StatusLight
 from app.ui.tasks import TaskGroup
@@ -90,18 +91,13 @@ class HealthPage(QWidget):
         self.check_button.clicked.connect(self._on_check_clicked)
         self.ack_button.clicked.connect(self._on_ack_clicked)
         self.view.selectionModel().selectionChanged.connect(self._update_buttons)
-        self._timer = QTimer(self)
-        self._timer.setInterval(15000)
-        self._timer.timeout.connect(self._on_timer)
-        self._timer.start()
+        self._timer = refresh_while_visible(
+            self, self.reload, lambda: self.tasks.get("reload") is not None, 15000
+        )
         self._update_buttons()
 
     def reload(self) -> None:
         self.tasks.start("reload", self._reload(), replace=True)
-
-    def _on_timer(self) -> None:
-        if self.isVisible() and self.tasks.get("reload") is None:
-            self.reload()
 
     async def _reload(self) -> None:
         health = self._ctx.health

@@ -6,11 +6,12 @@ GUI thread only; ``ctx.tasks`` (TaskScheduler) is called on the loop thread.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.models import TaskStatus
 from app.services.context import AppContext
+from app.ui.refresh_timer import refresh_while_visible
 from app.ui.simple_table import SimpleTableModel, format_when, make_table_view
 from app.ui.tasks import TaskGroup
 
@@ -77,18 +78,13 @@ class TasksPage(QWidget):
         self.run_button.clicked.connect(self._on_run_clicked)
         self.pause_button.clicked.connect(self._on_pause_clicked)
         self.view.selectionModel().selectionChanged.connect(self._update_buttons)
-        self._timer = QTimer(self)
-        self._timer.setInterval(3000)
-        self._timer.timeout.connect(self._on_timer)
-        self._timer.start()
+        self._timer = refresh_while_visible(
+            self, self.reload, lambda: self.tasks.get("reload") is not None, 3000
+        )
         self._update_buttons()
 
     def reload(self) -> None:
         self.tasks.start("reload", self._reload(), replace=True)
-
-    def _on_timer(self) -> None:
-        if self.isVisible() and self.tasks.get("reload") is None:
-            self.reload()
 
     async def _reload(self) -> None:
         scheduler = self._ctx.tasks
