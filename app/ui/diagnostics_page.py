@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from app.core.health import DiagnosticResult, DiagnosticRun
 from app.services.context import AppContext
 from app.ui.exception_hook import as_zondarr_error
-from app.ui.simple_table import SimpleTableModel, format_when, make_table_view
+from app.ui.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
 from app.ui.tasks import TaskGroup
 
 RUN_HEADERS = ["Started", "Status", "Summary"]
@@ -38,9 +38,7 @@ class DiagnosticsPage(QWidget):
         self._runs: list[DiagnosticRun] = []
         self._results: list[DiagnosticResult] = []
         layout = QVBoxLayout(self)
-        title = QLabel("Diagnostics", self)
-        title.setObjectName("pageTitle")
-        layout.addWidget(title)
+        add_page_title(layout, "Diagnostics", self)
         bar = QHBoxLayout()
         self.server = QComboBox(self)
         self.server.setAccessibleName("Server to diagnose")

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.core.health import ErrorEvent
 from app.services.context import AppContext
-from app.ui.simple_table import SimpleTableModel, format_when, make_table_view
+from app.ui.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
 from app.ui.tasks import TaskGroup
 
 HEADERS = ["Time", "Reference", "Type", "Server", "Message"]
@@ -50,9 +50,7 @@ class ErrorsPage(QWidget):
         self.tasks = TaskGroup("errors-page")
         self._events: list[ErrorEvent] = []
         layout = QVBoxLayout(self)
-        title = QLabel("Errors", self)
-        title.setObjectName("pageTitle")
-        layout.addWidget(title)
+        add_page_title(layout, "Errors", self)
         bar = QHBoxLayout()
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search by reference (correlation ID) or text…")

@@ -22,7 +22,7 @@ from app.services.context import AppContext
 from app.services.health import WINDOWS, ServerHealth
 from app.ui.exception_hook import as_zondarr_error
 from app.ui.refresh_timer import refresh_while_visible
-from app.ui.simple_table import SimpleTableModel, format_when, make_table_view
+from app.ui.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
 from app.ui.sparkline import Sparkline, StatusLight
 from app.ui.tasks import TaskGroup
 
@@ -60,9 +60,7 @@ class HealthPage(QWidget):
         self.sparklines: dict[str, Sparkline] = {}
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
-        title = QLabel("Health", self)
-        title.setObjectName("pageTitle")
-        top.addWidget(title)
+        add_page_title(top, "Health", self)
         top.addStretch(1)
         self.check_button = QPushButton("&Check now", self)
         self.check_button.setAccessibleName("Check every server now")

@@ -3,10 +3,10 @@ GUI thread only; the runs are read in a background task (the list is small)."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.services.context import AppContext
-from app.ui.simple_table import SimpleTableModel, format_when, make_table_view
+from app.ui.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
 from app.ui.tasks import TaskGroup
 
 HEADERS = [
@@ -39,9 +39,7 @@ class HistoryPage(QWidget):
         self._limit = limit
         self.tasks = TaskGroup("history-page")
         layout = QVBoxLayout(self)
-        title = QLabel("Sync history", self)
-        title.setObjectName("pageTitle")
-        layout.addWidget(title)
+        add_page_title(layout, "Sync history", self)
         self.model = SimpleTableModel(HEADERS, numeric_columns=[4, 5, 6, 7, 8, 9])
         self.view = make_table_view(
             self.model, "historyTable", self, widths=(140, 130, 80, 90, 70, 70, 70, 70, 60, 80)

@@ -27,7 +27,7 @@ from app.services.identities import AccessRow, IdentityView, LinkSuggestion
 from app.ui.exception_hook import as_zondarr_error
 from app.ui.link_dialog import LinkDialog
 from app.ui.outcomes import OutcomesDialog, confirm, summarize
-from app.ui.simple_table import SimpleTableModel, make_table_view
+from app.ui.simple_table import SimpleTableModel, add_page_title, make_table_view
 from app.ui.tasks import TaskGroup
 
 
@@ -63,9 +63,7 @@ class IdentitiesPage(QWidget):
         self.confirm_box: QWidget | None = None
         self.results: OutcomesDialog | None = None
         layout = QVBoxLayout(self)
-        title = QLabel("Identities", self)
-        title.setObjectName("pageTitle")
-        layout.addWidget(title)
+        add_page_title(layout, "Identities", self)
         split = QSplitter(Qt.Orientation.Horizontal, self)
         left = QWidget(split)
         lv = QVBoxLayout(left)

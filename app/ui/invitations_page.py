@@ -15,7 +15,7 @@ from app.services.context import AppContext
 from app.ui.exception_hook import as_zondarr_error
 from app.ui.invitation_dialogs import CreateInvitationDialog, RedeemDialog
 from app.ui.outcomes import confirm
-from app.ui.simple_table import SimpleTableModel, format_when, make_table_view
+from app.ui.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
 from app.ui.tasks import TaskGroup
 
 HEADERS = ["Code", "Status", "Uses", "Expires", "Account duration", "Servers", "Note"]
@@ -41,9 +41,7 @@ class InvitationsPage(QWidget):
         self.redeem_dialog: RedeemDialog | None = None
         self.confirm_box: QWidget | None = None
         layout = QVBoxLayout(self)
-        title = QLabel("Invitations", self)
-        title.setObjectName("pageTitle")
-        layout.addWidget(title)
+        add_page_title(layout, "Invitations", self)
         bar = QHBoxLayout()
         self.new_button = QPushButton("&New invitation…", self)
         self.new_button.setObjectName("primary")

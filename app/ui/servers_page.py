@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPushButton, QVB
 from app.core.models import Server
 from app.services.context import AppContext
 from app.ui.exception_hook import as_zondarr_error
-from app.ui.simple_table import SimpleTableModel, format_when, make_table_view
+from app.ui.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
 from app.ui.tasks import TaskGroup
 
 HEADERS = ["Name", "Kind", "URL", "Status", "Last sync", "Tracks"]
@@ -38,9 +38,7 @@ class ServersPage(QWidget):
         self.dialog: QWidget | None = None
         self.confirm: QMessageBox | None = None
         layout = QVBoxLayout(self)
-        title = QLabel("Servers", self)
-        title.setObjectName("pageTitle")
-        layout.addWidget(title)
+        add_page_title(layout, "Servers", self)
         buttons = QHBoxLayout()
         self.add_button = QPushButton("&Add server…", self)
         self.add_button.setToolTip("Add a Plex or Jellyfin server (Ctrl+N)")

@@ -64,6 +64,16 @@ class SimpleTableModel(QAbstractTableModel):
         return None
 
 
+def add_page_title(layout: Any, text: str, parent: Any) -> Any:
+    """Adds the heading every page starts with to ``layout`` (styled by the theme's ``#pageTitle`` rule)."""
+    from PySide6.QtWidgets import QLabel
+
+    title = QLabel(text, parent)
+    title.setObjectName("pageTitle")
+    layout.addWidget(title)
+    return title
+
+
 def make_table_view(
     model: QAbstractTableModel, name: str, parent: Any = None, widths: Sequence[int] = ()
 ) -> Any:

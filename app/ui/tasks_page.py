@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from app.core.models import TaskStatus
 from app.services.context import AppContext
 from app.ui.refresh_timer import refresh_while_visible
-from app.ui.simple_table import SimpleTableModel, format_when, make_table_view
+from app.ui.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
 from app.ui.tasks import TaskGroup
 
 HEADERS = ["Task", "Every", "Next run", "Last result", "Last run", "Duration", "Message"]
@@ -56,9 +56,7 @@ class TasksPage(QWidget):
         self.tasks = TaskGroup("tasks-page")
         self._statuses: list[TaskStatus] = []
         layout = QVBoxLayout(self)
-        title = QLabel("Background tasks", self)
-        title.setObjectName("pageTitle")
-        layout.addWidget(title)
+        add_page_title(layout, "Background tasks", self)
         bar = QHBoxLayout()
         self.run_button = QPushButton("&Run now", self)
         self.run_button.setObjectName("primary")

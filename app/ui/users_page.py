@@ -25,7 +25,7 @@ from app.core.models import AccountRef, Server, ServerKind, User
 from app.services.context import AppContext
 from app.ui.discrepancies_dialog import DiscrepanciesDialog
 from app.ui.outcomes import OutcomesDialog, confirm, summarize
-from app.ui.simple_table import SimpleTableModel, make_table_view
+from app.ui.simple_table import SimpleTableModel, add_page_title, make_table_view
 from app.ui.tasks import TaskGroup
 
 HEADERS = ["Server", "Username", "Email", "Role", "State"]
@@ -71,9 +71,7 @@ class UsersPage(QWidget):
         self.results: OutcomesDialog | None = None
         self.discrepancies: DiscrepanciesDialog | None = None
         layout = QVBoxLayout(self)
-        title = QLabel("Users", self)
-        title.setObjectName("pageTitle")
-        layout.addWidget(title)
+        add_page_title(layout, "Users", self)
         bar = QHBoxLayout()
         self.server = QComboBox(self)
         self.server.setAccessibleName("Filter users by server")
