@@ -161,7 +161,16 @@ class TrackStore(Protocol):
 
     def stage_albums(self, server_id: int, library_key: str, albums: Sequence[AlbumRecord]) -> None: ...
 
-    def stage_tracks(self, server_id: int, library_key: str, tracks: Sequence[TrackRecord]) -> None: ...
+    def stage_tracks(
+        self,
+        server_id: int,
+        library_key: str,
+        tracks: Sequence[TrackRecord],
+        albums: Mapping[str, tuple[tuple[str, ...], int | None]] | None = None,
+    ) -> None:
+        """Stages one page. With ``albums`` (album remote id -> (genres, year)), a track without genres or year
+        takes its album's: real Plex tracks carry neither (SERVER-PROTOCOLS.md)."""
+        ...
 
     def commit_staging(
         self,

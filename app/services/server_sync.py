@@ -5,8 +5,9 @@ the run. On success it returns the result after the one atomic merge and records
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,7 +22,6 @@ from app.core.models import (
     SyncRun,
     SyncStage,
     SyncStatus,
-    TrackRecord,
 )
 from app.core.ports import (
     ClientFactory,
@@ -40,6 +40,7 @@ from app.services.paging import IncompleteListing, call_with_retries, iter_pages
 log = logging.getLogger(__name__)
 
 Report = Callable[..., None]  # (stage, done, total, message="")
+STAGING_AHEAD = 2  # pages handed to the db-writer thread and not yet written, at most
 
 
 @dataclass(slots=True)
@@ -50,18 +51,6 @@ class _LibraryOutcome:
     failed_items: int = 0
     complete: bool = False  # every page arrived
     skipped_reason: str = ""  # set when the library is not merged at all (safety floor)
-
-
-def inherit_from_album(track: TrackRecord, album: tuple[tuple[str, ...], int | None] | None) -> TrackRecord:
-    """A track without genres or year takes them from its album (real Plex tracks carry neither)."""
-    if album is None or (track.genres and track.year is not None):
-        return track
-    genres, year = album
-    return dataclasses.replace(
-        track,
-        genres=track.genres or genres,
-        year=track.year if track.year is not None else year,
-    )
 
 
 @dataclass(slots=True)
@@ -171,20 +160,30 @@ class ServerSync:
         out: _LibraryOutcome,
         albums: dict[str, tuple[tuple[str, ...], int | None]],
     ) -> None:
+        """Fetches and stages every page of one library. A page is handed to the db-writer thread and the next
+        page is taken at once (at most ``STAGING_AHEAD`` pages wait to be written; the writer is one FIFO thread,
+        so they are staged in order): waiting for each write held back the parse of the next page."""
         key = out.library.key
+        writes: deque[asyncio.Future[None]] = deque()
         try:
             async for page in iter_pages(
                 self.runner, self.settings, self.cancel, client.fetch_tracks, key, out.total
             ):
                 items = page.items
-                if albums:
-                    items = [inherit_from_album(t, albums.get(t.album_remote_id or "")) for t in items]
-                await self.runner.db(self.tracks.stage_tracks, self.server.id, key, items)
+                writes.append(
+                    asyncio.ensure_future(
+                        self.runner.db(self.tracks.stage_tracks, self.server.id, key, items, albums)
+                    )
+                )
                 out.fetched += len(items)
                 out.failed_items += page.failed
                 self.run.done += len(items) + page.failed
                 self.run.failed_items += page.failed
                 self.report(SyncStage.FETCHING, self.run.done, self.run.total)
+                while len(writes) > STAGING_AHEAD:
+                    await writes.popleft()
+            while writes:
+                await writes.popleft()
             out.complete = True
         except IncompleteListing as err:
             # Merge nothing of this library: a short listing would look like deletions or lose updates.
@@ -192,6 +191,11 @@ class ServerSync:
             self._warn(
                 f"Library {out.library.title!r} listed fewer tracks than announced; kept the cached tracks."
             )
+        finally:
+            if (
+                writes
+            ):  # failed or cancelled: let the queued writes finish before the caller drops the staging
+                await asyncio.gather(*writes, return_exceptions=True)
 
     async def _sync_users(self, client: MediaServerClient) -> None:
         try:

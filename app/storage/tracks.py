@@ -55,10 +55,16 @@ class SqliteTrackStore:
         with self._db.write("staging albums") as conn:
             w.stage_albums(conn, server_id, library_key, albums)
 
-    def stage_tracks(self, server_id: int, library_key: str, tracks: Sequence[TrackRecord]) -> None:
-        """Stages one page as given (the sync service fills a Plex track's genres/year from its album)."""
+    def stage_tracks(
+        self,
+        server_id: int,
+        library_key: str,
+        tracks: Sequence[TrackRecord],
+        albums: w.AlbumInfo | None = None,
+    ) -> None:
+        """See ``core.ports.TrackStore.stage_tracks``."""
         with self._db.write("staging tracks") as conn:
-            w.stage_tracks(conn, server_id, library_key, tracks)
+            w.stage_tracks(conn, server_id, library_key, tracks, albums)
 
     def commit_staging(
         self,
