@@ -19,6 +19,16 @@ _LIVE = re.compile(
 )
 
 
+# Every pattern of _LIVE contains one of these words, matched with the same case rules (``casefold`` and ``in``
+# would differ: ``re.IGNORECASE`` also takes "Lıve" with a dotless ı). Searching for the bare words is about
+# twice as fast and rules out almost every title; this runs for every synced track.
+_WORDS = re.compile("live|unplugged", re.IGNORECASE)
+
+
+def _marked(text: str | None) -> bool:
+    return text is not None and _WORDS.search(text) is not None and _LIVE.search(text) is not None
+
+
 def is_live(title: str | None, album: str | None = None) -> bool:
     """True when the title or the album title marks a live recording (see module docstring)."""
-    return any(text and _LIVE.search(text) for text in (title, album))
+    return _marked(title) or _marked(album)

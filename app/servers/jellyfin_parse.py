@@ -25,47 +25,67 @@ class _BadItem(Exception):
     """One item of a page cannot be read (counted, not raised to the caller)."""
 
 
-def _get(item: dict[str, Any], name: str, kinds: type | tuple[type, ...]) -> Any:
-    value = item.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
-        raise _BadItem(f"{name} is a boolean")
-    if not isinstance(value, kinds):
-        raise _BadItem(f"{name} has type {type(value).__name__}")
-    return value
+# The readers below run for every field of every synced track: exact ``type()`` tests (``json`` builds exact
+# str/int/float/bool/list/dict) instead of a generic isinstance helper, and bool (a subclass of int) is refused
+# wherever a number is expected.
 
 
 def _str(item: dict[str, Any], name: str) -> str | None:
-    value = _get(item, name, str)
+    value = item.get(name)
+    if value is None:
+        return None
+    if type(value) is not str:
+        raise _BadItem(f"{name} has type {type(value).__name__}")
     return value or None
 
 
 def _int(item: dict[str, Any], name: str) -> int | None:
-    value = _get(item, name, (int, float))
-    if value is None:
-        return None
+    value = item.get(name)
+    if value is None or type(value) is int:
+        return value
+    if type(value) is not float:
+        raise _BadItem(f"{name} has type {type(value).__name__}")
     if not math.isfinite(value) or value != int(value):
         raise _BadItem(f"{name}={value!r} is not a whole number")
     return int(value)
 
 
 def _number(item: dict[str, Any], name: str) -> float | None:
-    value = _get(item, name, (int, float))
+    value = item.get(name)
     if value is None:
         return None
+    kind = type(value)
+    if kind is not int and kind is not float:
+        raise _BadItem(f"{name} has type {kind.__name__}")
     if not math.isfinite(value):
         raise _BadItem(f"{name}={value!r}")
     return float(value)
 
 
 def _strings(item: dict[str, Any], name: str) -> tuple[str, ...]:
-    value = _get(item, name, list)
+    value = item.get(name)
     if value is None:
         return ()
-    if not all(isinstance(v, str) for v in value):
-        raise _BadItem(f"{name} holds a non-string")
+    if type(value) is not list:
+        raise _BadItem(f"{name} has type {type(value).__name__}")
+    for v in value:
+        if type(v) is not str:
+            raise _BadItem(f"{name} holds a non-string")
     return tuple(v for v in value if v)
+
+
+def _bool(item: dict[str, Any], name: str) -> bool | None:
+    value = item.get(name)
+    if value is None or type(value) is bool:
+        return value
+    raise _BadItem(f"{name} has type {type(value).__name__}")
+
+
+def _dict(item: dict[str, Any], name: str) -> dict[str, Any] | None:
+    value = item.get(name)
+    if value is None or type(value) is dict:
+        return value
+    raise _BadItem(f"{name} has type {type(value).__name__}")
 
 
 def _epoch(item: dict[str, Any], name: str) -> float | None:
@@ -91,7 +111,7 @@ def _epoch(item: dict[str, Any], name: str) -> float | None:
 
 
 def _rating(item: dict[str, Any]) -> float | None:
-    user_data = _get(item, "UserData", dict)
+    user_data = _dict(item, "UserData")
     rating = _number(user_data, "Rating") if user_data is not None else None
     if rating is None:
         rating = _number(item, "CommunityRating")
@@ -209,16 +229,16 @@ def users(data: Any) -> list[RemoteUser]:
         for user in data:
             if not isinstance(user, dict):
                 raise _BadItem("a user is not an object")
-            policy = _get(user, "Policy", dict) or {}
-            everything = _get(policy, "EnableAllFolders", bool)
+            policy = _dict(user, "Policy") or {}
+            everything = _bool(policy, "EnableAllFolders")
             folders = _strings(policy, "EnabledFolders")
             out.append(
                 RemoteUser(
                     remote_id=_id(user),
                     username=_str(user, "Name") or _id(user),
                     email=None,
-                    is_admin=bool(_get(policy, "IsAdministrator", bool)),
-                    is_disabled=bool(_get(policy, "IsDisabled", bool)),
+                    is_admin=bool(_bool(policy, "IsAdministrator")),
+                    is_disabled=bool(_bool(policy, "IsDisabled")),
                     library_keys=None if everything or everything is None else folders,
                 )
             )

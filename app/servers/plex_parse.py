@@ -93,7 +93,8 @@ def _text(el: Element, name: str) -> str | None:
 
 
 def _genres(el: Element) -> tuple[str, ...]:
-    return tuple(tag for g in el.iter("Genre") if (tag := g.get("tag")))
+    """The ``<Genre tag=…>`` children (direct children, where Plex puts them; not inside Media/Part)."""
+    return tuple(tag for g in el if g.tag == "Genre" and (tag := g.get("tag")))
 
 
 def _key(el: Element) -> str:
@@ -103,32 +104,50 @@ def _key(el: Element) -> str:
     return key
 
 
+def _finite(raw: str, name: str) -> float:
+    value = float(raw)
+    if not math.isfinite(value):
+        raise _BadItem(f"{name}={raw!r}")
+    return value
+
+
 def track_from_element(el: Element) -> TrackRecord:
-    """One ``<Track>`` → TrackRecord. Raises _BadItem when it cannot be read."""
-    remote_id = _key(el)
-    title = el.get("title") or ""
-    album = _text(el, "parentTitle")
-    rating = _float(el, "userRating")
-    if rating is not None and not 0 <= rating <= 10:
-        rating = None  # a number, but not a 0-10 rating: keep the track, drop the rating
-    year = _int(el, "year")
-    if year is None:
-        year = _int(el, "parentYear")
-    duration = _int(el, "duration")
+    """One ``<Track>`` → TrackRecord. Raises _BadItem when it cannot be read.
+
+    Runs for every track of a sync (about 4 µs): attributes are read inline, and one ``try`` turns any number
+    that does not parse into _BadItem, instead of a helper call per attribute."""
+    get = el.get
+    remote_id = get("ratingKey")
+    if not remote_id:
+        raise _BadItem("no ratingKey")
+    title = get("title") or ""
+    album = get("parentTitle") or None
+    album_artist = get("grandparentTitle") or None
+    try:
+        rating = _finite(raw, "userRating") if (raw := get("userRating")) else None
+        if rating is not None and not 0 <= rating <= 10:
+            rating = None  # a number, but not a 0-10 rating: keep the track, drop the rating
+        year = int(raw) if (raw := get("year") or get("parentYear")) else None
+        duration = int(raw) if (raw := get("duration")) else None
+        track_no = int(raw) if (raw := get("index")) else None
+        disc_no = int(raw) if (raw := get("parentIndex")) else None
+        added_at = _finite(raw, "addedAt") if (raw := get("addedAt")) else None
+    except ValueError as exc:
+        raise _BadItem(str(exc)) from None
     return TrackRecord(
         remote_id=remote_id,
         title=title,
-        artist=_text(el, "originalTitle") or _text(el, "grandparentTitle"),
+        artist=get("originalTitle") or album_artist,
         album=album,
-        album_artist=_text(el, "grandparentTitle"),
-        album_remote_id=_text(el, "parentRatingKey"),
+        album_artist=album_artist,
+        album_remote_id=get("parentRatingKey") or None,
         genres=_genres(el),
         year=year,
         rating=rating,
         duration_ms=duration if duration is None or duration >= 0 else None,
-        track_no=_int(el, "index"),
-        disc_no=_int(el, "parentIndex"),
-        added_at=_float(el, "addedAt"),
+        track_no=track_no,
+        disc_no=disc_no,
+        added_at=added_at,
         is_live=is_live(title, album),
     )
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from app.core.errors import ValidationError
 from app.core.filters import SortColumn, TrackFilter, TrackSort
-from app.core.live import is_live
+from app.core.live import _LIVE, is_live
 
 
 def test_sort_parse() -> None:
@@ -45,3 +47,33 @@ def test_search_words_are_fts_safe() -> None:
 )
 def test_live_rule(title: str, album: str | None, live: bool) -> None:
     assert is_live(title, album) is live
+
+
+# Pieces that make up live markers, in letter cases where IGNORECASE and casefold differ (dotless ı, Kelvin sign).
+_PIECES = [
+    "live",
+    "LIVE",
+    "Lıve",
+    "lİve",
+    "\u212aive",
+    "unplugged",
+    "UNPLUGGED",
+    "at",
+    "in",
+    "on",
+    " ",
+    "(",
+    "[",
+    "-",
+    "x",
+    "ſ",
+]
+_LIVE_TEXT = st.lists(st.sampled_from(_PIECES), max_size=8).map("".join) | st.text(max_size=24)
+
+
+@example("Song [Lıve]", None)
+@given(_LIVE_TEXT, st.none() | _LIVE_TEXT)
+def test_live_rule_is_exactly_the_pattern_whatever_the_letter_case(title: str, album: str | None) -> None:
+    # The word pre-check in is_live must never rule out a text the pattern matches ("Lıve", a dotless ı, does).
+    expected = bool(_LIVE.search(title)) or bool(album and _LIVE.search(album))
+    assert is_live(title, album) is expected
