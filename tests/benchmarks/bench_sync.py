@@ -9,6 +9,11 @@ Prints medians of ``--rounds`` interleaved rounds of:
 and once: plexapi's object path, ``section.searchTracks()`` building ``Track`` objects.
 Ratios: sync / download (budget ≤ 1.5) and plexapi / sync (budget ≥ 5).
 
+CPU accounting: for the download and the first sync, the CPU seconds of this process and of the demo server
+process (``/proc/<pid>/stat``). On this machine's 2 CPUs no schedule can finish the sync faster than
+(ours + server's) / 2, so the script prints that floor next to the ratio: when the floor itself is above 1.5× the
+download, the budget measures the CPU cost of parsing and indexing, not the pipeline.
+
 The demo servers run in separate processes (``python -m app demo-server``), as a real server is another machine:
 in-process they would compete with the sync for the GIL. ``--in-process`` restores the old set-up.
 """
@@ -17,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -38,6 +45,24 @@ from tests.e2e.conftest import MemoryKeyring
 
 PAGE = 500
 REPO = Path(__file__).resolve().parents[2]
+DEMO_PIDS: dict[str, int] = {}  # demo server URL -> pid (separate-process servers only)
+
+
+def own_cpu() -> float:
+    """CPU seconds (user + system) of this process, all threads."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def process_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) of another process; 0.0 when unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 @contextmanager
@@ -53,6 +78,7 @@ def demo_process(kind: str, tracks: int, libraries: int = 1, faults: str = "") -
         match = re.search(r"on (http://\S+)", line)
         if match is None:
             raise SystemExit(f"demo {kind} server did not start: {line!r}")
+        DEMO_PIDS[match.group(1)] = proc.pid
         yield match.group(1)
     finally:
         proc.terminate()
@@ -220,17 +246,23 @@ def run(args: argparse.Namespace, plex_url: str, jelly_url: str) -> int:
         )
     }
     rewritten = 0
+    cpu: dict[str, list[tuple[float, float]]] = {}  # "<kind> download|sync" -> (ours, server's) per round
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             for kind, url in (("plex", plex_url), ("jellyfin", jelly_url)):
+                pid = DEMO_PIDS.get(url)
+                ours, theirs = own_cpu(), process_cpu(pid)
                 t0 = time.perf_counter()
                 if kind == "plex":
                     download_plex(url, "demo-plex-token")
                 else:
                     download_jellyfin(url, "demo-jellyfin-key")
                 rows[f"{kind} download"].append(time.perf_counter() - t0)
+                cpu.setdefault(f"{kind} download", []).append((own_cpu() - ours, process_cpu(pid) - theirs))
                 d = Path(tmp) / f"{kind}-{r}"
+                ours, theirs = own_cpu(), process_cpu(pid)
                 first = zondarr_sync(d, url if kind == "plex" else None, url if kind == "jellyfin" else None)
+                cpu.setdefault(f"{kind} sync", []).append((own_cpu() - ours, process_cpu(pid) - theirs))
                 assert first["added"] == args.tracks, first
                 rows[f"{kind} sync"].append(first["seconds"])
                 again = zondarr_sync(d, url if kind == "plex" else None, None, resync=True)
@@ -264,7 +296,28 @@ def run(args: argparse.Namespace, plex_url: str, jelly_url: str) -> int:
     if plexapi_s is not None:
         print(f"plex: plexapi object path / sync = {plexapi_s / med['plex sync']:.1f}x (budget >= 5x)")
     print(f"unchanged re-sync rows written (added+updated+removed, all rounds): {rewritten} (budget 0)")
+    if not args.in_process:
+        print_cpu(cpu, med)
     return 0
+
+
+def print_cpu(cpu: dict[str, list[tuple[float, float]]], med: dict[str, float]) -> None:
+    """The CPU-seconds table (medians) and the 2-CPU floor of each sync (see the module docstring)."""
+    cores = os.cpu_count() or 1
+    print(f"\nCPU seconds (medians; this process / demo server process; {cores} CPUs)\n")
+    print(
+        f"| {'run':<18} | {'wall':>6} | {'ours':>6} | {'server':>6} | {'floor':>6} | {'floor / download':>16} |"
+    )
+    print(f"|{'-' * 20}|{'-' * 8}|{'-' * 8}|{'-' * 8}|{'-' * 8}|{'-' * 18}|")
+    for key, values in cpu.items():
+        ours = statistics.median(v[0] for v in values)
+        theirs = statistics.median(v[1] for v in values)
+        kind = key.split()[0]
+        floor = max((ours + theirs) / cores, theirs)
+        ratio = floor / med[f"{kind} download"]
+        print(
+            f"| {key:<18} | {med[key]:6.2f} | {ours:6.2f} | {theirs:6.2f} | {floor:6.2f} | {ratio:15.2f}x |"
+        )
 
 
 if __name__ == "__main__":
