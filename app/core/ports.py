@@ -151,6 +151,10 @@ class ServerStore(Protocol):
 
     def mark_synced(self, server_id: int, when: float) -> None: ...
 
+    def set_url(self, server_id: int, url: str) -> Server:
+        """One transaction; only the URL changes (not ``machine_id``). Raises NotFoundError."""
+        ...
+
 
 class TrackStore(Protocol):
     """Write methods run on the db-writer thread; each is one transaction."""

@@ -1,11 +1,14 @@
-"""Server management use cases: add (test first, store nothing on failure), list, test, remove.
+"""Server management use cases: add (test first, store nothing on failure), list, test, edit (new URL and/or
+credentials, tested first), remove.
 
 Coroutines for the event loop thread; blocking work goes through the runner.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from dataclasses import dataclass
 
 from app.core.errors import ConfigurationError, ValidationError
 from app.core.health import check_version, normalize_server_url
@@ -37,6 +40,42 @@ def validate_new_server(new: NewServer, credentials: Credentials) -> None:
             "No token or API key was given.",
             remedy="Pipe it on stdin (--token-stdin); it is never an argument.",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class EditCheck:
+    """What a test of an edited server found: its identity, and ``warning`` (plain words for the admin) when the
+    address answers as a different server install than the one whose rows are cached (None otherwise)."""
+
+    identity: ServerIdentity
+    warning: str | None = None
+
+    @property
+    def identity_changed(self) -> bool:
+        return self.warning is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerUpdate:
+    """The result of :meth:`ServerService.update`: the stored server after the update and what the test found."""
+
+    server: Server
+    check: EditCheck
+
+    @property
+    def warning(self) -> str | None:
+        return self.check.warning
+
+
+def identity_warning(server: Server, identity: ServerIdentity) -> str | None:
+    """The warning for a server whose address now answers with another machine identity; None when it is the same
+    install or no identity was ever recorded (a draft)."""
+    if server.machine_id is None or identity.machine_id == server.machine_id:
+        return None
+    return (
+        f"This address answers as a different server ({identity.name}); its cached tracks and users will be "
+        "replaced at the next sync."
+    )
 
 
 class ServerService:
@@ -133,14 +172,82 @@ class ServerService:
         return result.identity
 
     async def update_credentials(self, name: str, credentials: Credentials) -> ServerIdentity:
-        """Replaces the stored secret of an existing server after testing the new credentials against it.
-        Nothing changes on failure. Raises NotFoundError, ValidationError, ExternalServiceError."""
+        """Replaces the stored secret of an existing server after testing the new credentials against its stored
+        URL. Nothing changes on failure. Raises NotFoundError, ValidationError, ExternalServiceError."""
         server = self._servers.get_by_name(name)
-        new = NewServer(server.name, server.kind, server.url, server.auth_method)
-        validate_new_server(new, credentials)
-        result: ConnectResult = await self._runner.net(self._clients.authenticate, new, credentials)
-        await self._runner.net(self._secrets.set, server.secret_ref, result.token)
-        return result.identity
+        return (await self.update(name, server.url, credentials)).check.identity
+
+    async def probe_existing(self, name: str, url: str, credentials: Credentials | None) -> EditCheck:
+        """Tests an edit of a stored server (the Edit dialog's **Test connection**): ``url`` with ``credentials``,
+        or with the stored secret when ``credentials`` is None. Stores nothing. Raises NotFoundError,
+        ValidationError (malformed URL, incomplete credentials), ConfigurationError (no stored secret),
+        ExternalServiceError (ServerUnreachable, AuthFailed ...)."""
+        server = self._servers.get_by_name(name)
+        check, _ = await self._check_edit(server, url, credentials)
+        return check
+
+    async def update(self, name: str, url: str, credentials: Credentials | None) -> ServerUpdate:
+        """Gives a stored server a new URL (and, when ``credentials`` is given, a new secret) after a successful
+        test of exactly that URL with those credentials, or with the stored secret when ``credentials`` is None.
+        The name, kind and sign-in method stay; so do the cached rows and the recorded identity: when the URL
+        answers as another install, ``ServerUpdate.warning`` says so and the next sync replaces the rows.
+
+        Nothing changes on any failure. Write order: the secret first, the URL row last. The old secret is read
+        before it is replaced, so when the URL write fails (locked or full cache: the likelier failure) putting
+        it back is one keychain write that does not depend on the cache; the URL write itself is one SQLite
+        transaction, all or nothing. A crash between the two writes leaves the old URL with the new secret: the
+        next sync or test fails with a message and no cached row is lost; repeating the edit fixes it. A draft
+        becomes verified, as with :meth:`test`.
+
+        Coroutine for the event loop. Raises NotFoundError, ValidationError (malformed or non-http(s) URL,
+        incomplete credentials), ConfigurationError (no stored secret), ExternalServiceError (ServerUnreachable,
+        AuthFailed ...), CacheError."""
+        server = self._servers.get_by_name(name)
+        check, (new_url, token) = await self._check_edit(server, url, credentials)
+        old_secret: str | None = None
+        if token is not None:
+            old_secret = await self._runner.net(self._secrets.get, server.secret_ref)
+            await self._runner.net(self._secrets.set, server.secret_ref, token)
+        try:
+            updated: Server = await self._runner.db(self._servers.set_url, server.id, new_url)
+        except BaseException:
+            if token is not None:  # undo: the URL did not change, so neither may the secret
+                if old_secret is None:
+                    await self._runner.net(self._secrets.delete, server.secret_ref)
+                else:
+                    await self._runner.net(self._secrets.set, server.secret_ref, old_secret)
+            raise
+        mark = getattr(self._servers, "mark_verified", None)
+        if mark is not None:  # connection profiles: a successful test verifies a draft (issue 5)
+            updated = await self._runner.db(mark, server.id, check.identity, self._clock())
+        return ServerUpdate(updated, check)
+
+    async def _check_edit(
+        self, server: Server, url: str, credentials: Credentials | None
+    ) -> tuple[EditCheck, tuple[str, str | None]]:
+        """Validates and tests an edit. Returns the check and (normalised URL, token to store or None to keep
+        the stored secret)."""
+        new_url = normalize_server_url(url, server.name)[0]
+        new = NewServer(server.name, server.kind, new_url, server.auth_method)
+        if credentials is not None:
+            validate_new_server(new, credentials)
+            result: ConnectResult = await self._runner.net(self._clients.authenticate, new, credentials)
+            check = EditCheck(result.identity, identity_warning(server, result.identity))
+            return check, (new_url, result.token)
+        stored = await self._runner.net(self._secrets.get, server.secret_ref)
+        if not stored:
+            raise ConfigurationError(
+                f"{server.name}: no credentials are stored for this server.",
+                remedy="Enter its token, API key or password in the Edit dialog.",
+            )
+        moved = dataclasses.replace(server, url=new_url)
+        client = await self._runner.net(self._clients.connect, moved, Credentials(token=stored))
+        try:
+            identity: ServerIdentity = await self._runner.net(client.identity)
+        finally:
+            await self._runner.net(client.close)
+        check_version(server.name, identity)
+        return EditCheck(identity, identity_warning(server, identity)), (new_url, None)
 
     async def remove(self, name: str) -> Server:
         """Removes the server, its cached rows and its secret. Raises NotFoundError."""

@@ -119,6 +119,19 @@ class SqliteServerStore:
         with self._db.write("marking a server synced") as conn:
             conn.execute("UPDATE servers SET last_synced_at = ? WHERE id = ?", (when, server_id))
 
+    def set_url(self, server_id: int, url: str) -> Server:
+        """Stores a new base URL (already normalised and tested by the caller) in one transaction and returns the
+        server. Only the URL changes: ``machine_id`` stays the identity of the cached rows, so the next sync still
+        sees an identity change and replaces them. Raises NotFoundError when no server has this id."""
+        with self._db.write("changing a server's address") as conn:
+            changed = conn.execute("UPDATE servers SET url = ? WHERE id = ?", (url, server_id)).rowcount
+        if not changed:
+            raise NotFoundError(
+                "That server no longer exists.",
+                remedy="Run `zondarr server list` to see the configured servers.",
+            )
+        return self.get(server_id)
+
     # -- connection profiles (issue 5): draft until a Test connection succeeds ---------------------------------
 
     def add_draft(self, new: NewServer) -> Server:

@@ -2,8 +2,10 @@
 
 GUI thread only. Test connection runs in the background (``ServerService.probe`` → the net pool) and shows the
 server's name and version, or the failure's message, remedy and reference. Save is enabled only after a successful
-test of exactly the values on screen; any edit disables it again. Add mode saves with ``ServerService.add``; edit
-mode (name, kind and URL fixed) stores new credentials with ``ServerService.update_credentials``.
+test of exactly the values on screen; any edit disables it again. Add mode saves with ``ServerService.add``.
+Edit mode keeps name, kind and sign-in method fixed; the URL is editable and an empty secret means "keep the stored
+one": Test runs ``ServerService.probe_existing`` and Save ``ServerService.update`` with exactly those values. When
+the address answers as another server install, a warning shows under the test result.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from app.core.errors import ZondarrError
 from app.core.health import REMEDIES, TITLES, failure_class_of
 from app.core.models import AuthMethod, Credentials, NewServer, Server, ServerIdentity, ServerKind
 from app.services.context import AppContext
+from app.services.servers import EditCheck, ServerUpdate
 from app.ui.exception_hook import as_zondarr_error
 from app.ui.tasks import TaskGroup
 
@@ -36,7 +39,7 @@ AUTH_LABELS = {
 
 
 class ServerDialog(QDialog):
-    server_saved = Signal(object)  # Server (add) or str name (edit)
+    server_saved = Signal(object)  # Server (add) or ServerUpdate (edit)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None, edit: Server | None = None) -> None:
         super().__init__(parent)
@@ -45,6 +48,7 @@ class ServerDialog(QDialog):
         self.tasks = TaskGroup("server-dialog")
         self._tested: tuple[object, ...] | None = None
         self.failure_class: str | None = None  # of the last failed test (FailureClass value)
+        self.check: EditCheck | None = None  # edit mode: what the last successful test found
         self.setWindowTitle("Edit server" if edit else "Add server")
         self.setMinimumWidth(480)
         layout = QVBoxLayout(self)
@@ -87,6 +91,12 @@ class ServerDialog(QDialog):
         self.result_label.setWordWrap(True)
         self.result_label.setAccessibleName("Connection test result")
         layout.addWidget(self.result_label)
+        self.warning_label = QLabel(self)
+        self.warning_label.setObjectName("identityWarning")
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setAccessibleName("Different server warning")
+        self.warning_label.hide()
+        layout.addWidget(self.warning_label)
         buttons = QHBoxLayout()
         self.test_button = QPushButton("&Test connection", self)
         self.test_button.setAccessibleName("Test connection")
@@ -115,8 +125,14 @@ class ServerDialog(QDialog):
             self.auth.setCurrentIndex(self.auth.findData(edit.auth_method.value))
             self.name.setText(edit.name)
             self.url.setText(edit.url)
-            for fixed in (self.kind, self.name, self.url):
+            for fixed in (self.kind, self.name):
                 fixed.setEnabled(False)
+            self.url.setToolTip(
+                "The server's new address; Test connection checks it before anything is saved."
+            )
+            self.token.setPlaceholderText("Leave empty to keep the stored one")
+            self.username.setPlaceholderText("Leave both empty to keep the stored sign-in")
+            self.password.setPlaceholderText("Leave both empty to keep the stored sign-in")
         self.test_button.setDefault(True)
 
     # ---- form values
@@ -140,6 +156,15 @@ class ServerDialog(QDialog):
         if self.selected_method() is AuthMethod.PASSWORD:
             return Credentials(username=self.username.text().strip(), password=self.password.text())
         return Credentials(token=self.token.text().strip())
+
+    def edit_credentials(self) -> Credentials | None:
+        """Edit mode: the credentials on screen, or None when the secret fields are empty (keep the stored one)."""
+        if self.selected_method() is AuthMethod.PASSWORD:
+            if not (self.username.text().strip() or self.password.text()):
+                return None
+        elif not self.token.text().strip():
+            return None
+        return self.credentials()
 
     def _values(self) -> tuple[object, ...]:
         return (self.new_server(), self.token.text(), self.username.text(), self.password.text())
@@ -170,9 +195,12 @@ class ServerDialog(QDialog):
         ok = self._tested is not None and self._tested == self._values()
         self.save_button.setEnabled(ok)
         self.save_button.setToolTip("" if ok else "Test the connection first.")
+        self.warning_label.setVisible(ok and bool(self.warning_label.text()))  # only for the tested values
 
     def _on_test_button_clicked(self) -> None:
         self._tested = None
+        self.check = None
+        self.warning_label.clear()
         self._on_field_text_changed()
         self.test_button.setEnabled(False)
         self._show_result("Testing…", None)
@@ -188,7 +216,16 @@ class ServerDialog(QDialog):
 
     async def _test(self, values: tuple[object, ...]) -> None:
         try:
-            identity: ServerIdentity = await self._ctx.servers.probe(self.new_server(), self.credentials())
+            if self._edit is None:
+                identity: ServerIdentity = await self._ctx.servers.probe(
+                    self.new_server(), self.credentials()
+                )
+            else:
+                check = await self._ctx.servers.probe_existing(
+                    self._edit.name, self.new_server().url, self.edit_credentials()
+                )
+                identity, self.check = check.identity, check
+                self.warning_label.setText(f"⚠ {check.warning}" if check.warning else "")
         except Exception as exc:
             failed = as_zondarr_error(exc)
             self._show_error(failed)
@@ -210,8 +247,10 @@ class ServerDialog(QDialog):
             if self._edit is None:
                 saved: object = await self._ctx.servers.add(self.new_server(), self.credentials())
             else:
-                await self._ctx.servers.update_credentials(self._edit.name, self.credentials())
-                saved = self._edit.name
+                update: ServerUpdate = await self._ctx.servers.update(
+                    self._edit.name, self.new_server().url, self.edit_credentials()
+                )
+                saved = update
         except Exception as exc:
             self._tested = None
             self._show_error(as_zondarr_error(exc))

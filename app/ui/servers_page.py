@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPushButton, QVB
 
 from app.core.models import Server
 from app.services.context import AppContext
+from app.services.servers import ServerUpdate
 from app.ui.exception_hook import as_zondarr_error
 from app.ui.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
 from app.ui.tasks import TaskGroup
@@ -25,7 +26,8 @@ RUN_STATUS = {
 class ServersPage(QWidget):
     server_added = Signal(object)  # Server
     server_removed = Signal(str)
-    credentials_updated = Signal(str)
+    credentials_updated = Signal(str)  # name of an edited server (URL and/or credentials changed)
+    server_updated = Signal(object)  # ServerUpdate
     message = Signal(str, str)  # text, kind ("info" | "success" | "error") for the window's toasts
     error = Signal(object)  # ZondarrError to show in a dialog
 
@@ -157,9 +159,14 @@ class ServersPage(QWidget):
         if isinstance(saved, Server):
             self.message.emit(f"Added {saved.name}.", "success")
             self.server_added.emit(saved)
-        else:
-            self.message.emit(f"Updated the credentials of {saved}.", "success")
-            self.credentials_updated.emit(str(saved))
+        elif isinstance(saved, ServerUpdate):
+            name = saved.server.name
+            self.status.pop(name, None)  # a test result of the old address says nothing about the new one
+            self.message.emit(f"Saved {name}: it is reached at {saved.server.url}.", "success")
+            if saved.warning:
+                self.message.emit(f"{name}: {saved.warning}", "info")
+            self.server_updated.emit(saved)
+            self.credentials_updated.emit(name)
         self.reload()
 
     # ---- test
