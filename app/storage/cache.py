@@ -74,8 +74,8 @@ class Cache:
 
     def quick_check(self) -> None:
         """``PRAGMA quick_check`` on this thread's read connection; raises CacheError (with the remedy) unless the
-        file is sound. Any thread; reads the whole file."""
-        with self._db.read("checking the cache") as conn:
+        file is sound. Any thread; reads the whole file (with a small page cache: see ``Database.read``)."""
+        with self._db.read("checking the cache", scan=True) as conn:
             _raise_unless_ok(conn)
 
     def schema_version(self) -> int:

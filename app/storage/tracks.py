@@ -137,7 +137,7 @@ class SqliteTrackStore:
         return None
 
     def count(self, flt: TrackFilter) -> int:
-        with self._db.read("counting tracks") as conn:
+        with self._db.read("counting tracks", scan=True) as conn:  # one pass over an index: see Database.read
             sid = self._server_id(conn, flt.server)
             tags = self._tags(flt, sid)
             if tags is not None:
@@ -157,7 +157,7 @@ class SqliteTrackStore:
     def ids(self, flt: TrackFilter, sort: TrackSort) -> array[int]:
         """The ordered ids of the whole view as ``array('q')`` (8 bytes per track)."""
         out = array("q")
-        with self._db.read("reading track ids") as conn:
+        with self._db.read("reading track ids", scan=True) as conn:
             sid = self._server_id(conn, flt.server)
             for batch in _batches(self._rows(conn, flt, sort, sid, "id", None, 0)):
                 out.extend(int(r[0]) for r in batch)  # type: ignore[call-overload]
@@ -188,6 +188,8 @@ class SqliteTrackStore:
                     if found is not None:
                         return self._by_ids(conn, found[offset:], select)
                     # the matches cluster in sort order: the walk gave up, the sort plan answers
+            elif limit is not None and not q.has_row_filters(flt, sid):
+                in_order = True  # every row matches: the sort index gives the page, no count needed
             elif limit is not None:
                 # A page: pick the plan from the number of matches (SQLite's planner does not weigh LIMIT).
                 matches = q.count(conn, flt, sid)
