@@ -1,7 +1,7 @@
-"""`python -m app` is the same entry point as the `zondarr` script."""
+"""`python -m app` is the same entry point as the `zondarr` script (``app.entry.main``)."""
 
 import sys
 
-from app.cli import main
+from app.entry import main
 
 sys.exit(main())

@@ -1,29 +1,43 @@
-"""The GUI composition root: Qt application, qasync loop, AppContext, main window (DESIGN §2).
+"""The GUI composition root: Qt application, main window, AppContext, qasync loop (DESIGN §2, §8).
 
-``run_gui`` is what ``zondarr`` (no subcommand) calls. It runs on the main thread and returns the exit code.
-``--demo`` starts demo Plex + Jellyfin servers in-process and uses ``<data dir>/demo-gui`` as its data dir.
-``--self-test`` opens the window (offscreen works), waits until the library has painted its first rows (or its
-empty state), prints ONE JSON line ``{"startup_ms": ..., "tracks": ..., "rss_mb": ...}`` and exits 0; it runs
-no sync, no connection test, and does not take part in the single-instance guard.
+``run_gui`` is what ``zondarr`` without a subcommand calls (through ``app/entry.py``). It runs on the main thread,
+returns the exit code, and starts in two phases so that the library is on screen before most of the app is
+even imported (issue 3 start-up budget):
+
+1. Synchronous, before asyncio, qasync, the services, the servers or the CLI are imported: QApplication, theme
+   and icon; the single-instance check; the head of the cache read straight from the file (``app.storage.head``,
+   read-only: track count, first page of the default view, oldest last sync); the real ``MainWindow`` built
+   without a context, given that head, shown and painted. A missing, empty or too-old cache has no head: the
+   window then paints its loading state.
+2. ``app/gui_session.py``: qasync and the context (``app.cli.build_context``), then ``window.attach(ctx)`` (the
+   head rows stay as the library's first page) and ``window.start()``; the loop runs until the window closes.
+
+``--demo`` starts demo Plex + Jellyfin servers in-process (in phase 2) and uses ``<data dir>/demo-gui`` as its
+data dir. ``--self-test`` opens the window (offscreen works), waits until phase 2 is done, prints ONE JSON line
+``{"startup_ms": ..., "ready_ms": ..., "tracks": ..., "rss_mb": ...}`` and exits 0. ``startup_ms``: process start
+to the library's rows painted (phase 1; when the cache had no head, the first rows or empty state painted in
+phase 2); ``ready_ms``: process start to the window attached and started; ``rss_mb``: resident memory once the
+library holds the whole view (printed then). It runs no sync and no connection test, and does not take part in
+the single-instance guard.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import os
-import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.ui.main_window import MainWindow
 
 _IMPORTED_AT = time.perf_counter()
 
 log = logging.getLogger("app.main")
 
-DEMO_TRACKS = 20_000  # per demo server; ZONDARR_DEMO_TRACKS overrides
+EXPOSE_WAIT_S = 0.5  # on a real display the window is exposed a few ms after show(); offscreen at once
 
 
 def process_age_ms() -> float:
@@ -60,11 +74,10 @@ def run_gui(data_dir: Path, demo: bool = False, self_test: bool = False) -> int:
             )
             return 1
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    import qasync
+    if demo:
+        data_dir = data_dir / "demo-gui"
     from PySide6.QtWidgets import QApplication
 
-    from app.core.errors import ZondarrError
-    from app.ui.single_instance import SingleInstance, ask_running_instance, server_name
     from app.ui.theme import app_icon, apply_theme
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
@@ -76,10 +89,10 @@ def run_gui(data_dir: Path, demo: bool = False, self_test: bool = False) -> int:
     app.setQuitOnLastWindowClosed(False)  # the session coroutine decides when to stop the loop
     apply_theme(app)
 
-    if demo:
-        data_dir = data_dir / "demo-gui"
-    instance: SingleInstance | None = None
+    instance: Any = None
     if not self_test:
+        from app.ui.single_instance import SingleInstance, ask_running_instance, server_name
+
         name = server_name(data_dir)
         if ask_running_instance(name):
             print(
@@ -90,157 +103,60 @@ def run_gui(data_dir: Path, demo: bool = False, self_test: bool = False) -> int:
         instance = SingleInstance(name)
         if not instance.listen():
             log.warning("single-instance guard could not listen on %s", name)
-
-    demo_servers: list[Any] = []
     try:
-        overrides = None
-        if demo:
-            demo_servers = _start_demo_servers()
-            overrides = {"plex_tv_url": demo_servers[0].url}
-        from app.cli import build_context  # the CLI module owns the wiring (composition root)
+        window, head_tracks = _first_paint(app, data_dir)
+        painted_ms = round(process_age_ms(), 1)
+        from app.gui_session import FirstPaint, run_attached  # phase 2
 
-        ctx = build_context(data_dir, overrides=overrides, defer_cache_check=True)
-    except ZondarrError as err:
-        print(f"zondarr: {err.display()}", file=sys.stderr)
-        for server in demo_servers:
-            server.stop()
-        if instance is not None:
-            instance.close()
-        return 1
-
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    try:
-        return loop.run_until_complete(_session(app, ctx, demo_servers, self_test, instance))
+        first = FirstPaint(head_tracks, painted_ms if head_tracks is not None else None)
+        return run_attached(
+            app, window, data_dir, demo=demo, self_test=self_test, instance=instance, first=first
+        )
     finally:
-        from app.ui import exception_hook
-
-        exception_hook.uninstall(loop)
-        ctx.close()
-        for server in demo_servers:
-            server.stop()
         if instance is not None:
             instance.close()
-        asyncio.set_event_loop(None)
-        loop.close()
 
 
-def _start_demo_servers() -> list[Any]:
-    from app.demo import DemoConfig, start_demo_server
-
-    tracks = int(os.environ.get("ZONDARR_DEMO_TRACKS", DEMO_TRACKS))
-    plex = start_demo_server(DemoConfig(kind="plex", tracks=tracks))
-    try:
-        jellyfin = start_demo_server(DemoConfig(kind="jellyfin", tracks=tracks))
-    except BaseException:
-        plex.stop()
-        raise
-    return [plex, jellyfin]
-
-
-async def _session(app: Any, ctx: Any, demo_servers: list[Any], self_test: bool, instance: Any) -> int:
-    from PySide6.QtCore import QTimer
-
-    from app.ui import exception_hook
+def _first_paint(app: Any, data_dir: Path) -> tuple[MainWindow, int | None]:
+    """Phase 1: the window without a context, shown with the head of the cache and painted. Returns the window and
+    the track count of the head its library painted (None when it painted none: no head, or another sort)."""
+    from app.storage.head import read_head
     from app.ui.main_window import MainWindow
+    from app.ui.track_model import PAGE_SIZE
 
-    if demo_servers:
-        from app.demo_run import add_demo_servers
-
-        await add_demo_servers(ctx, *demo_servers)
-    window = MainWindow(ctx)
-    loop = asyncio.get_running_loop()
-    exception_hook.install(loop, window.show_error)
-    closed = asyncio.Event()
-    window.closed.connect(closed.set)
-    if instance is not None:
-        instance.activate_requested.connect(lambda: _bring_to_front(window))
-    # Python runs signal handlers only between bytecodes: a slow timer lets Ctrl+C / SIGTERM close the window.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: window.close())
-    ticker = QTimer(window)
-    ticker.start(250)
-    ticker.timeout.connect(lambda: None)
-    painted = _FirstPaint(window) if self_test else None
+    # Read on this thread: on a helper thread the count of a 1M cache (~5 ms without the GIL) did overlap the
+    # imports, but handing the GIL back and forth cost a small cache more than that (measured, 2 cores).
+    head = read_head(data_dir, PAGE_SIZE)
+    window = MainWindow()
+    shown = head is not None and window.show_head(head.tracks, head.rows, head.last_synced_at)
     window.show()
-    window.start(background_jobs=not self_test)
-    cache_check = None
-    if ctx.deferred_cache_check is not None and not self_test:
-        cache_check = asyncio.create_task(_check_cache(ctx, window), name="cache-quick-check")
-    code = 0
-    if painted is not None:
-        try:
-            tracks = await asyncio.wait_for(painted.wait(), timeout=120)
-        except TimeoutError:
-            print("zondarr: self-test: the library did not paint within 120 s", file=sys.stderr)
-            code = 1
-        else:
-            line = {"startup_ms": round(process_age_ms(), 1), "tracks": tracks, "rss_mb": round(rss_mb(), 1)}
-            print(json.dumps(line), flush=True)
-        window.close()
-    await closed.wait()
-    if cache_check is not None:
-        cache_check.cancel()
-    ticker.stop()
-    await window.shutdown()
-    window.hide()
-    window.deleteLater()
+    _paint_now(app, window)
+    return window, head.tracks if head is not None and shown else None
+
+
+def _paint_now(app: Any, window: Any) -> None:
+    """Returns once the library's rows are painted (on screen, or in the offscreen buffer): the events that
+    follow ``show()`` paint the exposed window; a viewport they did not paint (not exposed yet) is repainted."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class PaintSeen(QObject):
+        seen = False
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                self.seen = True
+            return False
+
+    view = getattr(window.library, "view", None)
+    target = view.viewport() if view is not None else window
+    probe = PaintSeen()
+    target.installEventFilter(probe)
+    deadline = time.monotonic() + EXPOSE_WAIT_S
     app.processEvents()
-    return code
-
-
-async def _check_cache(ctx: Any, window: Any) -> None:
-    """The start-up ``quick_check``, run on the read pool after the window is up (it reads the whole file)."""
-    from app.core.errors import ZondarrError
-
-    await asyncio.sleep(1.0)  # let the first paint and the id snapshot go first
-    try:
-        await ctx.runner.read(ctx.deferred_cache_check)
-    except ZondarrError as err:
-        window.show_error(err)
-
-
-def _bring_to_front(window: Any) -> None:
-    from PySide6.QtCore import Qt
-
-    window.setWindowState(
-        (window.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive
-    )
-    window.show()
-    window.raise_()
-    window.activateWindow()
-
-
-class _FirstPaint:
-    """Resolves with the track count once the library page painted its first rows (or its empty state)."""
-
-    def __init__(self, window: Any) -> None:
-        self._window = window
-        self._future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._count: int | None = None
-        # first_rows_ready fires once the row count and the first page are in the model (a count and one page
-        # query); the full id snapshot (~0.4 s at 1M tracks) keeps loading behind it without blocking the paint.
-        window.library.first_rows_ready.connect(self._on_library_first_rows_ready)
-
-    async def wait(self) -> int:
-        from PySide6.QtWidgets import QApplication
-
-        if self._count is None:
-            await self._future
-        count = self._count or 0
-        view = getattr(self._window.library, "view", None)
-        model = view.model() if view is not None else None
-        if count and model is not None:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not model.data(model.index(0, 0)):
-                await asyncio.sleep(0.005)  # rows arrive by primary-key pages off the GUI thread
-        QApplication.processEvents()
-        target = view.viewport() if view is not None else self._window
-        target.repaint()  # a synchronous paint: the rows are on screen (or in the offscreen buffer) now
-        return count
-
-    def _on_library_first_rows_ready(self, count: int) -> None:
-        if self._count is None:
-            self._count = count
-            if not self._future.done():
-                self._future.set_result(count)
+    handle = window.windowHandle()
+    while handle is not None and not handle.isExposed() and time.monotonic() < deadline:
+        time.sleep(0.002)
+        app.processEvents()
+    target.removeEventFilter(probe)
+    if not probe.seen:
+        target.repaint()  # a synchronous paint

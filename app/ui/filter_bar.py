@@ -3,10 +3,13 @@ search field, "Clear filters", and the count of tracks in the view.
 
 Every change emits ``filter_changed(TrackFilter)`` once; typing in the search field waits for a pause of
 ``SEARCH_DEBOUNCE_MS`` (Enter applies at once). GUI thread only. Colours come from the palette and the theme
-(object names below), never from here.
+(object names below), never from here. ``TrackFilter`` is imported when a filter is first built: the bar is part
+of the window's first paint, which comes before the core value types are loaded (start-up phase 1, app/main.py).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -20,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.filters import TrackFilter
+if TYPE_CHECKING:
+    from app.core.filters import TrackFilter
 
 SEARCH_DEBOUNCE_MS = 200
 DECADES = tuple(range(1950, 2030, 10))
@@ -142,6 +146,8 @@ class FilterBar(QWidget):
 
     def current_filter(self) -> TrackFilter:
         """The filter the controls show now (the search text as typed, even before the debounce fires)."""
+        from app.core.filters import TrackFilter
+
         text = self.search_edit.text().strip()
         return TrackFilter(
             server=self.server_combo.currentData(),
@@ -153,7 +159,13 @@ class FilterBar(QWidget):
         )
 
     def is_filtered(self) -> bool:
-        return self.current_filter() != TrackFilter()
+        """Whether any control differs from its default (``current_filter() != TrackFilter()``)."""
+        combos = (self.server_combo, self.genre_combo, self.decade_combo, self.rating_combo)
+        return (
+            bool(self.search_edit.text().strip())
+            or self.live_check.isChecked()
+            or any(c.currentData() is not None for c in combos)
+        )
 
     def set_servers(self, names: list[str]) -> None:
         """Fills the server combo (keeps the current choice while it still exists; otherwise "All")."""

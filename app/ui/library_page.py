@@ -4,18 +4,24 @@ selection kept by track id across refreshes, and CSV export of the current view.
 The shell embeds it as a widget. Threads: GUI thread only; id snapshots, option lists and the export run on the
 read pool (``ctx.runner.read``) in named tasks the page keeps and cancels in ``shutdown()`` (call it before
 ``ctx.close()``; ``closeEvent`` calls it too).
+
+Start-up (``app/main.py``): the page can be built without a context, shown with the head of the cache
+(``show_head``: count and first rows, read from the file before the store existed) for the first paint, and given
+its context later (``attach``). The core value types, the error types and asyncio are imported where first used,
+so that building the page for that paint does not load them.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -24,13 +30,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.errors import ZondarrError
-from app.core.filters import TrackFilter, TrackSort
-from app.services.context import AppContext
-from app.services.export import export_ids_csv
 from app.ui.filter_bar import FilterBar, format_count
 from app.ui.tasks import TaskGroup
-from app.ui.track_model import COLUMNS, SORT_COLUMNS, TrackTableModel
+from app.ui.track_model import COLUMNS, SORT_COLUMNS, RowLike, TrackTableModel
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.core.errors import ZondarrError
+    from app.core.filters import TrackFilter, TrackSort
+    from app.services.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +60,8 @@ class LibraryPage(QWidget):
     export_finished = Signal(int, str)
     error_raised = Signal(object)
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext | None = None, parent: QWidget | None = None) -> None:
+        """Without ``ctx`` the page shows the loading state (or ``show_head``) until ``attach``."""
         super().__init__(parent)
         self.setObjectName("libraryPage")
         self._ctx = ctx
@@ -68,7 +78,7 @@ class LibraryPage(QWidget):
         self.export_button.setAccessibleName("Export view to CSV")
         self.export_button.setToolTip("Write every track of this view to a CSV file (Ctrl+E)")
 
-        self._model = TrackTableModel(ctx.tracks, ctx.runner, parent=self)
+        self._model = TrackTableModel(None, None, parent=self)
         self.view = QTableView(self)
         self.view.setObjectName("libraryTable")
         self.view.setAccessibleName("Tracks")
@@ -115,8 +125,8 @@ class LibraryPage(QWidget):
         self._model.snapshot_failed.connect(self._on_model_snapshot_failed)
 
         self.filter_bar.set_count(0, loading=True)
-        self._request(self.filter_bar.current_filter(), TrackSort(), keep_scroll=False)
-        self._tasks.start("options", self._load_options(), replace=True)
+        if ctx is not None:
+            self.attach(ctx)
 
     def _setup_view(self) -> None:
         view = self.view
@@ -154,9 +164,53 @@ class LibraryPage(QWidget):
     def model(self) -> TrackTableModel:
         return self._model
 
+    def show_head(self, count: int, rows: Sequence[RowLike]) -> bool:
+        """Before ``attach``: shows the default view's ``count`` and first ``rows`` (read from the cache file);
+        ``first_rows_ready`` follows at once. Returns False, showing nothing, when the page is set to another
+        view (a sort order restored from the settings): those rows would be the wrong ones. GUI thread; needs no
+        event loop."""
+        header = self.view.horizontalHeader()
+        if self._ctx is not None or self.filter_bar.is_filtered():
+            return False
+        if header.sortIndicatorSection() != 0 or header.sortIndicatorOrder() != Qt.SortOrder.AscendingOrder:
+            return False
+        self._model.show_head(count, rows)
+        return True
+
+    def attach(self, ctx: AppContext) -> None:
+        """Gives a page built without a context its context, then loads the view the filter bar and the sort
+        indicator show, and the filter lists (needs the event loop). Rows shown by ``show_head`` stay on screen
+        while the id snapshot of the default view confirms them (no reset, the scroll position stays). Once."""
+        from app.core.filters import TrackFilter
+
+        self._ctx = ctx
+        self._model.attach(ctx.tracks, ctx.runner)
+        flt, sort = self.filter_bar.current_filter(), self._header_sort()
+        if self._head_shown and flt == TrackFilter() and sort == self._model.track_sort:
+            self._keep_selected = set(self.selected_ids())
+            self._restore_top_id, self._restore_scroll = None, 0
+            self._model.set_view(flt, sort, self._keep_selected, quick=False)
+        else:
+            self._request(flt, sort, keep_scroll=False)
+        self._tasks.start("options", self._load_options(), replace=True)
+
+    def _header_sort(self) -> TrackSort:
+        """The sort the header's indicator shows (title ascending when it shows none)."""
+        from app.core.filters import SortColumn, TrackSort
+
+        header = self.view.horizontalHeader()
+        section = header.sortIndicatorSection()
+        if not 0 <= section < len(SORT_COLUMNS):
+            return TrackSort()
+        descending = header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+        return TrackSort(SortColumn(SORT_COLUMNS[section]), descending)
+
     def reload(self) -> None:
         """Re-snapshots the current view (after a sync) and refreshes the server/genre lists, keeping the
-        selection by track id and the top visible track where they still exist. Returns at once."""
+        selection by track id and the top visible track where they still exist. Returns at once. Nothing before
+        ``attach``."""
+        if self._ctx is None:
+            return
         self._request(self._model.track_filter, self._model.track_sort, keep_scroll=True)
         self._tasks.start("options", self._load_options(), replace=True)
 
@@ -167,7 +221,9 @@ class LibraryPage(QWidget):
     def export_csv(self, path: Path | None = None) -> None:
         """Writes every track of the current view to ``path`` as CSV (the ``tracks --csv`` columns) on the read
         pool; ``None`` asks for a file first (a non-modal-to-the-loop ``QFileDialog.open()``). Returns at once;
-        ``export_finished`` and a message follow."""
+        ``export_finished`` and a message follow. Nothing before ``attach``."""
+        if self._ctx is None:
+            return
         if path is None:
             self._ask_export_path()
             return
@@ -293,6 +349,9 @@ class LibraryPage(QWidget):
     # ---- option lists and export (read pool) ------------------------------------------------------------------
 
     async def _load_options(self) -> None:
+        from app.core.errors import ZondarrError
+
+        assert self._ctx is not None  # started by attach()
         try:
             servers = await self._ctx.runner.read(self._ctx.server_store.list)
             genres = await self._ctx.runner.read(self._ctx.tracks.genres)
@@ -303,6 +362,10 @@ class LibraryPage(QWidget):
         self.filter_bar.set_genres(genres)
 
     async def _export(self, path: Path) -> None:
+        from app.core.errors import ZondarrError
+        from app.services.export import export_ids_csv
+
+        assert self._ctx is not None  # export_csv() checked it
         try:
             await self._model.wait_complete()  # the whole id snapshot of the view on screen
             # Replaced, never mutated, so safe to read on another thread.
@@ -321,6 +384,8 @@ class LibraryPage(QWidget):
         if self._export_dialog is not None:
             self._export_dialog.raise_()
             return
+        from PySide6.QtWidgets import QFileDialog  # its first use costs ~1.5 ms: not before the first paint
+
         dialog = QFileDialog(self, "Export view to CSV")
         dialog.setObjectName("libraryExportDialog")
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
@@ -344,12 +409,16 @@ class LibraryPage(QWidget):
     # ---- slots ------------------------------------------------------------------------------------------------
 
     def _on_filter_bar_filter_changed(self, flt: TrackFilter) -> None:
+        if self._ctx is None:
+            return  # attach() loads the view the controls show then
         if flt != self._model.track_filter:
             self._request(flt, self._model.track_sort, keep_scroll=False)
 
     def _on_header_sort_indicator_changed(self, section: int, order: Qt.SortOrder) -> None:
+        if self._ctx is None:
+            return  # a sort restored from the settings: attach() loads the view in that order
         if 0 <= section < len(SORT_COLUMNS):
-            sort = TrackSort(SORT_COLUMNS[section], order == Qt.SortOrder.DescendingOrder)
+            sort = self._header_sort()
             if sort != self._model.track_sort:
                 self._request(self._model.track_filter, sort, keep_scroll=False)
 

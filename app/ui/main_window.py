@@ -4,13 +4,20 @@ offline banner, status bar with the permanent sync footer, toasts. Geometry and 
 QSettings. GUI (event loop) thread only; ``shutdown()`` must be awaited before the context is closed. With background
 jobs, ``start()`` also runs the task scheduler (``ctx.tasks.run_forever()``, heartbeats included) as a named task of
 the window, cancelled on close; incident alerts go to the tray (or a toast).
+
+Two-phase start (``app/main.py``): ``MainWindow()`` without a context builds the frame, sidebar, toolbar, status
+bar, banner and the Library page, which ``show_head`` fills with the head of the cache (read from the file) for
+the first paint; nothing that needs the context, the services or asyncio is imported for it. ``attach(ctx)``
+then wires the rest (sync presenter, footer clock, health alerts, the library's store); ``start()`` as before.
+``MainWindow(ctx)`` attaches at once. Before ``attach``, actions and page switches wait for it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import logging
+import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
@@ -28,29 +35,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.errors import ZondarrError
-from app.core.models import Server
-from app.services.context import AppContext
-from app.services.tasks import TaskScheduler
-from app.ui.error_dialog import ErrorDialog
-from app.ui.health_alerts import HealthNotifier
 from app.ui.heap import freeze_long_lived
 from app.ui.offline_banner import OfflineBanner
 from app.ui.status_footer import StatusFooter
-from app.ui.sync_presenter import SyncPresenter
 from app.ui.tasks import TaskGroup
 from app.ui.theme import app_icon
 from app.ui.toasts import ToastHost
 
 if TYPE_CHECKING:  # the other pages are imported when first shown (start-up imports only the library's)
+    from app.core.errors import ZondarrError
+    from app.core.models import Server
+    from app.services.context import AppContext
+    from app.services.tasks import TaskScheduler
     from app.ui.diagnostics_page import DiagnosticsPage
     from app.ui.errors_page import ErrorsPage
+    from app.ui.health_alerts import HealthNotifier
     from app.ui.health_page import HealthPage
     from app.ui.history_page import HistoryPage
     from app.ui.identities_page import IdentitiesPage
     from app.ui.invitations_page import InvitationsPage
     from app.ui.servers_page import ServersPage
+    from app.ui.sync_presenter import SyncPresenter
     from app.ui.tasks_page import TasksPage
+    from app.ui.track_model import RowLike
     from app.ui.users_page import UsersPage
 
 try:  # built by the Library engineer in parallel; a placeholder stands in until the module exists
@@ -107,8 +114,8 @@ class _Page(Generic[P]):
 class MainWindow(QMainWindow):
     """See the module docstring. Only the Library page is built with the window (the first paint waits for
     nothing else); every other page is imported and built the first time it is shown or accessed
-    (``page(name)`` or its attribute), then wired, given its saved column widths, and loaded if the window has
-    started."""
+    (``page(name)`` or its attribute; after ``attach``), then wired, given its saved column widths, and loaded if
+    the window has started."""
 
     closed = Signal()
     servers_page: _Page[ServersPage] = _Page("Servers")
@@ -121,9 +128,13 @@ class MainWindow(QMainWindow):
     diagnostics_page: _Page[DiagnosticsPage] = _Page("Diagnostics")
     errors_page: _Page[ErrorsPage] = _Page("Errors")
 
-    def __init__(self, ctx: AppContext, settings: QSettings | None = None) -> None:
+    sync: SyncPresenter  # these two are set by attach()
+    health_notifier: HealthNotifier
+
+    def __init__(self, ctx: AppContext | None = None, settings: QSettings | None = None) -> None:
+        """Builds the window; with ``ctx`` also attaches it. GUI thread; without ``ctx`` no event loop needed."""
         super().__init__()
-        self.ctx = ctx
+        self._ctx: AppContext | None = None
         self.settings = settings if settings is not None else QSettings()
         self.tasks = TaskGroup("main-window")
         self.setWindowTitle("Zondarr")
@@ -150,30 +161,68 @@ class MainWindow(QMainWindow):
         right.addWidget(self.banner)
         self.stack = QStackedWidget(central)
         self._name_page(self.library, "Library")
-        self.stack.addWidget(self.library)
-        for _name in PAGES[1:]:
-            self.stack.addWidget(QWidget(self.stack))  # stands in until the page is first shown
+        self.stack.addWidget(self.library)  # attach() adds the other pages' stand-ins
         right.addWidget(self.stack, 1)
         outer.addLayout(right, 1)
         self.setCentralWidget(central)
         self.sidebar.setCurrentRow(0)
 
-        self.footer = StatusFooter(ctx.clock, self)
+        self.footer = StatusFooter(time.time, self)  # attach() gives it the context's clock
         self.statusBar().addPermanentWidget(self.footer, 1)
         self.statusBar().setSizeGripEnabled(True)
         self.toasts = ToastHost(self)
-        self.health_notifier = HealthNotifier(self, self.toasts.show_toast)
-        if ctx.health is not None:
-            ctx.health.alert = self.health_notifier
-        self.sync = SyncPresenter(ctx, self, self.footer, self.banner, self.toasts)
-        self.sync.cache_changed.connect(self._on_sync_cache_changed)
-        self.sync.no_servers.connect(self._on_sync_no_servers)
         self.sidebar.currentRowChanged.connect(self._on_sidebar_current_row_changed)
         library_error = getattr(self.library, "error_raised", None)
         if library_error is not None:
             library_error.connect(self._on_page_error)
         self._build_actions()
         self._restore_settings()
+        if ctx is not None:
+            self.attach(ctx)
+
+    @property
+    def ctx(self) -> AppContext:
+        """The context (RuntimeError before ``attach``: a programming error)."""
+        if self._ctx is None:
+            raise RuntimeError("MainWindow.ctx before attach()")
+        return self._ctx
+
+    @property
+    def attached(self) -> bool:
+        return self._ctx is not None
+
+    def show_head(self, tracks: int, rows: Sequence[RowLike], last_synced_at: float | None) -> bool:
+        """Before ``attach``: shows the head of the cache that the composition root read from the file: the
+        footer (``last_synced_at``: the oldest last sync of the enabled servers, as the sync presenter computes
+        it) and the library's row count and first rows of the default view. Returns whether the library shows
+        them (not when its restored sort order is another one). GUI thread; no event loop needed."""
+        self.footer.set_idle(tracks, last_synced_at)
+        show = getattr(self.library, "show_head", None)
+        return bool(show(tracks, rows)) if callable(show) else False
+
+    def attach(self, ctx: AppContext) -> None:
+        """Wires the window to ``ctx``: sync presenter, footer clock, health alerts, the library's store (its view
+        loads now), and the page the sidebar shows if that is not the library. Once, on the GUI thread with the
+        event loop set; ``start()`` next. Raises RuntimeError when already attached."""
+        from app.ui.health_alerts import HealthNotifier
+        from app.ui.sync_presenter import SyncPresenter
+
+        if self._ctx is not None:
+            raise RuntimeError("MainWindow.attach() twice")
+        self._ctx = ctx
+        self.footer.set_clock(ctx.clock)
+        self.health_notifier = HealthNotifier(self, self.toasts.show_toast)
+        if ctx.health is not None:
+            ctx.health.alert = self.health_notifier
+        self.sync = SyncPresenter(ctx, self, self.footer, self.banner, self.toasts)
+        self.sync.cache_changed.connect(self._on_sync_cache_changed)
+        self.sync.no_servers.connect(self._on_sync_no_servers)
+        attach_library = getattr(self.library, "attach", None)
+        if callable(attach_library):
+            attach_library(ctx)
+        self._add_stand_ins()
+        if self.sidebar.currentRow() > 0:  # restored before its page could be built
+            self._on_sidebar_current_row_changed(self.sidebar.currentRow())
 
     # ---- construction
 
@@ -211,6 +260,12 @@ class MainWindow(QMainWindow):
             page.reload()
         return cast(QWidget, page)
 
+    def _add_stand_ins(self) -> None:
+        """Empty widgets in the stack for the pages not built yet (once; not needed for the first paint)."""
+        if self.stack.count() == 1:
+            for _name in PAGES[1:]:
+                self.stack.addWidget(QWidget(self.stack))
+
     @staticmethod
     def _name_page(page: QWidget, name: str) -> None:
         page.setAccessibleName(f"{name} page")
@@ -219,7 +274,7 @@ class MainWindow(QMainWindow):
 
     def _make_library_page(self) -> QWidget:
         if LibraryPage is not None:
-            return LibraryPage(self.ctx, self)
+            return LibraryPage(None, self)  # attach() gives it the context
         placeholder = QWidget(self)
         layout = QVBoxLayout(placeholder)
         label = QLabel("The library view is not available in this build.", placeholder)
@@ -270,7 +325,7 @@ class MainWindow(QMainWindow):
     def start(self, background_jobs: bool = True) -> None:
         """Loads the pages and the footer; with ``background_jobs`` also the first/stale sync and the offline
         check (``--self-test`` runs without them). Freezes the start-up heap first (``app.ui.heap``): full
-        garbage collections during a sync would otherwise stall the GUI thread ~30 ms each."""
+        garbage collections during a sync would otherwise stall the GUI thread ~30 ms each. After ``attach``."""
         freeze_long_lived()
         self._started = True
         for name, page in self._built.items():
@@ -281,6 +336,8 @@ class MainWindow(QMainWindow):
             self.tasks.start("scheduler", self._run_scheduler(self.ctx.tasks))
 
     async def _run_scheduler(self, scheduler: TaskScheduler) -> None:
+        import asyncio
+
         # Started after a pause: the start-up sync (first or stale) goes first, alone, and the scheduler's
         # never-run tasks (all due at once on a new cache) do not race it for the server locks.
         await asyncio.sleep(SCHEDULER_START_DELAY_S)
@@ -288,6 +345,11 @@ class MainWindow(QMainWindow):
 
     async def shutdown(self) -> None:
         """Cancels the sync job and every page task and waits for them (call before ``ctx.close()``)."""
+        import asyncio
+
+        if self._ctx is None:  # never attached: no job, no page but the library (which started nothing)
+            await self.tasks.shutdown()
+            return
         await self.sync.shutdown()
         groups = [self.tasks, *(getattr(p, "tasks", None) for p in self._pages())]
         await asyncio.gather(*(g.shutdown() for g in groups if isinstance(g, TaskGroup)))
@@ -302,12 +364,15 @@ class MainWindow(QMainWindow):
         self.health_notifier.close()
 
     def show_error(self, err: ZondarrError) -> None:
-        """Non-blocking error dialog (also the exception hook's shower)."""
+        """Non-blocking error dialog (also the exception hook's shower). After ``attach``."""
+        from app.ui.error_dialog import ErrorDialog
+
         self.sync._keep(ErrorDialog.for_error(err, self))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_settings()
-        self.sync.controller.cancel()
+        if self._ctx is not None:
+            self.sync.controller.cancel()
         scheduler = self.tasks.get("scheduler")  # background jobs (heartbeats included) stop with the window
         if scheduler is not None:
             scheduler.cancel()
@@ -349,9 +414,12 @@ class MainWindow(QMainWindow):
     # ---- slots
 
     def _on_refresh_action_triggered(self) -> None:
-        self.sync.request_sync()
+        if self._ctx is not None:
+            self.sync.request_sync()
 
     def _on_add_server_action_triggered(self) -> None:
+        if self._ctx is None:
+            return
         self.sidebar.setCurrentRow(PAGES.index("Servers"))
         self.servers_page.open_add_dialog()
 
@@ -366,6 +434,10 @@ class MainWindow(QMainWindow):
 
     def _on_sidebar_current_row_changed(self, row: int) -> None:
         if not 0 <= row < len(PAGES):
+            return
+        if self._ctx is None:  # a page restored from the settings: built once the context is there (attach)
+            self._add_stand_ins()
+            self.stack.setCurrentIndex(row)
             return
         name = PAGES[row]
         fresh = name not in self._built

@@ -9,13 +9,23 @@ clock and is re-rendered every minute. GUI thread only.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 SEP = " · "
+
+
+def _escape(text: str) -> str:
+    """``html.escape(text)``: the ``html`` module (and its entity table) is not loaded before the first paint."""
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#x27;")
+    )
 
 
 def relative_time(then: float, now: float) -> str:
@@ -56,6 +66,12 @@ class StatusFooter(QWidget):
         self.timer.timeout.connect(self._on_timer_timeout)
         self.timer.start()
         self.set_idle(0, None)
+
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        """Replaces the clock the relative time is computed with (the window gets the context's at ``attach``)."""
+        self._clock = clock
+        if self._state == "idle":
+            self._render_idle()
 
     # ---- states
 
@@ -119,10 +135,10 @@ class StatusFooter(QWidget):
         self._href = href
         if link and href:
             self._plain = f"{text}{SEP}{link}"
-            self.label.setText(f'{html.escape(text)}{SEP}<a href="{href}">{html.escape(link)}</a>')
+            self.label.setText(f'{_escape(text)}{SEP}<a href="{href}">{_escape(link)}</a>')
         else:
             self._plain = text
-            self.label.setText(html.escape(text))
+            self.label.setText(_escape(text))
         self.setToolTip(tooltip)
         self.label.setToolTip(tooltip)
         self.label.setAccessibleDescription(self._plain)

@@ -2,20 +2,27 @@
 
 GUI (event loop) thread only. An exception escaping a task goes to ``app.ui.exception_hook.report_exception``
 (logged and shown; the app keeps running) instead of being lost with the task.
+
+``asyncio`` is imported when a task is first started, not with this module: widgets create their groups while the
+window is built for its first paint, which comes before the event loop exists (start-up phase 1, app/main.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger(__name__)
 
 
 def event_loop() -> asyncio.AbstractEventLoop:
     """The loop the GUI runs on (qasync): the running one, else the thread's current one."""
+    import asyncio
+
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
@@ -73,6 +80,8 @@ class TaskGroup:
         tasks = self.cancel_all()
         if not tasks:
             return
+        import asyncio
+
         _, pending = await asyncio.wait(tasks, timeout=timeout)
         for t in pending:
             log.warning("task %s did not stop within %.1f s; abandoned at shutdown", t.get_name(), timeout)

@@ -14,44 +14,55 @@ It never loads the whole table (DESIGN §2, issue 3 §2):
 * ``data()`` answers DisplayRole, TextAlignmentRole (numbers right-aligned) and ToolTipRole (title column);
   every other role gets ``None`` at once.
 
+* Start-up (``app/main.py``): the window paints before the store exists. The model is then built without a
+  store (``TrackTableModel(None, None)``) and given the head of the cache, read straight from the file
+  (``show_head``: the count and the first page). ``attach(store, runner)`` later gives it the store, and the
+  default view's id snapshot (``set_view(..., quick=False)``) confirms the head rows without a reset: nothing on
+  screen changes. That is also why asyncio, the core value types and the error types are imported where they
+  are first used, not with this module (they would delay the first paint).
+
 Threads: every method runs on the GUI (event-loop) thread; only the snapshot query leaves it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from array import array
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
-from app.core.errors import ZondarrError
-from app.core.filters import SortColumn, TrackFilter, TrackSort
-from app.core.models import Track
-from app.core.ports import Runner, TrackStore
 from app.ui.tasks import TaskGroup
 
+if TYPE_CHECKING:
+    import asyncio
+
+    from app.core.filters import TrackFilter, TrackSort
+    from app.core.models import Track
+    from app.core.ports import Runner, TrackStore
+
 log = logging.getLogger(__name__)
+
+PAGE_SIZE = 200  # rows read in one page (and in the head the window paints first)
 
 # The id snapshot waits this long at most for the view to paint the quick first page: started at once, its row
 # loop holds the GIL the paint needs (~25 ms later first paint at 1,000,000 tracks). A hidden view never paints.
 HEAD_PAINT_WAIT_S = 0.25
 
-# (header, sort column, right-aligned) in display order.
-COLUMNS: tuple[tuple[str, SortColumn, bool], ...] = (
-    ("Title", SortColumn.TITLE, False),
-    ("Artist", SortColumn.ARTIST, False),
-    ("Album", SortColumn.ALBUM, False),
-    ("Genre", SortColumn.GENRE, False),
-    ("Year", SortColumn.YEAR, True),
-    ("Rating", SortColumn.RATING, True),
-    ("Duration", SortColumn.DURATION, True),
-    ("Server", SortColumn.SERVER, False),
+# (header, sort column as the value of ``core.filters.SortColumn``, right-aligned) in display order.
+COLUMNS: tuple[tuple[str, str, bool], ...] = (
+    ("Title", "title", False),
+    ("Artist", "artist", False),
+    ("Album", "album", False),
+    ("Genre", "genre", False),
+    ("Year", "year", True),
+    ("Rating", "rating", True),
+    ("Duration", "duration", True),
+    ("Server", "server", False),
 )
-SORT_COLUMNS = tuple(c[1] for c in COLUMNS)
+SORT_COLUMNS: tuple[str, ...] = tuple(c[1] for c in COLUMNS)
 
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
@@ -63,6 +74,30 @@ _FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.
 _NO_FLAGS = Qt.ItemFlag.NoItemFlags
 
 Index = QModelIndex | QPersistentModelIndex
+
+
+class RowLike(Protocol):
+    """What a row of the table needs of a track: an ``app.core.models.Track``, or a head row read from the cache
+    file before the store existed (``app.storage.head.HeadTrack``, handed over by the composition root)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def artist(self) -> str | None: ...
+    @property
+    def album(self) -> str | None: ...
+    @property
+    def genres(self) -> tuple[str, ...]: ...
+    @property
+    def year(self) -> int | None: ...
+    @property
+    def rating(self) -> float | None: ...
+    @property
+    def duration_ms(self) -> int | None: ...
+    @property
+    def server(self) -> str: ...
 
 
 def format_duration(ms: int | None) -> str:
@@ -82,7 +117,7 @@ def format_rating(rating: float | None) -> str:
     return f"{rating:g}" if rating == round(rating, 1) else f"{rating:.1f}"
 
 
-def cell_text(track: Track, column: int) -> str:
+def cell_text(track: RowLike, column: int) -> str:
     """What a column shows for a track (also used by tests)."""
     if column == 0:
         return track.title
@@ -137,13 +172,14 @@ class TrackTableModel(QAbstractTableModel):
 
     def __init__(
         self,
-        tracks: TrackStore,
-        runner: Runner,
+        tracks: TrackStore | None,
+        runner: Runner | None,
         *,
-        page_size: int = 200,
+        page_size: int = PAGE_SIZE,
         max_pages: int = 64,
         parent: QObject | None = None,
     ) -> None:
+        """``tracks`` and ``runner`` may be None until ``attach`` (the first paint; see the module docstring)."""
         super().__init__(parent)
         self._tracks = tracks
         self._runner = runner
@@ -151,24 +187,49 @@ class TrackTableModel(QAbstractTableModel):
         self.max_pages = max_pages
         self._ids: Sequence[int] = array("q")
         self._rows = 0  # rows shown; larger than len(self._ids) while only the quick first page is known
-        self._pages: OrderedDict[int, list[Track | None]] = OrderedDict()
-        self._filter = TrackFilter()
-        self._sort = TrackSort()
+        self._pages: OrderedDict[int, list[RowLike | None]] = OrderedDict()
+        self._filter: TrackFilter | None = None  # None: the default view (its value type is imported on use)
+        self._sort: TrackSort | None = None
         self._generation = 0
         self._tasks = TaskGroup("library-model")
         self.page_loads = 0  # pages read since creation (tests and benchmarks look at it)
         self._head_painted = True
+        self._head_only = False  # the rows known are a first page shown ahead of the view's id snapshot
 
     # ---- the view -------------------------------------------------------------------------------------------
 
     @property
+    def attached(self) -> bool:
+        """Whether the model has its store (``attach``, or one given at construction)."""
+        return self._tracks is not None and self._runner is not None
+
+    def attach(self, tracks: TrackStore, runner: Runner) -> None:
+        """Gives a model built without a store its store and runner. The rows shown stay as they are; request a
+        view next (``set_view``)."""
+        self._tracks, self._runner = tracks, runner
+
+    def show_head(self, count: int, rows: Sequence[RowLike]) -> None:
+        """Shows ``count`` rows of the default view, ``rows`` being the first ones (at most ``page_size``), read
+        before the store existed. ``head_applied`` follows; a later ``set_view(TrackFilter(), TrackSort(),
+        quick=False)`` fills in the rest without a reset when the cache still holds that head."""
+        self._apply_head(count, rows[: self.page_size])
+
+    @property
     def track_filter(self) -> TrackFilter:
         """The filter of the last requested view."""
+        if self._filter is None:
+            from app.core.filters import TrackFilter
+
+            self._filter = TrackFilter()
         return self._filter
 
     @property
     def track_sort(self) -> TrackSort:
         """The sort of the last requested view."""
+        if self._sort is None:
+            from app.core.filters import TrackSort
+
+            self._sort = TrackSort()
         return self._sort
 
     @property
@@ -202,7 +263,10 @@ class TrackTableModel(QAbstractTableModel):
         """Requests a new snapshot for ``flt``/``sort``; returns its task (the model keeps a reference and
         cancels it on a newer request or ``shutdown``). ``quick``: show the first page as soon as it is read
         (a reset; use False to keep the old rows on screen until the new snapshot replaces them, as a reload
-        that restores the scroll position wants). Needs the event loop set for this thread."""
+        that restores the scroll position wants). Needs the event loop set for this thread and the store (raises
+        RuntimeError before ``attach``: a programming error)."""
+        if not self.attached:
+            raise RuntimeError("TrackTableModel.set_view before attach()")
         self._filter, self._sort = flt, sort
         self._generation += 1
         coro = self._load(self._generation, flt, sort, frozenset(keep), quick)
@@ -210,10 +274,12 @@ class TrackTableModel(QAbstractTableModel):
 
     def refresh(self, keep: Collection[int] = (), *, quick: bool = False) -> asyncio.Task[Any]:
         """Re-snapshots the current view (after a sync)."""
-        return self.set_view(self._filter, self._sort, keep, quick=quick)
+        return self.set_view(self.track_filter, self.track_sort, keep, quick=quick)
 
     async def wait_complete(self) -> None:
         """Returns once no snapshot is in flight (the ids then hold the whole view)."""
+        import asyncio
+
         while (task := self._tasks.get("snapshot")) is not None:
             await asyncio.wait([task])
 
@@ -225,6 +291,9 @@ class TrackTableModel(QAbstractTableModel):
     async def _load(
         self, generation: int, flt: TrackFilter, sort: TrackSort, keep: frozenset[int], quick: bool
     ) -> None:
+        from app.core.errors import ZondarrError
+
+        assert self._tracks is not None and self._runner is not None  # set_view checked it
         try:
             # The first page goes first, alone: run beside the id snapshot it would wait on the GIL that the
             # snapshot's row loop holds. Searches skip it (FTS makes count + page cost as much as the ids).
@@ -253,25 +322,30 @@ class TrackTableModel(QAbstractTableModel):
         self._head_painted = True
 
     async def _wait_head_painted(self) -> None:
+        import asyncio
+
         loop = asyncio.get_running_loop()
         deadline = loop.time() + HEAD_PAINT_WAIT_S
         while not self._head_painted and loop.time() < deadline:
             await asyncio.sleep(0.005)
 
-    def _apply_head(self, count: int, head: list[Track]) -> None:
+    def _apply_head(self, count: int, head: Sequence[RowLike]) -> None:
         self._head_painted = False
+        self._head_only = True
         self.beginResetModel()
         self._ids = array("q", (t.id for t in head))
         self._rows = max(count, len(head))
         self._pages.clear()
         if head:
-            self._pages[0] = list(head)
+            first: list[RowLike | None] = list(head)
+            self._pages[0] = first
         self.endResetModel()
         self.head_applied.emit(self._rows)
 
     def _apply_snapshot(self, ids: Sequence[int]) -> None:
         known = len(self._ids)
-        if not self.complete and len(ids) == self._rows and list(ids[:known]) == list(self._ids):
+        head_only, self._head_only = self._head_only, False
+        if head_only and len(ids) == self._rows and list(ids[:known]) == list(self._ids):
             # The quick first page was right: fill in the rest without a reset (selection and scroll stay).
             self._ids = ids
             if self._rows > known:
@@ -291,7 +365,7 @@ class TrackTableModel(QAbstractTableModel):
         """The id shown in ``row`` of the current snapshot."""
         return int(self._ids[row]) if 0 <= row < len(self._ids) else None
 
-    def track_at(self, row: int) -> Track | None:
+    def track_at(self, row: int) -> RowLike | None:
         """The track of ``row`` (read through the page cache); None when out of range, deleted since, or not
         known yet (beyond the quick first page)."""
         if not 0 <= row < len(self._ids):
@@ -304,15 +378,19 @@ class TrackTableModel(QAbstractTableModel):
             self._pages.move_to_end(page_no)
         return page[offset] if offset < len(page) else None
 
-    def _load_page(self, page_no: int) -> list[Track | None]:
+    def _load_page(self, page_no: int) -> list[RowLike | None]:
+        from app.core.errors import ZondarrError
+
         start = page_no * self.page_size
         ids = self._ids[start : start + self.page_size]
+        if self._tracks is None:
+            return [None] * len(ids)  # no store yet (the first paint): read once attached
         try:
-            found = {t.id: t for t in self._tracks.get_many(ids)}
+            found: dict[int, Track] = {t.id: t for t in self._tracks.get_many(ids)}
         except ZondarrError as exc:
             log.warning("reading library rows failed: %s", exc)
             return [None] * len(ids)  # not cached: the next paint tries again
-        page: list[Track | None] = [found.get(i) for i in ids]
+        page: list[RowLike | None] = [found.get(i) for i in ids]
         self.page_loads += 1
         self._pages[page_no] = page
         while len(self._pages) > self.max_pages:
@@ -358,7 +436,8 @@ class TrackTableModel(QAbstractTableModel):
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Re-snapshots in the order of ``column`` (the store sorts; there is no proxy model)."""
+        from app.core.filters import SortColumn, TrackSort
+
         if 0 <= column < len(COLUMNS):
-            self.set_view(
-                self._filter, TrackSort(SORT_COLUMNS[column], order == Qt.SortOrder.DescendingOrder)
-            )
+            sort = TrackSort(SortColumn(SORT_COLUMNS[column]), order == Qt.SortOrder.DescendingOrder)
+            self.set_view(self.track_filter, sort)

@@ -1,5 +1,5 @@
-"""pytest-qt with qasync: ONE session-scoped loop (PLATFORM-NOTES.md "qasync"), leftover tasks cancelled after each
-test, screenshots saved under test-artifacts/screenshots/ (see README)."""
+"""pytest-qt with qasync: ONE loop for the whole tests/ui package (PLATFORM-NOTES.md "qasync"), leftover tasks
+cancelled after each test, screenshots saved under test-artifacts/screenshots/ (see README)."""
 
 from __future__ import annotations
 
@@ -18,14 +18,17 @@ from PySide6.QtWidgets import QApplication, QWidget
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    # Package scope: the loop counts as running for this thread until it is closed, so it must be gone before
+    # tests of other packages call asyncio.run() (the CLI does) in the same session.
     loop = qasync.QEventLoop(qapp, already_running=True)
     asyncio.set_event_loop(loop)
     yield loop
     loop.stop()
     asyncio.events._set_running_loop(None)
     loop.close()
+    asyncio.set_event_loop(None)
 
 
 @pytest.fixture(autouse=True)

@@ -174,7 +174,7 @@ def test_any_filter_combination_matches_brute_force(
     page.view.horizontalHeader().setSortIndicator(column, order)
     flt = TrackFilter(server, genre, decade, min_rating, exclude_live, search)
     settle(qtbot, page, flt)
-    assert_view_is(page, all_tracks, flt, TrackSort(SORT_COLUMNS[column], descending))
+    assert_view_is(page, all_tracks, flt, TrackSort(SortColumn(SORT_COLUMNS[column]), descending))
 
 
 def test_search_waits_for_a_pause_in_typing(qtbot: QtBot, page: LibraryPage, all_tracks: list[Track]) -> None:

@@ -1,0 +1,68 @@
+"""The ``zondarr`` / ``python -m app`` entry point: the window without loading the command line first.
+
+Without a subcommand (only ``--data-dir``, ``--demo``, ``--self-test``) it opens the window through
+``app.main.run_gui`` having imported nothing but the standard library and platformdirs; every other command line
+(a subcommand, ``-h``/``--help``, ``--version``, an abbreviated or unknown option, a usage error) goes to
+``app.cli.main`` unchanged, so the CLI's parser stays the one place that defines, documents and rejects options.
+Main thread; returns the process exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+
+class GuiOptions(NamedTuple):
+    data_dir: Path | None
+    demo: bool
+    self_test: bool
+
+
+def gui_options(argv: Sequence[str]) -> GuiOptions | None:
+    """The window's options when ``argv`` holds nothing else, parsed as ``app.cli.build_parser()`` parses them
+    (the last ``--data-dir`` wins); None for anything else, which the CLI's parser then handles."""
+    data_dir: str | None = None
+    demo = self_test = False
+    args = iter(argv)
+    for arg in args:
+        if arg == "--demo":
+            demo = True
+        elif arg == "--self-test":
+            self_test = True
+        elif arg == "--data-dir":
+            value = next(args, None)
+            if value is None or value.startswith("-"):
+                return None  # for argparse to judge: a usage error, or a value that looks like an option
+            data_dir = value
+        elif arg.startswith("--data-dir="):
+            data_dir = arg.partition("=")[2]
+        else:
+            return None
+    return GuiOptions(None if data_dir is None else Path(data_dir), demo, self_test)
+
+
+def default_data_dir() -> Path:
+    """``$ZONDARR_DATA_DIR`` when set, else the platform's user data dir for "zondarr": the folder
+    ``app.storage.default_data_dir`` names (a test compares them), without importing the storage package."""
+    env = os.environ.get("ZONDARR_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("zondarr", appauthor=False))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    options = gui_options(args)
+    if options is None:
+        from app.cli import main as cli_main
+
+        return cli_main(args)
+    from app.main import run_gui
+
+    return run_gui(options.data_dir or default_data_dir(), demo=options.demo, self_test=options.self_test)
