@@ -30,6 +30,7 @@ from app.core.errors import ValidationError, ZondarrError, register_secret
 from app.core.filters import TrackFilter, TrackSort
 from app.core.models import AuthMethod, Credentials, NewServer, ServerKind, Track
 from app.core.settings import Settings
+from app.heap import freeze_long_lived
 from app.logsetup import configure_logging
 from app.servers.people_registry import PeopleRegistry
 from app.services.context import AppContext
@@ -422,6 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or default_data_dir()
     ctx = build_context(data_dir)
+    freeze_long_lived()  # start-up is done: full collections during a sync skip it (app/heap.py)
     try:
         handler: Callable[[AppContext, argparse.Namespace], Coroutine[Any, Any, int]] = args.handler
         try:

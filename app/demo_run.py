@@ -21,6 +21,7 @@ from app.demo import (
     DemoServer,
     start_demo_server,
 )
+from app.heap import freeze_long_lived
 from app.services.context import AppContext
 
 DEMO_PLEX = "Demo Plex"
@@ -52,6 +53,7 @@ async def run_headless_demo(data_dir: Path, tracks: int, as_json: bool) -> int:
     plex = start_demo_server(DemoConfig(kind="plex", tracks=tracks))
     jellyfin = start_demo_server(DemoConfig(kind="jellyfin", tracks=tracks))
     ctx = build_context(data_dir, overrides={"plex_tv_url": plex.url})
+    freeze_long_lived()  # start-up is done: full collections during the sync skip it (app/heap.py)
     try:
         await add_demo_servers(ctx, plex, jellyfin)
         printer = ProgressPrinter()

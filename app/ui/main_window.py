@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.heap import freeze_long_lived
+from app.heap import freeze_long_lived
 from app.ui.offline_banner import OfflineBanner
 from app.ui.status_footer import StatusFooter
 from app.ui.tasks import TaskGroup
@@ -324,7 +324,7 @@ class MainWindow(QMainWindow):
 
     def start(self, background_jobs: bool = True) -> None:
         """Loads the pages and the footer; with ``background_jobs`` also the first/stale sync and the offline
-        check (``--self-test`` runs without them). Freezes the start-up heap first (``app.ui.heap``): full
+        check (``--self-test`` runs without them). Freezes the start-up heap first (``app.heap``): full
         garbage collections during a sync would otherwise stall the GUI thread ~30 ms each. After ``attach``."""
         freeze_long_lived()
         self._started = True

@@ -171,11 +171,13 @@ def plexapi_object_path(url: str, token: str) -> int:
 def zondarr_sync(data_dir: Path, plex_url: str | None, jelly_url: str | None, resync: bool = False) -> dict:
     """Adds the servers to a fresh cache in ``data_dir`` (unless ``resync``) and syncs; returns timings."""
     from app.cli import build_context
+    from app.heap import freeze_long_lived
 
     async def go() -> dict:
         ctx = build_context(
             data_dir, overrides={"plex_tv_url": plex_url or "https://plex.tv", "page_size": str(PAGE)}
         )
+        freeze_long_lived()  # as `zondarr sync` and the window do once start-up is done (once per process)
         try:
             names = []
             if not resync:
