@@ -72,7 +72,7 @@ class Connector:
         if not secret:
             raise ConfigurationError(
                 f"{server.name}: no credentials are stored for this server.",
-                remedy="Remove the server and add it again with its token or API key.",
+                remedy="Enter its token, API key or password again (Servers page → Edit…).",
             )
         return await self.runner.net(self._clients.connect, server, Credentials(token=secret))
 

@@ -117,18 +117,7 @@ class ServerService:
         """Connects with the stored secret and reads the identity. Raises NotFoundError, ConfigurationError,
         ExternalServiceError."""
         server = self._servers.get_by_name(name)
-        token = await self._runner.net(self._secrets.get, server.secret_ref)
-        if not token:
-            raise ConfigurationError(
-                f"{server.name}: no credentials are stored for this server.",
-                remedy="Remove the server and add it again with its token or API key.",
-            )
-        client = await self._runner.net(self._clients.connect, server, Credentials(token=token))
-        try:
-            identity: ServerIdentity = await self._runner.net(client.identity)
-        finally:
-            await self._runner.net(client.close)
-        check_version(server.name, identity)
+        identity = await self._identity_with_stored_secret(server)
         mark = getattr(self._servers, "mark_verified", None)
         if mark is not None:  # connection profiles: a successful test verifies a draft (issue 5)
             await self._runner.db(mark, server.id, identity, self._clock())
@@ -234,20 +223,25 @@ class ServerService:
             result: ConnectResult = await self._runner.net(self._clients.authenticate, new, credentials)
             check = EditCheck(result.identity, identity_warning(server, result.identity))
             return check, (new_url, result.token)
-        stored = await self._runner.net(self._secrets.get, server.secret_ref)
-        if not stored:
+        identity = await self._identity_with_stored_secret(dataclasses.replace(server, url=new_url))
+        return EditCheck(identity, identity_warning(server, identity)), (new_url, None)
+
+    async def _identity_with_stored_secret(self, server: Server) -> ServerIdentity:
+        """Connects to ``server.url`` with the stored secret and reads the identity (checked against the minimum
+        version). Raises ConfigurationError (no stored secret), ExternalServiceError, UnsupportedVersion."""
+        token = await self._runner.net(self._secrets.get, server.secret_ref)
+        if not token:
             raise ConfigurationError(
                 f"{server.name}: no credentials are stored for this server.",
-                remedy="Enter its token, API key or password in the Edit dialog.",
+                remedy="Enter its token, API key or password again (Servers page → Edit…).",
             )
-        moved = dataclasses.replace(server, url=new_url)
-        client = await self._runner.net(self._clients.connect, moved, Credentials(token=stored))
+        client = await self._runner.net(self._clients.connect, server, Credentials(token=token))
         try:
             identity: ServerIdentity = await self._runner.net(client.identity)
         finally:
             await self._runner.net(client.close)
         check_version(server.name, identity)
-        return EditCheck(identity, identity_warning(server, identity)), (new_url, None)
+        return identity
 
     async def remove(self, name: str) -> Server:
         """Removes the server, its cached rows and its secret. Raises NotFoundError."""

@@ -209,7 +209,7 @@ class SyncService:
         if not secret:
             missing = ConfigurationError(
                 f"{server.name}: no credentials are stored for this server.",
-                remedy="Remove the server and add it again with its token or API key.",
+                remedy="Enter its token, API key or password again (Servers page → Edit…).",
             )
             return await self._finish(run, server, SyncStatus.FAILED, missing)
         worker = ServerSync(

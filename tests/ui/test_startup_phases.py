@@ -138,12 +138,10 @@ def test_the_entry_default_data_dir_is_the_storage_one(
 # ---- phase 1 in a fresh interpreter ------------------------------------------------------------------------
 
 
-def test_phase_one_paints_the_head_before_the_app_is_imported(synced: Shell, tmp_path: Path) -> None:
-    expected = _expected_rows(synced.ctx, ROWS)
-    synced.ctx.close()
-    shot = SCREENSHOTS / "startup_first_paint.png"
+def _probe(data_dir: Path, shot: Path, rows: int, tmp_path: Path) -> dict[str, Any]:
+    """Runs phase 1 alone in a fresh interpreter (``tests/ui/startup_probe.py``); its JSON report."""
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.ui.startup_probe", str(synced.data_dir), str(shot), str(ROWS)],
+        [sys.executable, "-m", "tests.ui.startup_probe", str(data_dir), str(shot), str(rows)],
         cwd=REPO,
         env=_env(tmp_path),
         capture_output=True,
@@ -152,7 +150,14 @@ def test_phase_one_paints_the_head_before_the_app_is_imported(synced: Shell, tmp
         stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def test_phase_one_paints_the_head_before_the_app_is_imported(synced: Shell, tmp_path: Path) -> None:
+    expected = _expected_rows(synced.ctx, ROWS)
+    synced.ctx.close()
+    shot = SCREENSHOTS / "startup_first_paint.png"
+    report = _probe(synced.data_dir, shot, ROWS, tmp_path)
     # PySide6 does not import asyncio itself: nothing of the loop, the services or the CLI is loaded yet.
     assert report["loaded"] == [], report["loaded"]
     assert report["rows"] == expected  # the first rows of the cache in title order, every column
@@ -164,17 +169,7 @@ def test_phase_one_paints_the_head_before_the_app_is_imported(synced: Shell, tmp
 
 def test_phase_one_paints_the_loading_state_without_a_cache(tmp_path: Path) -> None:
     data_dir = tmp_path / "none"
-    proc = subprocess.run(
-        [sys.executable, "-m", "tests.ui.startup_probe", str(data_dir), str(tmp_path / "s.png"), "1"],
-        cwd=REPO,
-        env=_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    report = _probe(data_dir, tmp_path / "s.png", 1, tmp_path)
     assert report["row_count"] == 0 and report["count_label"] == "0 tracks…"
     assert not data_dir.exists()  # phase 1 creates nothing
 
