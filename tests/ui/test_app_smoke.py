@@ -115,3 +115,57 @@ def test_second_launch_raises_the_first_and_exits_0(tmp_path: Path) -> None:
         first.send_signal(signal.SIGTERM)
         out, err = first.communicate(timeout=30)
     assert first.returncode == 0, err  # a clean shutdown, not 139
+
+
+def test_the_readme_main_job_opens_the_window_on_demo_servers_and_syncs_them(tmp_path: Path) -> None:
+    # `zondarr --demo` (the README's first command): demo Plex + Jellyfin start in-process, are added, and the
+    # first sync runs through the modal dialog; SIGTERM (what closing the session sends) then ends it cleanly.
+    data_dir = tmp_path / "home"
+    cache = data_dir / "demo-gui" / "cache.sqlite3"
+    env = {**_env(), "ZONDARR_DEMO_TRACKS": "300", "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    app = subprocess.Popen(
+        [sys.executable, "-m", "app", "--demo", "--data-dir", str(data_dir)],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    state: tuple[int, list[tuple[str, str]]] = (0, [])
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and app.poll() is None:
+            state = _demo_state(cache)
+            if state[0] == 600 and len(state[1]) == 2:
+                break
+            time.sleep(0.25)
+        assert app.poll() is None, "the window closed by itself"
+    finally:
+        app.send_signal(signal.SIGTERM)
+        out, err = app.communicate(timeout=30)
+    assert state == (600, [("Demo Jellyfin", "succeeded"), ("Demo Plex", "succeeded")]), (state, err)
+    assert app.returncode == 0, err
+    assert "Traceback" not in err
+
+
+def _demo_state(cache: Path) -> tuple[int, list[tuple[str, str]]]:
+    """(cached tracks, [(server, status) of finished start-up syncs]) read from the demo cache; (0, []) until the
+    file and its tables exist."""
+    import sqlite3
+
+    if not cache.exists():
+        return 0, []
+    try:
+        conn = sqlite3.connect(f"file:{cache}?mode=ro", uri=True)
+        try:
+            tracks = int(conn.execute("SELECT count(*) FROM tracks").fetchone()[0])
+            runs = conn.execute(
+                "SELECT s.name, r.status FROM sync_runs r JOIN servers s ON s.id = r.server_id "
+                "WHERE r.finished_at IS NOT NULL ORDER BY s.name"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0, []
+    return tracks, [(str(n), str(st)) for n, st in runs]
