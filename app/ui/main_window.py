@@ -20,12 +20,10 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QHeaderView,
-    QLabel,
     QListWidget,
     QMainWindow,
     QStackedWidget,
@@ -36,11 +34,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.heap import freeze_long_lived
+from app.ui.library_page import LibraryPage
 from app.ui.offline_banner import OfflineBanner
 from app.ui.status_footer import StatusFooter
 from app.ui.tasks import TaskGroup
 from app.ui.theme import app_icon
 from app.ui.toasts import ToastHost
+from app.ui.window_settings import WindowSettings
 
 if TYPE_CHECKING:  # the other pages are imported when first shown (start-up imports only the library's)
     from app.core.errors import ZondarrError
@@ -60,10 +60,6 @@ if TYPE_CHECKING:  # the other pages are imported when first shown (start-up imp
     from app.ui.track_model import RowLike
     from app.ui.users_page import UsersPage
 
-try:  # built by the Library engineer in parallel; a placeholder stands in until the module exists
-    from app.ui.library_page import LibraryPage
-except ImportError:  # pragma: no cover - only while the module is missing
-    LibraryPage = None  # type: ignore[assignment,misc]
 
 log = logging.getLogger(__name__)
 
@@ -136,13 +132,14 @@ class MainWindow(QMainWindow):
         super().__init__()
         self._ctx: AppContext | None = None
         self.settings = settings if settings is not None else QSettings()
+        self._state = WindowSettings(self.settings)
         self.tasks = TaskGroup("main-window")
         self.setWindowTitle("Zondarr")
         self.setWindowIcon(app_icon())
         self.resize(1200, 760)
 
         self._started = False
-        self.library = self._make_library_page()
+        self.library = LibraryPage(None, self)  # attach() gives it the context
         self._built: dict[str, QWidget] = {"Library": self.library}
 
         central = QWidget(self)
@@ -172,9 +169,7 @@ class MainWindow(QMainWindow):
         self.statusBar().setSizeGripEnabled(True)
         self.toasts = ToastHost(self)
         self.sidebar.currentRowChanged.connect(self._on_sidebar_current_row_changed)
-        library_error = getattr(self.library, "error_raised", None)
-        if library_error is not None:
-            library_error.connect(self._on_page_error)
+        self.library.error_raised.connect(self._on_page_error)
         self._build_actions()
         self._restore_settings()
         if ctx is not None:
@@ -197,8 +192,7 @@ class MainWindow(QMainWindow):
         it) and the library's row count and first rows of the default view. Returns whether the library shows
         them (not when its restored sort order is another one). GUI thread; no event loop needed."""
         self.footer.set_idle(tracks, last_synced_at)
-        show = getattr(self.library, "show_head", None)
-        return bool(show(tracks, rows)) if callable(show) else False
+        return self.library.show_head(tracks, rows)
 
     def attach(self, ctx: AppContext) -> None:
         """Wires the window to ``ctx``: sync presenter, footer clock, health alerts, the library's store (its view
@@ -217,9 +211,7 @@ class MainWindow(QMainWindow):
         self.sync = SyncPresenter(ctx, self, self.footer, self.banner, self.toasts)
         self.sync.cache_changed.connect(self._on_sync_cache_changed)
         self.sync.no_servers.connect(self._on_sync_no_servers)
-        attach_library = getattr(self.library, "attach", None)
-        if callable(attach_library):
-            attach_library(ctx)
+        self.library.attach(ctx)
         self._add_stand_ins()
         if self.sidebar.currentRow() > 0:  # restored before its page could be built
             self._on_sidebar_current_row_changed(self.sidebar.currentRow())
@@ -255,7 +247,7 @@ class MainWindow(QMainWindow):
         message = getattr(page, "message", None)
         if message is not None:
             message.connect(self._on_page_message)
-        self._restore_columns(_key, page.view)
+        self._state.restore_columns(_key, page.view)
         if self._started:
             page.reload()
         return cast(QWidget, page)
@@ -271,17 +263,6 @@ class MainWindow(QMainWindow):
         page.setAccessibleName(f"{name} page")
         if not page.objectName():
             page.setObjectName(name.replace(" ", "").lower() + "Page")
-
-    def _make_library_page(self) -> QWidget:
-        if LibraryPage is not None:
-            return LibraryPage(None, self)  # attach() gives it the context
-        placeholder = QWidget(self)
-        layout = QVBoxLayout(placeholder)
-        label = QLabel("The library view is not available in this build.", placeholder)
-        label.setObjectName("hint")
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(label)
-        return placeholder
 
     def _build_actions(self) -> None:
         bar = QToolBar("Main", self)
@@ -353,11 +334,7 @@ class MainWindow(QMainWindow):
         await self.sync.shutdown()
         groups = [self.tasks, *(getattr(p, "tasks", None) for p in self._pages())]
         await asyncio.gather(*(g.shutdown() for g in groups if isinstance(g, TaskGroup)))
-        library_tasks = getattr(self.library, "shutdown", None)
-        if callable(library_tasks):
-            result = library_tasks()
-            if asyncio.iscoroutine(result):
-                await result
+        self.library.shutdown()
         if self.ctx.health is not None:
             self.ctx.health.alert = None
             await self.ctx.health.close()  # the clients kept between heartbeat rounds
@@ -370,7 +347,7 @@ class MainWindow(QMainWindow):
         self.sync._keep(ErrorDialog.for_error(err, self))
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self._save_settings()
+        self._state.save(self, self.sidebar.currentRow(), self._tables())
         if self._ctx is not None:
             self.sync.controller.cancel()
         scheduler = self.tasks.get("scheduler")  # background jobs (heartbeats included) stop with the window
@@ -384,32 +361,14 @@ class MainWindow(QMainWindow):
     def _tables(self) -> dict[str, QTableView]:
         """The tables of the pages built so far, by their QSettings key (the others keep their saved state)."""
         views = {_LAZY[name][2]: page.view for name, page in self._built.items() if name in _LAZY}  # type: ignore[attr-defined]
-        library_view = getattr(self.library, "view", None)
-        if isinstance(library_view, QTableView):
-            views["library"] = library_view
+        views["library"] = self.library.view
         return views
 
-    def _restore_columns(self, name: str, view: QTableView) -> None:
-        state = self.settings.value(f"columns/{name}")
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            header: QHeaderView = view.horizontalHeader()
-            header.restoreState(state)
-
     def _restore_settings(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        for name, view in self._tables().items():
-            self._restore_columns(name, view)
-        page = str(self.settings.value("window/page", 0))
-        self.sidebar.setCurrentRow(int(page) if page.isdigit() and int(page) < len(PAGES) else 0)
-
-    def _save_settings(self) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/page", self.sidebar.currentRow())
-        for name, view in self._tables().items():
-            self.settings.setValue(f"columns/{name}", view.horizontalHeader().saveState())
-        self.settings.sync()
+        self._state.restore_geometry(self)
+        for key, view in self._tables().items():
+            self._state.restore_columns(key, view)
+        self.sidebar.setCurrentRow(self._state.page(len(PAGES)))
 
     # ---- slots
 
@@ -424,9 +383,8 @@ class MainWindow(QMainWindow):
         self.servers_page.open_add_dialog()
 
     def _on_sync_cache_changed(self, library_too: bool = True) -> None:
-        reload = getattr(self.library, "reload", None)
-        if callable(reload) and library_too:
-            reload()
+        if library_too:
+            self.library.reload()
         for name in _RELOAD_AFTER_SYNC:  # a page not built yet loads when it is first shown
             page = self._built.get(name)
             if page is not None:
