@@ -108,6 +108,7 @@ def build_context(
         tracks=cache.tracks, users=cache.users, accounts=cache.accounts, shares=cache.shares,
         exclusions=cache.exclusions, identities=cache.identities, invitations=cache.invitations,
         task_runs=cache.task_runs, sync=sync, extra_tasks=[heartbeat_task_spec(ctx, settings)],
+        preferences=cache.settings,
     )  # fmt: skip
     ctx.user_admin, ctx.invitations, ctx.identities = people.users, people.invitations, people.identities
     ctx.tasks = people.tasks

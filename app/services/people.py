@@ -17,6 +17,7 @@ from app.core.ports import (
     Runner,
     SecretStore,
     ServerStore,
+    SettingsStore,
     ShareMemory,
     TaskRunStore,
     TrackStore,
@@ -102,8 +103,10 @@ def build_people(
     sync: SyncService,
     clock: Clock = time.time,
     extra_tasks: Sequence[TaskSpec] = (),
+    preferences: SettingsStore | None = None,
 ) -> PeopleServices:
-    """Wires the people services and the scheduler with the standard tasks plus ``extra_tasks`` (heartbeats)."""
+    """Wires the people services and the scheduler with the standard tasks plus ``extra_tasks`` (heartbeats);
+    ``preferences`` keeps paused tasks paused across restarts."""
     connector = Connector(servers, secrets, clients, runner)
     user_service = UserService(
         connector=connector,
@@ -140,5 +143,6 @@ def build_people(
         runs=task_runs,
         runner=runner,
         clock=clock,
+        preferences=preferences,
     )
     return PeopleServices(user_service, invitation_service, identity_service, scheduler)

@@ -2,6 +2,9 @@
 duration ended, refresh stale caches. Each task has an interval, a next run, its last result and duration
 (``task_runs``), Run now and Pause.
 
+Pause is the admin's choice for the schedule and is kept in the cache's settings (key ``paused_tasks``): a
+restarted app, or the CLI on the same data dir, keeps a paused task paused.
+
 Catching up after sleep: the loop wakes at least every ``tick_s`` and compares the *wall clock* with each task's
 next run, so a task that fell due while the machine slept (when the loop's monotonic timers stand still) runs
 right after wake-up, once, not once per missed interval. Next runs start from the last finished run recorded,
@@ -22,9 +25,11 @@ from dataclasses import dataclass
 
 from app.core.errors import NotFoundError, ZondarrError
 from app.core.models import TaskRun, TaskStatus
-from app.core.ports import Clock, Runner, TaskRunStore
+from app.core.ports import Clock, Runner, SettingsStore, TaskRunStore
 
 log = logging.getLogger(__name__)
+
+PAUSED_KEY = "paused_tasks"  # settings key: the paused task names, comma-separated
 
 TaskBody = Callable[[], Awaitable[str]]  # returns the human summary of the run; raises on failure
 
@@ -55,8 +60,11 @@ class TaskScheduler:
         runner: Runner,
         clock: Clock = time.time,
         tick_s: float = 1.0,
+        preferences: SettingsStore | None = None,
     ) -> None:
+        """``preferences``: where pauses are kept across restarts (None: in this process only, for tests)."""
         self._states = {s.name: _State(s) for s in specs}
+        self._preferences = preferences
         self._runs = runs
         self._runner = runner
         self._clock = clock
@@ -82,6 +90,11 @@ class TaskScheduler:
             return
         self._loaded = True
         now = self._clock()
+        if self._preferences is not None:
+            stored = await self._runner.read(self._preferences.load_raw)
+            for name in stored.get(PAUSED_KEY, "").split(","):
+                if name in self._states:
+                    self._states[name].paused = True
         for st in self._states.values():
             st.last = await self._runner.read(self._runs.last, st.spec.name)
             st.next_run_at = now if st.last is None else max(now, st.last.started_at + st.spec.interval_s())
@@ -101,9 +114,16 @@ class TaskScheduler:
             for st in self._states.values()
         ]
 
-    def pause(self, name: str, paused: bool = True) -> None:
-        """Pauses (or resumes) the task's schedule; Run now still works while paused."""
+    async def pause(self, name: str, paused: bool = True) -> None:
+        """Pauses (or resumes) the task's schedule and keeps that choice in the cache; Run now still works while
+        paused. Raises NotFoundError (unknown task), CacheError (the choice could not be saved: nothing changed)."""
+        await self._load()
         st = self._state(name)
+        if self._preferences is not None:
+            names = {n for n, other in self._states.items() if other.paused and n != name}
+            if paused:
+                names.add(name)
+            await self._runner.db(self._preferences.save_raw, {PAUSED_KEY: ",".join(sorted(names))})
         st.paused = paused
         if not paused:
             st.next_run_at = min(st.next_run_at or self._clock(), self._clock() + st.spec.interval_s())

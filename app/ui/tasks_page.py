@@ -9,8 +9,10 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.core.errors import ZondarrError
 from app.core.models import TaskStatus
 from app.services.context import AppContext
+from app.services.tasks import TaskScheduler
 from app.ui.refresh_timer import refresh_while_visible
 from app.ui.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
 from app.ui.tasks import TaskGroup
@@ -132,5 +134,11 @@ class TasksPage(QWidget):
         sel, scheduler = self.selected(), self._ctx.tasks
         if sel is None or scheduler is None:
             return
-        scheduler.pause(sel.name, not sel.paused)
-        self.reload()
+        self.tasks.start(f"pause:{sel.name}", self._pause(scheduler, sel.name, not sel.paused), replace=True)
+
+    async def _pause(self, scheduler: TaskScheduler, name: str, paused: bool) -> None:
+        try:
+            await scheduler.pause(name, paused)  # kept in the cache: a restart keeps the task paused
+        except ZondarrError as err:  # could not be saved: nothing changed
+            self.message.emit(err.display(), "error")
+        await self._reload()

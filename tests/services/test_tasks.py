@@ -66,7 +66,14 @@ def _scheduler(
     cache = open_cache(tmp_path / "data", clock=lambda: clock[0])
     runner = ThreadRunner()
     return (
-        TaskScheduler(specs, runs=cache.task_runs, runner=runner, clock=lambda: clock[0], tick_s=0.01),
+        TaskScheduler(
+            specs,
+            runs=cache.task_runs,
+            runner=runner,
+            clock=lambda: clock[0],
+            tick_s=0.01,
+            preferences=cache.settings,  # type: ignore[attr-defined]
+        ),
         cache,
         runner,
     )
@@ -93,7 +100,7 @@ def test_scheduler_runs_due_tasks_isolates_failures_and_records_runs(tmp_path: P
         assert await sched.run_due() == []  # not due again until the interval passed
         clock[0] += 61
         assert len(await sched.run_due()) == 2
-        sched.pause("ok")
+        await sched.pause("ok")
         clock[0] += 61
         assert [r.task for r in await sched.run_due()] == ["boom"]
         status = {s.name: s for s in await sched.status()}
@@ -140,3 +147,47 @@ def test_scheduler_catches_up_once_after_sleep_and_resumes_from_history(tmp_path
     assert status.next_run_at == calls[-1] + 3600
     runner2.close()
     cache.close()  # type: ignore[attr-defined]
+
+
+def test_a_paused_task_stays_paused_after_a_restart_and_resuming_is_kept_too(tmp_path: Path) -> None:
+    # Pause is what the admin chose for the schedule, not a state of one process: a restarted app (or another
+    # process on the same data dir) must not run the task on its own again.
+    clock = [1_000.0]
+    calls: list[str] = []
+
+    async def ok() -> str:
+        calls.append("ok")
+        return "fine"
+
+    specs = [TaskSpec("ok", "OK", lambda: 60, ok)]
+    first, cache, runner = _scheduler(tmp_path, clock, specs)
+
+    async def pause_in_first() -> None:
+        await first.pause("ok")
+
+    asyncio.run(pause_in_first())
+    runner.close()  # type: ignore[attr-defined]
+    cache.close()  # type: ignore[attr-defined]
+
+    second, cache, runner = _scheduler(tmp_path, clock, specs)
+
+    async def in_second() -> None:
+        clock[0] += 3_600
+        assert await second.run_due() == []  # still paused: nothing ran
+        assert [s.paused for s in await second.status()] == [True]
+        await second.pause("ok", False)
+
+    asyncio.run(in_second())
+    runner.close()  # type: ignore[attr-defined]
+    cache.close()  # type: ignore[attr-defined]
+
+    third, cache, runner = _scheduler(tmp_path, clock, specs)
+
+    async def in_third() -> None:
+        assert [s.paused for s in await third.status()] == [False]
+        assert [r.task for r in await third.run_due()] == ["ok"]
+
+    asyncio.run(in_third())
+    runner.close()  # type: ignore[attr-defined]
+    cache.close()  # type: ignore[attr-defined]
+    assert calls == ["ok"]
