@@ -1,19 +1,21 @@
 """The ``zondarr`` / ``python -m app`` entry point: the window without loading the command line first.
 
 Without a subcommand (only ``--data-dir``, ``--demo``, ``--self-test``) it opens the window through
-``app.main.run_gui`` having imported nothing but the standard library and platformdirs; every other command line
-(a subcommand, ``-h``/``--help``, ``--version``, an abbreviated or unknown option, a usage error) goes to
-``app.cli.main`` unchanged, so the CLI's parser stays the one place that defines, documents and rejects options.
+``app.main.run_gui`` having imported nothing but the standard library and ``app.storage.paths``; every other
+command line (a subcommand, ``-h``/``--help``, ``--version``, an abbreviated or unknown option, a usage error)
+goes to ``app.cli.main`` unchanged, so the CLI's parser stays the one place that defines, documents and rejects
+options.
 Main thread; returns the process exit code.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
+
+from app.storage.paths import default_data_dir
 
 
 class GuiOptions(NamedTuple):
@@ -43,17 +45,6 @@ def gui_options(argv: Sequence[str]) -> GuiOptions | None:
         else:
             return None
     return GuiOptions(None if data_dir is None else Path(data_dir), demo, self_test)
-
-
-def default_data_dir() -> Path:
-    """``$ZONDARR_DATA_DIR`` when set, else the platform's user data dir for "zondarr": the folder
-    ``app.storage.default_data_dir`` names (a test compares them), without importing the storage package."""
-    env = os.environ.get("ZONDARR_DATA_DIR")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("zondarr", appauthor=False))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

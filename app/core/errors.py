@@ -112,6 +112,15 @@ class ConfigurationError(ZondarrError):
     default_message = "The configuration is not valid."
 
 
+def no_credentials(server_name: str) -> ConfigurationError:
+    """The error for a server whose token, API key or password is missing from the secret store (every service
+    that connects reads it first)."""
+    return ConfigurationError(
+        f"{server_name}: no credentials are stored for this server.",
+        remedy="Enter its token, API key or password again (Servers page → Edit…).",
+    )
+
+
 class ValidationError(ZondarrError):
     """Input from the admin (CLI argument, form field, filter) is not acceptable."""
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.core.errors import ConfigurationError, ZondarrError, redact
+from app.core.errors import ConfigurationError, ZondarrError, no_credentials, redact
 from app.core.health import (
     TITLES,
     FailureClass,
@@ -164,10 +164,7 @@ class HealthService:
     async def _client(self, server: Server) -> MediaServerClient:
         token = await self._runner.net(self._secrets.get, server.secret_ref)
         if not token:
-            raise ConfigurationError(
-                f"{server.name}: no credentials are stored for this server.",
-                remedy="Edit the server and enter its token or API key again.",
-            )
+            raise no_credentials(server.name)
         held = self._connected.get(server.id)
         if held is not None and held[0] == server.url and held[1] == token:
             return held[2]

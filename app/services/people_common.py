@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.core.errors import ConfigurationError, ExternalServiceError, ValidationError, ZondarrError
+from app.core.errors import (
+    ConfigurationError,
+    ExternalServiceError,
+    ValidationError,
+    ZondarrError,
+    no_credentials,
+)
 from app.core.models import Capability, Credentials, Server
 from app.core.ports import ClientFactory, MediaServerClient, Runner, SecretStore, ServerStore
 
@@ -70,10 +76,7 @@ class Connector:
             )
         secret = await self.runner.net(self._secrets.get, server.secret_ref)
         if not secret:
-            raise ConfigurationError(
-                f"{server.name}: no credentials are stored for this server.",
-                remedy="Enter its token, API key or password again (Servers page → Edit…).",
-            )
+            raise no_credentials(server.name)
         return await self.runner.net(self._clients.connect, server, Credentials(token=secret))
 
     async def close(self, client: MediaServerClient) -> None:

@@ -10,7 +10,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 
-from app.core.errors import ConfigurationError, ValidationError
+from app.core.errors import ConfigurationError, ValidationError, no_credentials
 from app.core.health import check_version, normalize_server_url
 from app.core.models import (
     AuthMethod,
@@ -231,10 +231,7 @@ class ServerService:
         version). Raises ConfigurationError (no stored secret), ExternalServiceError, UnsupportedVersion."""
         token = await self._runner.net(self._secrets.get, server.secret_ref)
         if not token:
-            raise ConfigurationError(
-                f"{server.name}: no credentials are stored for this server.",
-                remedy="Enter its token, API key or password again (Servers page → Edit…).",
-            )
+            raise no_credentials(server.name)
         client = await self._runner.net(self._clients.connect, server, Credentials(token=token))
         try:
             identity: ServerIdentity = await self._runner.net(client.identity)

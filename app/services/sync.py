@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
-from app.core.errors import AlreadyRunning, ConfigurationError, JobCancelled, ZondarrError
+from app.core.errors import AlreadyRunning, ConfigurationError, JobCancelled, ZondarrError, no_credentials
 from app.core.models import Credentials, MergeCounts, Server, ServerSyncResult, SyncRun, SyncStage, SyncStatus
 from app.core.ports import (
     ClientFactory,
@@ -207,11 +207,7 @@ class SyncService:
         secret = await self._runner.net(self._secrets.get, server.secret_ref)  # a keychain call may block
         run = await self._runner.db(self._runs.start, server.id, trigger)
         if not secret:
-            missing = ConfigurationError(
-                f"{server.name}: no credentials are stored for this server.",
-                remedy="Enter its token, API key or password again (Servers page → Edit…).",
-            )
-            return await self._finish(run, server, SyncStatus.FAILED, missing)
+            return await self._finish(run, server, SyncStatus.FAILED, no_credentials(server.name))
         worker = ServerSync(
             server=server,
             credentials=Credentials(token=secret),

@@ -10,14 +10,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from app.storage.cache import Cache, default_data_dir, open_cache
+    from app.storage.cache import Cache, open_cache
+    from app.storage.paths import default_data_dir
     from app.storage.secrets import KeyringSecretStore, open_secret_store
 
 __all__ = ["Cache", "KeyringSecretStore", "default_data_dir", "open_cache", "open_secret_store"]
 
 _HOMES = {
     "Cache": "app.storage.cache",
-    "default_data_dir": "app.storage.cache",
+    "default_data_dir": "app.storage.paths",
     "open_cache": "app.storage.cache",
     "KeyringSecretStore": "app.storage.secrets",
     "open_secret_store": "app.storage.secrets",

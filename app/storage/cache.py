@@ -8,8 +8,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import platformdirs
-
 from app.core.errors import CacheError
 from app.storage import schema
 from app.storage.accounts import SqliteAccountStore, SqliteExclusionStore
@@ -20,6 +18,7 @@ from app.storage.health import SqliteHealthStore
 from app.storage.identities import SqliteIdentityStore
 from app.storage.invitations import SqliteInvitationStore
 from app.storage.locks import FileJobLocks
+from app.storage.paths import CACHE_FILE
 from app.storage.runs import SqliteSettingsStore, SqliteSyncRunStore
 from app.storage.servers import SqliteServerStore
 from app.storage.shares import SqliteShareMemory
@@ -27,19 +26,11 @@ from app.storage.task_runs import SqliteTaskRunStore
 from app.storage.tracks import SqliteTrackStore
 from app.storage.users import SqliteUserStore
 
-FILE_NAME = "cache.sqlite3"
+FILE_NAME = CACHE_FILE
 _DAMAGED_REMEDY = (
     "Close Zondarr, move the file cache.sqlite3 out of the data folder and start again "
     "(cached tracks and users are fetched again on the next sync)."
 )
-
-
-def default_data_dir() -> Path:
-    """``$ZONDARR_DATA_DIR`` when set, else the platform's user data dir for "zondarr"."""
-    env = os.environ.get("ZONDARR_DATA_DIR")
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_data_dir("zondarr", appauthor=False))
 
 
 class Cache:

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import quote
 
-CACHE_FILE = "cache.sqlite3"  # = app.storage.cache.FILE_NAME (a test compares them)
+from app.storage.paths import CACHE_FILE
+
 # The schema version that added tracks_sort_title: without that index the head query would sort every track.
 HEAD_MIN_SCHEMA = 2
 # The default view's order, exactly as tracks_query.order_by(TrackSort()) (a test compares them).

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from app.core.errors import CacheError, NotFoundError, ValidationError
@@ -35,6 +36,20 @@ def _server(row: Any) -> Server:
     )
 
 
+@contextlib.contextmanager
+def _unique_name(name: str) -> Iterator[None]:
+    """Turns the cache's refusal of a second server called ``name`` into a ValidationError for the admin."""
+    try:
+        yield
+    except CacheError as exc:
+        if isinstance(exc.__cause__, sqlite3.IntegrityError):
+            raise ValidationError(
+                f"A server named {name!r} already exists.",
+                remedy="Choose another name, or remove the existing server first.",
+            ) from None
+        raise
+
+
 class SqliteServerStore:
     """Configured servers. Writes: db-writer thread, one transaction each. Reads: any thread.
     Raises CacheError for cache failures, plus the errors named per method."""
@@ -46,31 +61,23 @@ class SqliteServerStore:
     def add(self, new: NewServer, result: ConnectResult) -> Server:
         """Stores a verified server. Raises ValidationError when the name is taken."""
         now = self._clock()
-        try:
-            with self._db.write("adding a server") as conn:
-                cur = conn.execute(
-                    "INSERT INTO servers(name, kind, url, auth_method, enabled, status, machine_id, remote_user_id, "
-                    "version, created_at, last_verified_at) VALUES (?,?,?,?,1,'verified',?,?,?,?,?)",
-                    (
-                        new.name,
-                        str(new.kind),
-                        new.url,
-                        str(new.auth_method),
-                        result.identity.machine_id,
-                        result.remote_user_id,
-                        result.identity.version,
-                        now,
-                        now,
-                    ),
-                )
-                server_id = int(cur.lastrowid or 0)
-        except CacheError as exc:
-            if isinstance(exc.__cause__, sqlite3.IntegrityError):
-                raise ValidationError(
-                    f"A server named {new.name!r} already exists.",
-                    remedy="Choose another name, or remove the existing server first.",
-                ) from None
-            raise
+        with _unique_name(new.name), self._db.write("adding a server") as conn:
+            cur = conn.execute(
+                "INSERT INTO servers(name, kind, url, auth_method, enabled, status, machine_id, remote_user_id, "
+                "version, created_at, last_verified_at) VALUES (?,?,?,?,1,'verified',?,?,?,?,?)",
+                (
+                    new.name,
+                    str(new.kind),
+                    new.url,
+                    str(new.auth_method),
+                    result.identity.machine_id,
+                    result.remote_user_id,
+                    result.identity.version,
+                    now,
+                    now,
+                ),
+            )
+            server_id = int(cur.lastrowid or 0)
         return self.get(server_id)
 
     def list(self) -> list[Server]:
@@ -137,21 +144,13 @@ class SqliteServerStore:
     def add_draft(self, new: NewServer) -> Server:
         """Stores an untested server (status ``draft``, disabled: it cannot be synced until verified).
         Raises ValidationError when the name is taken."""
-        try:
-            with self._db.write("adding a draft server") as conn:
-                cur = conn.execute(
-                    "INSERT INTO servers(name, kind, url, auth_method, enabled, status, created_at) "
-                    "VALUES (?,?,?,?,0,'draft',?)",
-                    (new.name, str(new.kind), new.url, str(new.auth_method), self._clock()),
-                )
-                server_id = int(cur.lastrowid or 0)
-        except CacheError as exc:
-            if isinstance(exc.__cause__, sqlite3.IntegrityError):
-                raise ValidationError(
-                    f"A server named {new.name!r} already exists.",
-                    remedy="Choose another name, or remove the existing server first.",
-                ) from None
-            raise
+        with _unique_name(new.name), self._db.write("adding a draft server") as conn:
+            cur = conn.execute(
+                "INSERT INTO servers(name, kind, url, auth_method, enabled, status, created_at) "
+                "VALUES (?,?,?,?,0,'draft',?)",
+                (new.name, str(new.kind), new.url, str(new.auth_method), self._clock()),
+            )
+            server_id = int(cur.lastrowid or 0)
         return self.get(server_id)
 
     def mark_verified(self, server_id: int, identity: ServerIdentity, when: float) -> Server:

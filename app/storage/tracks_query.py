@@ -160,17 +160,9 @@ def conditions(
             terms.append(f"{column} IN (SELECT track_id FROM track_genres WHERE {' AND '.join(inner)})")  # noqa: S608
         params += inner_params
     else:
-        if server_id is not None:
-            terms.append("server_id = ?")
-            params.append(server_id)
-        if flt.decade is not None:
-            terms.append("year BETWEEN ? AND ?")
-            params += [flt.decade, flt.decade + 9]
-        if flt.min_rating is not None:
-            terms.append("rating >= ?")
-            params.append(float(flt.min_rating))
-        if flt.exclude_live:
-            terms.append("is_live = 0")
+        own, own_params = _column_terms(flt, server_id)
+        terms += own
+        params += own_params
     words = search_words(flt.search)
     if words:
         column = "+id" if fts_drives is False else "id"
@@ -179,10 +171,10 @@ def conditions(
     return terms, params
 
 
-def _genre_terms(flt: TrackFilter, server_id: int | None) -> tuple[list[str], list[object]]:
-    """Terms on ``track_genres``, which repeats the filter columns of its track (see schema v1)."""
-    terms = ["genre = ?"]
-    params: list[object] = [flt.genre]
+def _column_terms(flt: TrackFilter, server_id: int | None) -> tuple[list[str], list[object]]:
+    """Terms on the filter columns that ``tracks`` and ``track_genres`` both have (see schema v1)."""
+    terms: list[str] = []
+    params: list[object] = []
     if flt.decade is not None:
         terms.append("year BETWEEN ? AND ?")
         params += [flt.decade, flt.decade + 9]
@@ -195,6 +187,12 @@ def _genre_terms(flt: TrackFilter, server_id: int | None) -> tuple[list[str], li
         terms.append("server_id = ?")
         params.append(server_id)
     return terms, params
+
+
+def _genre_terms(flt: TrackFilter, server_id: int | None) -> tuple[list[str], list[object]]:
+    """Terms on ``track_genres``, which repeats the filter columns of its track."""
+    terms, params = _column_terms(flt, server_id)
+    return ["genre = ?", *terms], [flt.genre, *params]
 
 
 def where(terms: Sequence[str]) -> str:

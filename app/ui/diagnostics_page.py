@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from app.core.health import DiagnosticResult, DiagnosticRun
 from app.services.context import AppContext
 from app.ui.exception_hook import as_zondarr_error
-from app.ui.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
+from app.ui.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view, refill_choices
 from app.ui.tasks import TaskGroup
 
 RUN_HEADERS = ["Started", "Status", "Summary"]
@@ -79,14 +79,7 @@ class DiagnosticsPage(QWidget):
         if diag is None:
             return
         servers = await self._ctx.runner.read(self._ctx.server_store.list)
-        current = self.server.currentData()
-        self.server.blockSignals(True)
-        self.server.clear()
-        self.server.addItem("All servers", None)
-        for s in servers:
-            self.server.addItem(s.name, s.name)
-        self.server.setCurrentIndex(max(0, self.server.findData(current)) if current else 0)
-        self.server.blockSignals(False)
+        refill_choices(self.server, "All servers", [s.name for s in servers])
         keep = self.selected_run()
         self._runs = await self._ctx.runner.read(diag.history, 50)
         self.runs_model.set_rows(

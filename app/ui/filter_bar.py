@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.simple_table import refill_choices
+
 if TYPE_CHECKING:
     from app.core.filters import TrackFilter
 
@@ -203,19 +205,9 @@ class FilterBar(QWidget):
         self.search_edit.selectAll()
 
     def _refill(self, combo: QComboBox, all_text: str, names: list[str]) -> None:
-        current = combo.currentData()
         if [combo.itemData(i) for i in range(1, combo.count())] == names:
             return
-        self._quiet = True
-        try:
-            combo.clear()
-            combo.addItem(all_text, None)
-            for name in names:
-                combo.addItem(name, name)
-            combo.setCurrentIndex(max(0, combo.findData(current)) if current is not None else 0)
-        finally:
-            self._quiet = False
-        if combo.currentData() != current:
+        if refill_choices(combo, all_text, names):
             self.filter_changed.emit(self.current_filter())
 
     # ---- slots ------------------------------------------------------------------------------------------------

@@ -100,6 +100,23 @@ def make_table_view(
     return view
 
 
+def refill_choices(combo: Any, all_text: str, names: Sequence[str]) -> bool:
+    """Replaces the choices of the QComboBox ``combo`` with ``all_text`` (data None) and ``names`` (data: the
+    name), keeping the current choice when it is still offered, without emitting change signals. Returns
+    whether the current choice changed (it is not offered any more)."""
+    current = combo.currentData()
+    blocked = combo.blockSignals(True)
+    try:
+        combo.clear()
+        combo.addItem(all_text, None)
+        for name in names:
+            combo.addItem(name, name)
+        combo.setCurrentIndex(max(0, combo.findData(current)) if current is not None else 0)
+    finally:
+        combo.blockSignals(blocked)
+    return bool(combo.currentData() != current)
+
+
 def format_when(ts: float | None) -> str:
     """Local date and time, ``2024-05-01 14:03``; empty for None."""
     import time as _time

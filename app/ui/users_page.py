@@ -25,7 +25,7 @@ from app.core.models import AccountRef, Server, ServerKind, User
 from app.services.context import AppContext
 from app.ui.discrepancies_dialog import DiscrepanciesDialog
 from app.ui.outcomes import OutcomesDialog, confirm, summarize
-from app.ui.simple_table import SimpleTableModel, add_page_title, make_table_view
+from app.ui.simple_table import SimpleTableModel, add_page_title, make_table_view, refill_choices
 from app.ui.tasks import TaskGroup
 
 HEADERS = ["Server", "Username", "Email", "Role", "State"]
@@ -130,15 +130,7 @@ class UsersPage(QWidget):
         servers = await ctx.runner.read(ctx.server_store.list)
         self._servers = {s.id: s for s in servers}
         if servers_too:
-            current = self.server.currentData()
-            self.server.blockSignals(True)
-            self.server.clear()
-            self.server.addItem("All servers", None)
-            for s in servers:
-                self.server.addItem(s.name, s.name)
-            index = self.server.findData(current) if current else 0
-            self.server.setCurrentIndex(max(0, index))
-            self.server.blockSignals(False)
+            refill_choices(self.server, "All servers", [s.name for s in servers])
         server = self.server.currentData()
         search = self.search.text().strip() or None
         users = await ctx.runner.read(ctx.users.list, server, search)
