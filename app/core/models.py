@@ -184,7 +184,7 @@ class Track:
     added_at: float | None
 
     def to_json(self) -> dict[str, object]:
-        """The documented, stable ``--json`` shape of a track (README "JSON output")."""
+        """The documented, stable ``--json`` shape of a track (docs/CLI.md "JSON output")."""
         return {
             "server": self.server,
             "library": self.library,

@@ -23,7 +23,7 @@ from app.cli import main
 from app.demo import DemoConfig, DemoServer, start_demo_server
 
 REPO = Path(__file__).resolve().parents[2]
-# The documented keys of a track in `tracks --json` (README "JSON output").
+# The documented keys of a track in `tracks --json` (docs/CLI.md "JSON output").
 TRACK_FIELDS = frozenset(
     {
         "server",
