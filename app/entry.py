@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     options = gui_options(args)
     if options is None:
-        from app.cli import main as cli_main
+        from app.cli.main import main as cli_main
 
         return cli_main(args)
     from app.main import run_gui

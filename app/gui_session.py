@@ -19,7 +19,7 @@ from typing import Any
 import qasync
 from PySide6.QtCore import QCoreApplication, Qt, QTimer
 
-from app.cli import build_context  # the CLI module owns the wiring (composition root)
+from app.cli.main import build_context  # the CLI module owns the wiring (composition root)
 from app.core.errors import ZondarrError
 from app.main import process_age_ms, rss_mb
 from app.ui import exception_hook
@@ -116,7 +116,7 @@ async def _session(
     ticker.start(250)
     ticker.timeout.connect(lambda: None)
     if demo_servers:
-        from app.demo_run import add_demo_servers
+        from app.cli.demo import add_demo_servers
 
         await add_demo_servers(ctx, *demo_servers)
     window.start(background_jobs=not self_test)

@@ -122,7 +122,7 @@ def _first_paint(app: Any, data_dir: Path) -> tuple[MainWindow, int | None]:
     the track count of the head its library painted (None when it painted none: no head, or another sort)."""
     from app.storage.head import read_head
     from app.ui.main_window import MainWindow
-    from app.ui.track_model import PAGE_SIZE
+    from app.ui.models.track_model import PAGE_SIZE
 
     # Read on this thread: on a helper thread the count of a 1M cache (~5 ms without the GIL) did overlap the
     # imports, but handing the GIL back and forth cost a small cache more than that (measured, 2 cores).

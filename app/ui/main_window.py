@@ -34,12 +34,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.heap import freeze_long_lived
-from app.ui.library_page import LibraryPage
-from app.ui.offline_banner import OfflineBanner
-from app.ui.status_footer import StatusFooter
+from app.ui.pages.library_page import LibraryPage
 from app.ui.tasks import TaskGroup
 from app.ui.theme import app_icon
-from app.ui.toasts import ToastHost
+from app.ui.widgets.offline_banner import OfflineBanner
+from app.ui.widgets.status_footer import StatusFooter
+from app.ui.widgets.toasts import ToastHost
 from app.ui.window_settings import WindowSettings
 
 if TYPE_CHECKING:  # the other pages are imported when first shown (start-up imports only the library's)
@@ -47,18 +47,18 @@ if TYPE_CHECKING:  # the other pages are imported when first shown (start-up imp
     from app.core.models import Server
     from app.services.context import AppContext
     from app.services.tasks import TaskScheduler
-    from app.ui.diagnostics_page import DiagnosticsPage
-    from app.ui.errors_page import ErrorsPage
     from app.ui.health_alerts import HealthNotifier
-    from app.ui.health_page import HealthPage
-    from app.ui.history_page import HistoryPage
-    from app.ui.identities_page import IdentitiesPage
-    from app.ui.invitations_page import InvitationsPage
-    from app.ui.servers_page import ServersPage
+    from app.ui.models.track_model import RowLike
+    from app.ui.pages.diagnostics_page import DiagnosticsPage
+    from app.ui.pages.errors_page import ErrorsPage
+    from app.ui.pages.health_page import HealthPage
+    from app.ui.pages.history_page import HistoryPage
+    from app.ui.pages.identities_page import IdentitiesPage
+    from app.ui.pages.invitations_page import InvitationsPage
+    from app.ui.pages.servers_page import ServersPage
+    from app.ui.pages.tasks_page import TasksPage
+    from app.ui.pages.users_page import UsersPage
     from app.ui.sync_presenter import SyncPresenter
-    from app.ui.tasks_page import TasksPage
-    from app.ui.track_model import RowLike
-    from app.ui.users_page import UsersPage
 
 
 log = logging.getLogger(__name__)
@@ -81,15 +81,15 @@ PAGES = (
 
 # Every page but the library: (module, class, key of its column state in QSettings). Built on first use.
 _LAZY: dict[str, tuple[str, str, str]] = {
-    "Servers": ("app.ui.servers_page", "ServersPage", "servers"),
-    "Users": ("app.ui.users_page", "UsersPage", "users"),
-    "Sync history": ("app.ui.history_page", "HistoryPage", "history"),
-    "Invitations": ("app.ui.invitations_page", "InvitationsPage", "invitations"),
-    "Identities": ("app.ui.identities_page", "IdentitiesPage", "identities"),
-    "Tasks": ("app.ui.tasks_page", "TasksPage", "tasks"),
-    "Health": ("app.ui.health_page", "HealthPage", "incidents"),
-    "Diagnostics": ("app.ui.diagnostics_page", "DiagnosticsPage", "diagnostics"),
-    "Errors": ("app.ui.errors_page", "ErrorsPage", "errors"),
+    "Servers": ("app.ui.pages.servers_page", "ServersPage", "servers"),
+    "Users": ("app.ui.pages.users_page", "UsersPage", "users"),
+    "Sync history": ("app.ui.pages.history_page", "HistoryPage", "history"),
+    "Invitations": ("app.ui.pages.invitations_page", "InvitationsPage", "invitations"),
+    "Identities": ("app.ui.pages.identities_page", "IdentitiesPage", "identities"),
+    "Tasks": ("app.ui.pages.tasks_page", "TasksPage", "tasks"),
+    "Health": ("app.ui.pages.health_page", "HealthPage", "incidents"),
+    "Diagnostics": ("app.ui.pages.diagnostics_page", "DiagnosticsPage", "diagnostics"),
+    "Errors": ("app.ui.pages.errors_page", "ErrorsPage", "errors"),
 }
 _RELOAD_AFTER_SYNC = ("Servers", "Users", "Sync history", "Identities", "Health")
 _RELOAD_WHEN_SHOWN = PAGES[4:]  # these refresh what they show each time they are opened
@@ -342,7 +342,7 @@ class MainWindow(QMainWindow):
 
     def show_error(self, err: ZondarrError) -> None:
         """Non-blocking error dialog (also the exception hook's shower). After ``attach``."""
-        from app.ui.error_dialog import ErrorDialog
+        from app.ui.dialogs.error_dialog import ErrorDialog
 
         self.sync._keep(ErrorDialog.for_error(err, self))
 

@@ -22,14 +22,14 @@ from app.core.models import Server, SyncStatus
 from app.core.progress import JobProgress
 from app.services.context import AppContext
 from app.services.sync import SyncJobResult
-from app.ui.error_dialog import ErrorDialog
+from app.ui.dialogs.error_dialog import ErrorDialog
+from app.ui.dialogs.sync_dialog import SyncDialog
 from app.ui.exception_hook import as_zondarr_error
-from app.ui.offline_banner import OfflineBanner
-from app.ui.status_footer import StatusFooter, relative_time
 from app.ui.sync_controller import SyncController
-from app.ui.sync_dialog import SyncDialog
 from app.ui.tasks import TaskGroup
-from app.ui.toasts import ToastHost
+from app.ui.widgets.offline_banner import OfflineBanner
+from app.ui.widgets.status_footer import StatusFooter, relative_time
+from app.ui.widgets.toasts import ToastHost
 
 log = logging.getLogger(__name__)
 

@@ -185,7 +185,7 @@ def stall_during_sync(tracks: int) -> tuple[float, float, int]:
     from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.cli import build_context
+    from app.cli.main import build_context
     from app.core.filters import TrackFilter
     from app.core.models import AuthMethod, Credentials, NewServer, ServerKind
     from app.ui.main_window import MainWindow

@@ -170,7 +170,7 @@ def plexapi_object_path(url: str, token: str) -> int:
 
 def zondarr_sync(data_dir: Path, plex_url: str | None, jelly_url: str | None, resync: bool = False) -> dict:
     """Adds the servers to a fresh cache in ``data_dir`` (unless ``resync``) and syncs; returns timings."""
-    from app.cli import build_context
+    from app.cli.main import build_context
     from app.heap import freeze_long_lived
 
     async def go() -> dict:

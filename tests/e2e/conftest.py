@@ -19,7 +19,7 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
-from app.cli import main
+from app.cli.main import main
 from app.demo import DemoConfig, DemoServer, start_demo_server
 
 REPO = Path(__file__).resolve().parents[2]

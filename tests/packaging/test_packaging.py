@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import app
-from app.cli import build_parser
+from app.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGING = ROOT / "packaging"

@@ -18,7 +18,7 @@ import qasync
 from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication
 
-from app.cli import build_context
+from app.cli.main import build_context
 from app.core.filters import TrackFilter, TrackSort
 from app.core.models import AuthMethod, Credentials, NewServer, ServerKind, SyncStatus, Track
 from app.demo import DemoConfig, start_demo_server

@@ -20,7 +20,7 @@ from PySide6.QtCore import QEventLoop, QSettings
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
-from app.cli import build_context
+from app.cli.main import build_context
 from app.core.models import AuthMethod, Credentials, NewServer, Server, ServerKind
 from app.demo import DemoConfig, DemoServer, start_demo_server
 from app.services.context import AppContext

@@ -16,11 +16,11 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from app.core.errors import AuthFailed, ZondarrError
 from app.ui import exception_hook
-from app.ui.error_dialog import ErrorDialog
+from app.ui.dialogs.error_dialog import ErrorDialog
 from app.ui.single_instance import SingleInstance, ask_running_instance, server_name
-from app.ui.status_footer import StatusFooter, relative_time
 from app.ui.tasks import TaskGroup
-from app.ui.toasts import ToastHost
+from app.ui.widgets.status_footer import StatusFooter, relative_time
+from app.ui.widgets.toasts import ToastHost
 from tests.ui.conftest import screenshot
 from tests.ui.shell_fixtures import FakeClock, pump
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from PySide6.QtCore import Qt
 
 from app.core.models import ServerKind
-from app.ui.server_dialog import ServerDialog
-from app.ui.sparkline import scale_points
+from app.ui.dialogs.server_dialog import ServerDialog
+from app.ui.widgets.sparkline import scale_points
 from tests.ui.conftest import screenshot
 from tests.ui.shell_fixtures import Shell, pump, run
 

@@ -23,9 +23,9 @@ from app.core.filters import SortColumn, TrackFilter, TrackSort
 from app.core.models import Track
 from app.services.context import AppContext
 from app.services.export import TRACK_COLUMNS, write_tracks_csv
-from app.ui.filter_bar import DECADES
-from app.ui.library_page import LibraryPage
-from app.ui.track_model import SORT_COLUMNS, cell_text
+from app.ui.models.track_model import SORT_COLUMNS, cell_text
+from app.ui.pages.library_page import LibraryPage
+from app.ui.widgets.filter_bar import DECADES
 from tests.ui.conftest import screenshot
 from tests.ui.library_fixtures import all_tracks_fixture, library_ctx_fixture, reference_ids  # noqa: F401
 

@@ -16,10 +16,10 @@ from PySide6.QtWidgets import QMessageBox
 from app.core.models import AuthMethod, Server, ServerKind, User
 from app.demo import DemoServer
 from app.services.identities import AccessRow
-from app.ui.identities_page import grid_cells
-from app.ui.invitation_dialogs import CreateInvitationDialog, RedeemDialog
-from app.ui.outcomes import OutcomesDialog
-from app.ui.users_page import block_reason
+from app.ui.dialogs.invitation_dialogs import CreateInvitationDialog, RedeemDialog
+from app.ui.dialogs.outcomes import OutcomesDialog
+from app.ui.pages.identities_page import grid_cells
+from app.ui.pages.users_page import block_reason
 from tests.ui.conftest import screenshot
 from tests.ui.shell_fixtures import Shell, pump
 

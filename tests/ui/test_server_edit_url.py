@@ -11,8 +11,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from app.core.filters import TrackFilter
-from app.ui.server_dialog import ServerDialog
-from app.ui.servers_page import ServersPage
+from app.ui.dialogs.server_dialog import ServerDialog
+from app.ui.pages.servers_page import ServersPage
 from tests.ui.conftest import screenshot
 from tests.ui.shell_fixtures import Shell, pump
 

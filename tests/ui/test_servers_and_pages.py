@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.core.filters import TrackFilter
 from app.core.models import AuthMethod, ServerKind
-from app.ui.server_dialog import ServerDialog
+from app.ui.dialogs.server_dialog import ServerDialog
 from tests.ui.conftest import screenshot
 from tests.ui.shell_fixtures import Shell, pump
 

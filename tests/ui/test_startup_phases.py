@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from PySide6.QtCore import QSettings, Qt
 from pytestqt.qtbot import QtBot
 
-from app.cli import build_parser
+from app.cli.main import build_parser
 from app.core.filters import TrackFilter, TrackSort
 from app.entry import default_data_dir, gui_options
 from app.services.context import AppContext
@@ -34,10 +34,10 @@ from app.storage import default_data_dir as storage_default_data_dir
 from app.storage import head as storage_head
 from app.storage.head import read_head
 from app.storage.tracks_query import order_by
-from app.ui.library_page import LibraryPage
 from app.ui.main_window import MainWindow
-from app.ui.status_footer import _escape
-from app.ui.track_model import COLUMNS, PAGE_SIZE, cell_text
+from app.ui.models.track_model import COLUMNS, PAGE_SIZE, cell_text
+from app.ui.pages.library_page import LibraryPage
+from app.ui.widgets.status_footer import _escape
 from tests.ui.conftest import SCREENSHOTS
 from tests.ui.shell_fixtures import Shell, pump
 

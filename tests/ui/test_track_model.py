@@ -16,7 +16,7 @@ from app.core.filters import SortColumn, TrackFilter, TrackSort
 from app.core.models import Track
 from app.core.ports import TrackStore
 from app.services.context import AppContext
-from app.ui.track_model import COLUMNS, TrackTableModel, cell_text, format_duration, format_rating
+from app.ui.models.track_model import COLUMNS, TrackTableModel, cell_text, format_duration, format_rating
 from tests.ui.library_fixtures import all_tracks_fixture, library_ctx_fixture, reference_ids  # noqa: F401
 
 

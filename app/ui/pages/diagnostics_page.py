@@ -21,7 +21,13 @@ from PySide6.QtWidgets import (
 from app.core.health import DiagnosticResult, DiagnosticRun
 from app.services.context import AppContext
 from app.ui.exception_hook import as_zondarr_error
-from app.ui.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view, refill_choices
+from app.ui.models.simple_table import (
+    SimpleTableModel,
+    add_page_title,
+    format_when,
+    make_table_view,
+    refill_choices,
+)
 from app.ui.tasks import TaskGroup
 
 RUN_HEADERS = ["Started", "Status", "Summary"]

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.simple_table import refill_choices
+from app.ui.models.simple_table import refill_choices
 
 if TYPE_CHECKING:
     from app.core.filters import TrackFilter

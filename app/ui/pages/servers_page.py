@@ -11,7 +11,7 @@ from app.core.models import Server
 from app.services.context import AppContext
 from app.services.servers import ServerUpdate
 from app.ui.exception_hook import as_zondarr_error
-from app.ui.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
+from app.ui.models.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
 from app.ui.tasks import TaskGroup
 
 HEADERS = ["Name", "Kind", "URL", "Status", "Last sync", "Tracks"]
@@ -127,7 +127,7 @@ class ServersPage(QWidget):
     # ---- add / edit
 
     def open_add_dialog(self) -> None:
-        from app.ui.server_dialog import ServerDialog
+        from app.ui.dialogs.server_dialog import ServerDialog
 
         dialog = ServerDialog(self._ctx, self)
         dialog.server_saved.connect(self._on_dialog_server_saved)
@@ -137,7 +137,7 @@ class ServersPage(QWidget):
         dialog.open()
 
     def _on_edit_button_clicked(self) -> None:
-        from app.ui.server_dialog import ServerDialog
+        from app.ui.dialogs.server_dialog import ServerDialog
 
         server = self.selected()
         if server is None:

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
-from app.cli_health import describe_failure, main_stderr, record_cli_error
-from app.cli_health import register as register_health
-from app.cli_health import wire as wire_health
-from app.cli_people import register as register_people
-from app.cli_render import (
+from app.cli.health import describe_failure, main_stderr, record_cli_error
+from app.cli.health import register as register_health
+from app.cli.health import wire as wire_health
+from app.cli.people import register as register_people
+from app.cli.render import (
     ProgressPrinter,
     format_users,
     print_json,
@@ -259,7 +259,7 @@ async def cmd_settings(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.demo_run import run_headless_demo  # demo servers are wired only for this command
+    from app.cli.demo import run_headless_demo  # demo servers are wired only for this command
 
     data_dir = args.data_dir or default_data_dir() / "demo"
     return asyncio.run(run_headless_demo(data_dir, tracks=args.tracks, as_json=args.json))

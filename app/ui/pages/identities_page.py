@@ -24,10 +24,10 @@ from PySide6.QtWidgets import (
 from app.core.models import AccountRef
 from app.services.context import AppContext
 from app.services.identities import AccessRow, IdentityView, LinkSuggestion
+from app.ui.dialogs.link_dialog import LinkDialog
+from app.ui.dialogs.outcomes import OutcomesDialog, confirm, summarize
 from app.ui.exception_hook import as_zondarr_error
-from app.ui.link_dialog import LinkDialog
-from app.ui.outcomes import OutcomesDialog, confirm, summarize
-from app.ui.simple_table import SimpleTableModel, add_page_title, make_table_view
+from app.ui.models.simple_table import SimpleTableModel, add_page_title, make_table_view
 from app.ui.tasks import TaskGroup
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.services.context import AppContext
-from app.ui.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
+from app.ui.models.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
 from app.ui.tasks import TaskGroup
 
 HEADERS = [

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from app.cli_render import print_json
+from app.cli.render import print_json
 from app.core.errors import ConfigurationError, ValidationError, register_secret
 from app.services.context import AppContext
 from app.services.people_common import Outcome

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.cli_render import print_json
+from app.cli.render import print_json
 from app.core.errors import NotFoundError, ValidationError, ZondarrError
 from app.core.health import REMEDIES, TITLES, Outcome, failure_class_of
 from app.core.settings import Settings

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 from app.core.errors import ZondarrError, register_secret
 from app.core.models import Invitation
 from app.services.context import AppContext
+from app.ui.dialogs.outcomes import OutcomeTable
 from app.ui.exception_hook import as_zondarr_error
-from app.ui.outcomes import OutcomeTable
 from app.ui.tasks import TaskGroup
 
 

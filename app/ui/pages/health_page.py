@@ -21,10 +21,10 @@ from app.core.health import Incident
 from app.services.context import AppContext
 from app.services.health import WINDOWS, ServerHealth
 from app.ui.exception_hook import as_zondarr_error
+from app.ui.models.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
 from app.ui.refresh_timer import refresh_while_visible
-from app.ui.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
-from app.ui.sparkline import Sparkline, StatusLight
 from app.ui.tasks import TaskGroup
+from app.ui.widgets.sparkline import Sparkline, StatusLight
 
 INCIDENT_HEADERS = ["Server", "Kind", "Opened", "Closed", "Duration", "Acknowledged", "Note", "Detail"]
 

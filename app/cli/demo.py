@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from app.cli_render import ProgressPrinter, print_json
+from app.cli.render import ProgressPrinter, print_json
 from app.core.errors import NotFoundError
 from app.core.filters import TrackFilter
 from app.core.models import AuthMethod, Credentials, NewServer, ServerKind
@@ -48,7 +48,7 @@ async def add_demo_servers(ctx: AppContext, plex: DemoServer, jellyfin: DemoServ
 
 async def run_headless_demo(data_dir: Path, tracks: int, as_json: bool) -> int:
     """Returns the sync's exit code. Raises ZondarrError when a demo server cannot be added."""
-    from app.cli import build_context  # the CLI owns the wiring; imported late to avoid a cycle
+    from app.cli.main import build_context  # the CLI owns the wiring; imported late to avoid a cycle
 
     plex = start_demo_server(DemoConfig(kind="plex", tracks=tracks))
     jellyfin = start_demo_server(DemoConfig(kind="jellyfin", tracks=tracks))

@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
 
 from app.core.models import AccountRef, Server, ServerKind, User
 from app.services.context import AppContext
-from app.ui.discrepancies_dialog import DiscrepanciesDialog
-from app.ui.outcomes import OutcomesDialog, confirm, summarize
-from app.ui.simple_table import SimpleTableModel, add_page_title, make_table_view, refill_choices
+from app.ui.dialogs.discrepancies_dialog import DiscrepanciesDialog
+from app.ui.dialogs.outcomes import OutcomesDialog, confirm, summarize
+from app.ui.models.simple_table import SimpleTableModel, add_page_title, make_table_view, refill_choices
 from app.ui.tasks import TaskGroup
 
 HEADERS = ["Server", "Username", "Email", "Role", "State"]

@@ -12,10 +12,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from app.core.models import Invitation, InvitationStatus
 from app.services.context import AppContext
+from app.ui.dialogs.invitation_dialogs import CreateInvitationDialog, RedeemDialog
+from app.ui.dialogs.outcomes import confirm
 from app.ui.exception_hook import as_zondarr_error
-from app.ui.invitation_dialogs import CreateInvitationDialog, RedeemDialog
-from app.ui.outcomes import confirm
-from app.ui.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
+from app.ui.models.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
 from app.ui.tasks import TaskGroup
 
 HEADERS = ["Code", "Status", "Uses", "Expires", "Account duration", "Servers", "Note"]

@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.filter_bar import FilterBar, format_count
+from app.ui.models.track_model import COLUMNS, SORT_COLUMNS, RowLike, TrackTableModel
 from app.ui.tasks import TaskGroup
-from app.ui.track_model import COLUMNS, SORT_COLUMNS, RowLike, TrackTableModel
+from app.ui.widgets.filter_bar import FilterBar, format_count
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QFileDialog

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.core.health import ErrorEvent
 from app.services.context import AppContext
-from app.ui.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
+from app.ui.models.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
 from app.ui.tasks import TaskGroup
 
 HEADERS = ["Time", "Reference", "Type", "Server", "Message"]

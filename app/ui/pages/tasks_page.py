@@ -13,8 +13,8 @@ from app.core.errors import ZondarrError
 from app.core.models import TaskStatus
 from app.services.context import AppContext
 from app.services.tasks import TaskScheduler
+from app.ui.models.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
 from app.ui.refresh_timer import refresh_while_visible
-from app.ui.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
 from app.ui.tasks import TaskGroup
 
 HEADERS = ["Task", "Every", "Next run", "Last result", "Last run", "Duration", "Message"]

@@ -1,0 +1,1 @@
+"""Widgets: reusable pieces that know nothing of the AppContext; they talk through signals."""
