@@ -7,6 +7,8 @@ Read methods of the stores open their own read-only connection per thread and ma
 
 from __future__ import annotations
 
+import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -399,3 +401,67 @@ class TaskRunStore(Protocol):
     def list(self, task: str | None = None, limit: int = 100) -> list[TaskRun]: ...
 
     def abandon_running(self) -> int: ...
+
+
+# ---------------------------------------------------------------- outbound messages (issue 13)
+
+MAIL_PASSWORD_REF = "smtp-password"  # the SMTP password's name in the SecretStore (never in settings/SQLite)
+
+
+@dataclass(frozen=True, slots=True)
+class MailMessage:
+    """One plain-text e-mail to one address. ``to`` is a bare address (``name@example.org``)."""
+
+    to: str
+    subject: str
+    body: str
+
+
+class MailSender(Protocol):
+    """Outbound e-mail over SMTP (``app.servers.mail.SmtpMailSender``). Reads the mail settings and the password
+    at each call, so a change in Settings applies to the next message.
+
+    Every method BLOCKS (connect, TLS, login, send; each socket operation bounded by ``smtp_timeout_s``): call it
+    through ``Runner.net``, never on the loop thread. Raises only ``core.errors``: ConfigurationError (e-mail not
+    set up: no host or sender), ValidationError (an address that is malformed or that the mail server refused),
+    and ExternalServiceError subclasses named "mail server": AuthFailed (login refused), ServerUnreachable
+    (no answer, TLS failure, timeout), ServerError (any other refusal). Secrets never appear in messages."""
+
+    @property
+    def configured(self) -> bool:
+        """True when a host and a sender address are set (no network call)."""
+        ...
+
+    def send(self, message: MailMessage) -> None: ...
+
+    def test(self) -> None:
+        """Connects, starts TLS and logs in as a real send would, then quits without sending anything."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AdminNotice:
+    """A message for the admin (a desktop notification in the window, a log line headless)."""
+
+    title: str
+    body: str
+    kind: str = "info"  # info | warning (the tray picks an icon from it)
+
+
+class AdminNotifier(Protocol):
+    """Tells the admin something happened (reminders due, accounts expired). Called on the loop thread; must
+    not block and must not raise (a notifier that cannot show a notice logs it). The UI implements it with the
+    tray; headless runs use :class:`LoggingAdminNotifier`."""
+
+    def notify(self, notice: AdminNotice) -> None: ...
+
+
+class LoggingAdminNotifier:
+    """The default ``AdminNotifier``: one INFO log line per notice (CLI, tests, no tray)."""
+
+    def __init__(self) -> None:
+        self.sent: deque[AdminNotice] = deque(maxlen=200)  # the latest notices, for tests and diagnostics
+
+    def notify(self, notice: AdminNotice) -> None:
+        self.sent.append(notice)
+        logging.getLogger("app.notices").info("%s: %s", notice.title, notice.body)

@@ -23,7 +23,16 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "invite_expiry_interval_s": (10, 7 * 86400),
     "user_sync_interval_s": (10, 7 * 86400),
     "heartbeat_interval_s": (5, 86400),
+    "delete_after_days": (0, 3650),
+    "smtp_port": (1, 65535),
+    "smtp_timeout_s": (1, 120),
 }
+
+EXPIRY_ACTIONS = ("disable", "disable-then-delete")
+DEFAULT_REMINDER_TEMPLATE = (
+    "Hello {name},\n\nyour access to {server} ends on {date}.\n{note}\n"
+    "Reply to this message if you would like to keep it."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +48,19 @@ class Settings:
     invite_expiry_interval_s: int = 3600
     user_sync_interval_s: int = 900
     heartbeat_interval_s: int = 60
+    # people over time: what the expire-accounts task does when an account's expiry date has come
+    expiry_action: str = "disable"  # disable | disable-then-delete
+    delete_after_days: int = 30  # grace period between disabling and deleting (disable-then-delete)
+    auto_delete_expired: bool = False  # False: deletions wait for the admin's confirmation
+    expiry_reminder_days: str = "7,1"  # days before expiry at which reminders go out ("" = none)
+    reminder_template: str = DEFAULT_REMINDER_TEMPLATE  # {name} {server} {date} {note}
+    # outbound e-mail (the password is in the secret store under core.ports.MAIL_PASSWORD_REF)
+    smtp_host: str = ""  # empty = e-mail is off
+    smtp_port: int = 587
+    smtp_starttls: bool = True  # port 465 always uses implicit TLS
+    smtp_user: str = ""
+    smtp_from: str = ""
+    smtp_timeout_s: float = 15.0
 
     @classmethod
     def load(
@@ -97,9 +119,28 @@ def _convert(name: str, type_name: object, raw: str, origin: str) -> object:
         lo, hi = _BOUNDS[name]
         if isinstance(value, int | float) and not lo <= value <= hi:
             raise bad(f"must be between {lo:g} and {hi:g}")
+    if name == "expiry_action" and value not in EXPIRY_ACTIONS:
+        raise bad(f"expected one of {', '.join(EXPIRY_ACTIONS)}")
+    if name == "expiry_reminder_days":
+        try:
+            reminder_days(text)
+        except ValueError as exc:
+            raise bad(str(exc)) from None
     if name == "plex_tv_url":
         parts = urlsplit(text)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise bad("expected an http(s) URL")
         value = text.rstrip("/")
     return value
+
+
+def reminder_days(text: str) -> tuple[int, ...]:
+    """``"7,1"`` → ``(7, 1)``: distinct whole days 1..365, largest first. Raises ValueError saying why."""
+    out: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        if not part.isdigit() or not 1 <= int(part) <= 365:
+            raise ValueError("expected whole days between 1 and 365, separated by commas")
+        out.add(int(part))
+    return tuple(sorted(out, reverse=True))

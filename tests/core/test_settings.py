@@ -30,3 +30,15 @@ def test_bad_values_are_refused_by_name(stored: dict[str, str], env: dict[str, s
 def test_round_trip_and_unknown_keys_ignored() -> None:
     s = Settings(page_size=123, verify_tls=False)
     assert Settings.load({**s.to_raw(), "from_the_future": "1"}, {}) == s
+
+
+def test_expiry_and_reminder_settings_are_validated() -> None:
+    from app.core.settings import reminder_days
+
+    s = Settings.load({"expiry_action": "disable-then-delete", "expiry_reminder_days": "1, 7,7"}, {})
+    assert s.expiry_action == "disable-then-delete"
+    assert reminder_days(s.expiry_reminder_days) == (7, 1)
+    assert reminder_days("") == ()
+    for bad in ({"expiry_action": "explode"}, {"expiry_reminder_days": "7,0"}, {"delete_after_days": "-1"}):
+        with pytest.raises(ConfigurationError):
+            Settings.load(bad, {})
