@@ -147,6 +147,15 @@ class CacheError(ZondarrError):
     default_remedy = "Check free disk space and permissions of the data folder, then try again."
 
 
+class FileWriteError(ZondarrError):
+    """A file Zondarr writes (secrets file, log, backup, export, diagnostics bundle) could not be written: a full
+    disk, a read-only or missing folder. Nothing half-written is left behind. Build it with
+    ``core.files.write_failed`` so the remedy fits the cause."""
+
+    default_message = "A file could not be written."
+    default_remedy = "Check free disk space and that the folder is writable, then try again."
+
+
 class JobCancelled(ZondarrError):
     """A job stopped because the admin (or shutdown) cancelled it. Nothing was committed."""
 

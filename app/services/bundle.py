@@ -15,7 +15,6 @@ import io
 import json
 import os
 import platform
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from app import __version__
 from app.core.errors import CacheError, redact
+from app.core.files import atomic_file
 from app.core.health import DiagnosticStore, ErrorEventStore
 from app.core.ports import Clock, Runner, SecretStore, ServerStore, SyncRunStore
 from app.core.settings import Settings
@@ -106,7 +106,8 @@ class BundleWriter:
         self._clock = clock
 
     async def export(self, path: Path) -> BundleInfo:
-        """Writes the bundle to ``path`` (atomically, mode 0600). Raises CacheError when it cannot be written."""
+        """Writes the bundle to ``path`` (atomically, mode 0600). Raises FileWriteError when it cannot be written
+        (nothing half-written is left), CacheError when it would have held a secret."""
         servers = self._servers.list()
         secrets = [v for v in [await self._runner.net(self._secrets.get, s.secret_ref) for s in servers] if v]
         latest = self._diagnostics.runs(1)
@@ -171,19 +172,8 @@ def _write_zip(path: Path, texts: dict[str, str], secrets: tuple[str, ...]) -> B
             zf.writestr(name, redact(text, *secrets))
     _verify_clean(buffer.getvalue(), secrets)
     path = path.expanduser()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".bundle-", suffix=".zip", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buffer.getvalue())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise CacheError(
-            "The diagnostics bundle could not be written.",
-            remedy="Choose a writable folder for the bundle and try again.",
-            detail=f"{type(exc).__name__}: {exc.strerror}",
-        ) from None
+    with atomic_file(path, "The diagnostics bundle", binary=True) as fh:
+        fh.write(buffer.getvalue())
     return BundleInfo(path, tuple(texts), len(buffer.getvalue()))
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO
 
-from app.core.errors import ValidationError
+from app.core.files import atomic_file
 from app.core.models import Track
 from app.core.ports import TrackStore
 
@@ -44,14 +44,8 @@ def iter_tracks_by_id(store: TrackStore, ids: Sequence[int], chunk: int = EXPORT
 
 def export_ids_csv(store: TrackStore, ids: Sequence[int], path: Path) -> int:
     """Writes the tracks of ``ids`` (a view's id snapshot) to the CSV file ``path`` (UTF-8, replaced if it
-    exists) and returns the number of rows written. Blocking: run it on a read thread (``runner.read``).
-    Raises CacheError for cache failures and ValidationError when the file cannot be written."""
-    try:
-        with path.open("w", encoding="utf-8", newline="") as out:
-            return write_tracks_csv(iter_tracks_by_id(store, ids), out)
-    except OSError as exc:
-        raise ValidationError(
-            f"Could not write the file {path.name}.",
-            remedy="Choose a folder you can write to, and check the disk is not full.",
-            detail=f"export to {path}: {type(exc).__name__}: {exc}",
-        ) from exc
+    exists, atomically: a failure leaves the old file and no temporary one) and returns the number of rows
+    written. Blocking: run it on a read thread (``runner.read``). Raises CacheError for cache failures and
+    FileWriteError when the file cannot be written (full disk, read-only or missing folder)."""
+    with atomic_file(path, "The CSV file", mode=0o644) as out:
+        return write_tracks_csv(iter_tracks_by_id(store, ids), out)

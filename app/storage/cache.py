@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -86,7 +87,8 @@ class Cache:
 def _secure_files(data_dir: Path, path: Path) -> None:
     for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if p.exists() and os.name == "posix":
-            os.chmod(p, 0o600)
+            with contextlib.suppress(OSError):  # best effort: the files were created 0600 already
+                os.chmod(p, 0o600)
 
 
 def _raise_unless_ok(conn: sqlite3.Connection) -> None:

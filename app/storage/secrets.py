@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import ConfigurationError, register_secret
+from app.core.files import atomic_file
 
 SERVICE = "zondarr"
 FILE_NAME = "secrets.json"
@@ -33,11 +34,14 @@ class FileSecrets:
     def _load(self) -> dict[str, str]:
         try:
             mode = stat.S_IMODE(self.path.stat().st_mode)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # nothing stored yet (or no folder: saving says so)
             return {}
         if mode & 0o077 and os.name == "posix":
             log.warning("secrets file had mode %o; setting it to 600", mode)
-            os.chmod(self.path, 0o600)
+            try:
+                os.chmod(self.path, 0o600)
+            except OSError as exc:  # a read-only folder: reading still works
+                log.warning("could not tighten the secrets file's mode: %s", exc.strerror)
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -49,15 +53,10 @@ class FileSecrets:
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
     def _save(self, data: dict[str, str]) -> None:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        """Rewrites the file atomically (mode 0600). Raises FileWriteError (full disk, read-only folder); the
+        previous file stays as it was and no temporary file is left."""
+        with atomic_file(self.path, "The secrets file", where="the data folder") as fh:
             json.dump(data, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
 
     def get(self, ref: str) -> str | None:
         with self._lock:
@@ -77,7 +76,8 @@ class FileSecrets:
 
 
 class KeyringSecretStore:
-    """Any thread. Raises ConfigurationError only when the fallback file is unreadable.
+    """Any thread. Raises ConfigurationError when the fallback file is unreadable, FileWriteError when it cannot
+    be written.
 
     ``keyring`` is imported and probed on first use, not at start-up: finding its backends costs ~100 ms and the
     window paints from the cache without any secret. ``fallback_in_use`` is known after the first call.
