@@ -165,17 +165,13 @@ class TrackStore(Protocol):
         """Drops staged rows a killed or failed earlier run may have left for this server."""
         ...
 
-    def stage_albums(self, server_id: int, library_key: str, albums: Sequence[AlbumRecord]) -> None: ...
+    def stage_albums(self, server_id: int, library_key: str, albums: Sequence[AlbumRecord]) -> None:
+        """Stages one page of albums; at the merge, a staged track without genres or year takes its album's
+        (real Plex tracks carry neither; SERVER-PROTOCOLS.md)."""
+        ...
 
-    def stage_tracks(
-        self,
-        server_id: int,
-        library_key: str,
-        tracks: Sequence[TrackRecord],
-        albums: Mapping[str, tuple[tuple[str, ...], int | None]] | None = None,
-    ) -> None:
-        """Stages one page. With ``albums`` (album remote id -> (genres, year)), a track without genres or year
-        takes its album's: real Plex tracks carry neither (SERVER-PROTOCOLS.md)."""
+    def stage_tracks(self, server_id: int, library_key: str, tracks: Sequence[TrackRecord]) -> None:
+        """Stages one page of tracks as the server listed them."""
         ...
 
     def commit_staging(

@@ -1,8 +1,8 @@
 """The sync job: refreshes the cache from every server (DESIGN §4). Qt-free; runs on any asyncio loop.
 
-Per server: credentials → connect → identity (a changed identity clears the old server's rows) → totals →
-paged albums (Plex only) and tracks staged in batches on the db-writer thread → one atomic merge → users.
-Servers sync concurrently; at most one sync per server at a time, across processes (``JobLocks``).
+This module decides which servers a job syncs ("already syncing" is decided here only: the in-process set and
+the cross-process ``JobLocks``), runs one ``ServerSync`` per server concurrently (it owns that server's run
+from start to finish) and sums up the outcomes.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
-from app.core.errors import AlreadyRunning, ConfigurationError, JobCancelled, ZondarrError, no_credentials
-from app.core.models import Credentials, MergeCounts, Server, ServerSyncResult, SyncRun, SyncStage, SyncStatus
+from app.core.errors import AlreadyRunning, ConfigurationError
+from app.core.models import MergeCounts, Server, ServerSyncResult, SyncRun, SyncStatus
 from app.core.ports import (
     ClientFactory,
     Clock,
@@ -30,7 +30,7 @@ from app.core.ports import (
 from app.core.progress import CancelToken, JobProgress, ProgressCallback, no_progress
 from app.core.settings import Settings
 from app.services.error_recorder import ErrorRecorder
-from app.services.server_sync import ServerSync
+from app.services.server_sync import ServerSync, SyncPorts
 
 log = logging.getLogger(__name__)
 
@@ -78,16 +78,16 @@ class SyncJobResult:
 
 @dataclass(slots=True)
 class _JobProgress:
-    """Aggregates per-server (done, total) into one job-wide report."""
+    """One job-wide report from the runs of the job: each run's ``done``/``total`` is the only count."""
 
     callback: ProgressCallback
-    per_server: dict[str, tuple[int, int]] = field(default_factory=dict)
+    runs: dict[str, SyncRun] = field(default_factory=dict)
 
-    def report(self, server: str, stage: SyncStage, done: int, total: int, message: str = "") -> None:
-        self.per_server[server] = (done, total)
-        all_done = sum(d for d, _ in self.per_server.values())
-        all_total = sum(t for _, t in self.per_server.values())
-        self.callback(JobProgress(stage, all_done, all_total, server, message))
+    def report(self, server: str, run: SyncRun) -> None:
+        self.runs[server] = run
+        done = sum(r.done for r in self.runs.values())
+        total = sum(r.total for r in self.runs.values())
+        self.callback(JobProgress(run.stage, done, total, server))
 
 
 class SyncService:
@@ -119,6 +119,7 @@ class SyncService:
         self._runner = runner
         self._settings = settings
         self._clock = clock
+        self._ports = SyncPorts(servers, tracks, users, runs, secrets, clients, runner, settings, clock)
         self._in_flight: set[int] = set()
 
     def is_syncing(self, server_id: int) -> bool:
@@ -204,63 +205,15 @@ class SyncService:
     async def _sync_one(
         self, server: Server, trigger: str, job: _JobProgress, cancel: CancelToken
     ) -> ServerSyncResult:
-        secret = await self._runner.net(self._secrets.get, server.secret_ref)  # a keychain call may block
-        run = await self._runner.db(self._runs.start, server.id, trigger)
-        if not secret:
-            return await self._finish(run, server, SyncStatus.FAILED, no_credentials(server.name))
-        worker = ServerSync(
+        run = ServerSync(
             server=server,
-            credentials=Credentials(token=secret),
-            run=run,
-            servers=self._servers,
-            tracks=self._tracks,
-            users=self._users,
-            runs=self._runs,
-            clients=self._clients,
-            runner=self._runner,
-            settings=self._settings,
-            clock=self._clock,
+            trigger=trigger,
+            ports=self._ports,
             cancel=cancel,
-            report=lambda stage, done, total, msg="": job.report(server.name, stage, done, total, msg),
+            report=lambda r: job.report(server.name, r),
+            errors=self._errors,
         )
-        try:
-            return await worker.execute()
-        except JobCancelled as err:
-            await self._runner.db(self._tracks.discard_staging, server.id)
-            return await self._finish(run, server, SyncStatus.CANCELLED, err)
-        except ZondarrError as err:
-            await self._runner.db(self._tracks.discard_staging, server.id)
-            return await self._finish(run, server, SyncStatus.FAILED, err)
-        except asyncio.CancelledError:
-            await asyncio.shield(self._runner.db(self._tracks.discard_staging, server.id))
-            await asyncio.shield(self._finish(run, server, SyncStatus.CANCELLED, JobCancelled()))
-            raise
-        except Exception as exc:  # a bug: record it, never leave the run "running"
-            log.exception("sync of %s crashed", server.name)
-            await self._runner.db(self._tracks.discard_staging, server.id)
-            crash = ZondarrError(
-                f"{server.name}: the sync stopped on an unexpected error.",
-                remedy="Try again; if it happens again, report it with this reference.",
-                detail=f"{type(exc).__name__}: {exc}",
-            )
-            return await self._finish(run, server, SyncStatus.FAILED, crash)
-
-    async def _finish(
-        self, run: SyncRun, server: Server, status: SyncStatus, err: ZondarrError
-    ) -> ServerSyncResult:
-        """Records a run that ended without a merge (failed or cancelled)."""
-        log.warning("sync of %s %s: %s | %s", server.name, status.value, err.user_message, err.detail)
-        run.status = status
-        run.finished_at = self._clock()
-        run.error = err.user_message + (f" {err.remedy}" if err.remedy else "")
-        run.message = err.user_message
-        run.correlation_id = err.correlation_id
-        await self._runner.db(self._runs.save, run)
-        if self._errors is not None and status is SyncStatus.FAILED:
-            await self._errors.record(err, server.name)
-        return ServerSyncResult(
-            server.name, status, run.id, total=run.total, message=err.user_message, error=err.to_dict()
-        )
+        return await run.execute()
 
 
 def _draft_result(server: Server) -> ServerSyncResult:

@@ -55,16 +55,10 @@ class SqliteTrackStore:
         with self._db.write("staging albums") as conn:
             w.stage_albums(conn, server_id, library_key, albums)
 
-    def stage_tracks(
-        self,
-        server_id: int,
-        library_key: str,
-        tracks: Sequence[TrackRecord],
-        albums: w.AlbumInfo | None = None,
-    ) -> None:
+    def stage_tracks(self, server_id: int, library_key: str, tracks: Sequence[TrackRecord]) -> None:
         """See ``core.ports.TrackStore.stage_tracks``."""
         with self._db.write("staging tracks") as conn:
-            w.stage_tracks(conn, server_id, library_key, tracks, albums)
+            w.stage_tracks(conn, server_id, library_key, tracks)
 
     def commit_staging(
         self,

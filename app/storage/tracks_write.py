@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import chain, islice
 
@@ -28,9 +28,6 @@ TRACK_COLUMNS = (
     "duration_ms", "track_no", "disc_no", "is_live", "added_at",
 )  # fmt: skip
 ALBUM_COLUMNS = ("title", "artist", "year", "genres")
-
-# What a track without genres or year takes from its album: album remote id -> (genres, year).
-AlbumInfo = Mapping[str, tuple[tuple[str, ...], int | None]]
 
 # Rows per INSERT statement when staging. A page goes in as multi-row ``VALUES`` statements, not
 # ``executemany``: the sqlite3 module releases and re-takes the GIL around every step, and with the parse of the
@@ -52,19 +49,12 @@ def album_row(server_id: int, library_key: str, a: AlbumRecord) -> tuple[object,
     return (server_id, library_key, a.remote_id, a.title, a.artist, a.year, genres)
 
 
-def track_row(
-    server_id: int, library_key: str, t: TrackRecord, album: tuple[tuple[str, ...], int | None] | None = None
-) -> tuple[object, ...]:
-    """The staging row of one track. A track without genres or year takes its ``album``'s (real Plex tracks
-    carry neither; SERVER-PROTOCOLS.md)."""
-    genres, year = t.genres, t.year
-    if album is not None:
-        genres = genres or album[0]
-        year = album[1] if year is None else year
-    first, genres_json = _genres(tuple(genres))
+def track_row(server_id: int, library_key: str, t: TrackRecord) -> tuple[object, ...]:
+    """The staging row of one track, as the server listed it (``fill_from_albums`` completes it)."""
+    first, genres_json = _genres(tuple(t.genres))
     return (
         server_id, library_key, t.remote_id, t.title, t.artist, t.album, t.album_artist, t.album_remote_id,
-        first, genres_json, year, None if t.rating is None else float(t.rating), t.duration_ms, t.track_no,
+        first, genres_json, t.year, None if t.rating is None else float(t.rating), t.duration_ms, t.track_no,
         t.disc_no, 1 if t.is_live else 0, None if t.added_at is None else float(t.added_at),
     )  # fmt: skip
 
@@ -89,19 +79,43 @@ def stage_albums(
 
 
 def stage_tracks(
-    conn: sqlite3.Connection,
-    server_id: int,
-    library_key: str,
-    tracks: Sequence[TrackRecord],
-    albums: AlbumInfo | None = None,
+    conn: sqlite3.Connection, server_id: int, library_key: str, tracks: Sequence[TrackRecord]
 ) -> None:
-    """Stages ``tracks``; with ``albums``, a track lacking genres or year takes its album's (``track_row``)."""
-    info = albums or {}
     _insert_rows(
         conn,
         f"INSERT INTO stage_tracks(server_id, library_key, remote_id, {', '.join(TRACK_COLUMNS)})",
         3 + len(TRACK_COLUMNS),
-        (track_row(server_id, library_key, t, info.get(t.album_remote_id or "")) for t in tracks),
+        (track_row(server_id, library_key, t) for t in tracks),
+    )
+
+
+def fill_from_albums(conn: sqlite3.Connection, server_id: int) -> None:
+    """Gives a staged track without genres its staged album's genres, and one without a year its album's year
+    (real Plex tracks carry neither; SERVER-PROTOCOLS.md). A track keeps whatever it has. The album staged last
+    wins for a remote id listed twice, as in the merge. Nothing to do when no album was staged (Jellyfin)."""
+    if (
+        conn.execute("SELECT 1 FROM stage_albums WHERE server_id = ? LIMIT 1", (server_id,)).fetchone()
+        is None
+    ):
+        return
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS merge_album_info(remote_id TEXT PRIMARY KEY, genres TEXT, year INTEGER)"
+    )
+    conn.execute("DELETE FROM temp.merge_album_info")
+    conn.execute(
+        "INSERT OR REPLACE INTO temp.merge_album_info(remote_id, genres, year) "
+        "SELECT remote_id, genres, year FROM stage_albums WHERE server_id = ? ORDER BY rowid",
+        (server_id,),
+    )
+    conn.execute(
+        "UPDATE stage_tracks SET "
+        "genre = CASE WHEN stage_tracks.genres = '[]' THEN json_extract(a.genres, '$[0]') ELSE stage_tracks.genre END, "
+        "genres = CASE WHEN stage_tracks.genres = '[]' THEN a.genres ELSE stage_tracks.genres END, "
+        "year = IFNULL(stage_tracks.year, a.year) "
+        "FROM temp.merge_album_info a WHERE stage_tracks.server_id = ? "
+        "AND a.remote_id = stage_tracks.album_remote_id "
+        "AND (stage_tracks.genres = '[]' OR stage_tracks.year IS NULL)",
+        (server_id,),
     )
 
 
@@ -259,6 +273,7 @@ def commit(
     upsert_libraries(conn, server_id, libraries)
     _prepare_merge(conn, server_id, merge_keys)
     vanish = [k for k in delete_vanished_keys if k in set(merge_keys)]
+    fill_from_albums(conn, server_id)
     counts = merge_tracks(conn, server_id, vanish, now)
     merge_albums(conn, server_id, vanish, now)
     clear_staging(conn, server_id)

@@ -9,7 +9,6 @@ import time
 from app.core.errors import AlreadyRunning, AuthFailed
 from app.core.models import AlbumRecord, SyncStage, SyncStatus
 from app.core.progress import CancelToken, JobProgress
-from app.storage.tracks_write import track_row
 from tests.services.conftest import SyncHarness
 from tests.services.fakes import FakeMediaServer, fail_with, make_tracks, server_error
 
@@ -176,22 +175,6 @@ def test_album_genres_and_year_fill_tracks_that_have_none(tmp_path, settings) ->
     finally:
         h.runner.close()
         cache.close()
-
-
-def test_a_staged_track_keeps_what_it_has_and_takes_only_what_it_lacks_from_its_album() -> None:
-    t = make_tracks("a", 1)[0]
-    assert t.genres and t.year is not None
-    assert track_row(1, "k", t, (("Other",), 1900)) == track_row(1, "k", t)
-    bare = dataclasses.replace(t, genres=(), year=None)
-    row = track_row(1, "k", bare, (("Jazz", "Bop"), 1959))
-    assert row[8:11] == ("Jazz", '["Jazz", "Bop"]', 1959)  # first genre, genres JSON, year
-    assert track_row(1, "k", bare, None)[8:11] == (None, "[]", None)
-    only_year = dataclasses.replace(t, year=None)
-    assert track_row(1, "k", only_year, (("Jazz",), 1959))[8:11] == (
-        t.genres[0],
-        track_row(1, "k", t)[9],
-        1959,
-    )
 
 
 def test_one_failing_server_makes_a_partial_job(tmp_path, settings) -> None:  # type: ignore[no-untyped-def]

@@ -114,24 +114,6 @@ def test_duplicate_remote_id_in_pages_is_one_track(cache: Cache) -> None:
     assert counts.added == 1 and _titles(cache) == ["Second"]
 
 
-def test_tracks_are_staged_as_given_and_albums_are_kept(cache: Cache) -> None:
-    """Album inheritance is the sync service's job (tests/services); the store keeps what it is given."""
-    s = add_server(cache)
-    cache.tracks.begin_staging(s.id)
-    cache.tracks.stage_albums(s.id, "1", [AlbumRecord("al", "Album", "Art", 1984, ("Synth", "Pop"))])
-    cache.tracks.stage_tracks(
-        s.id,
-        "1",
-        [track("a", album_remote_id="al"), track("b", album_remote_id="al", year=2001, genres=("X",))],
-    )
-    cache.tracks.commit_staging(s.id, [RemoteLibrary("1", "L")], ["1"], ["1"])
-    a, b = sorted(cache.tracks.query(TrackFilter(), TrackSort()), key=lambda t: t.remote_id)
-    assert (a.genres, a.year) == ((), None)
-    assert (b.genres, b.year) == (("X",), 2001)
-    with sqlite3.connect(cache.path) as conn:
-        assert conn.execute("SELECT remote_id, year FROM albums").fetchall() == [("al", 1984)]
-
-
 def test_albums_merge_and_vanish(cache: Cache) -> None:
     s = add_server(cache)
     for albums in ([AlbumRecord("x", "X"), AlbumRecord("y", "Y")], [AlbumRecord("x", "X2")]):
@@ -173,3 +155,46 @@ def test_ids_never_reused_after_delete(cache: Cache) -> None:
     new = set(cache.tracks.ids(TrackFilter(), TrackSort()))
     assert len(new) == 2 and not (new - old) & old
     assert max(new) > max(old)
+
+
+def test_a_merged_track_keeps_what_it_has_and_takes_only_what_it_lacks_from_its_album(cache: Cache) -> None:
+    s = add_server(cache)
+    cache.tracks.begin_staging(s.id)
+    cache.tracks.stage_albums(
+        s.id,
+        "1",
+        [
+            AlbumRecord("al1", "Old", "X", 1900, ("Other",)),
+            AlbumRecord("al1", "A", "X", 1959, ("Jazz", "Bop")),
+        ],
+    )
+    cache.tracks.stage_tracks(
+        s.id,
+        "1",
+        [
+            track("full", "Full", genres=("Rock",), year=1990, album_remote_id="al1"),
+            track("bare", "Bare", album_remote_id="al1"),
+            track("only-year", "Only year", genres=("Pop", "Soul"), album_remote_id="al1"),
+            track("no-album", "No album"),
+            track("unknown", "Unknown album", album_remote_id="al-none"),
+        ],
+    )
+    cache.tracks.commit_staging(s.id, [RemoteLibrary("1", "Music")], ["1"], ["1"])
+    got = {
+        t.title: (t.genres[0] if t.genres else None, t.genres, t.year)
+        for t in cache.tracks.query(TrackFilter(), TrackSort())
+    }
+    assert got == {
+        "Full": ("Rock", ("Rock",), 1990),  # keeps everything it has
+        "Bare": ("Jazz", ("Jazz", "Bop"), 1959),  # the album staged last wins
+        "Only year": ("Pop", ("Pop", "Soul"), 1959),  # keeps its genres, takes the year
+        "No album": (None, (), None),
+        "Unknown album": (None, (), None),
+    }
+    assert cache.tracks.count(TrackFilter(genre="Bop")) == 1  # the genre index follows the filled genres
+    with sqlite3.connect(cache.path) as conn:  # the albums are merged as staged (the last one wins)
+        first = dict(conn.execute("SELECT title, genre FROM tracks").fetchall())
+        assert first == {k: v[0] for k, v in got.items()}  # the sortable first-genre column too
+        assert conn.execute("SELECT remote_id, year, genres FROM albums").fetchall() == [
+            ("al1", 1959, '["Jazz", "Bop"]')
+        ]
