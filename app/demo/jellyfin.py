@@ -12,7 +12,9 @@ import json
 import re
 import secrets
 from collections.abc import Callable
+from datetime import UTC, datetime
 
+from app.demo import control
 from app.demo.context import JELLYFIN_VERSION, DemoContext
 from app.demo.jellyfin_items import ItemRenderer, iso, slice_ranges
 from app.demo.library import DemoUser
@@ -41,7 +43,7 @@ class JellyfinApp:
     def __init__(self, ctx: DemoContext) -> None:
         self.ctx = ctx
         self.lib = ctx.library
-        self.items = ItemRenderer(ctx.library)
+        self.items = ItemRenderer(ctx.library, ctx.edits)
         self.movies_id = self.lib.hex_id("library-movies", 0)
 
     # ---- transport hooks --------------------------------------------------------------------------------
@@ -84,6 +86,8 @@ class JellyfinApp:
         ok, user_id = self.caller(request, q)
         parts = path.split("/")[1:]
         sid: Callable[[bool], str] = self.ctx.identity
+        if path == control.PATH:
+            return Routed(lambda e, i: control.handle(self.ctx.edits, request), authorized=ok)
         if path == "/system/info/public" and method == "GET":
             return Routed(lambda e, ch: jreply(self._public_info(sid(ch))), "identity", None, True)
         if path == "/system/ping":
@@ -421,6 +425,23 @@ class JellyfinApp:
             lambda empty, i: self._items(q, user_id, kind, start, limit, empty), endpoint, page, False, ok
         )
 
+    @staticmethod
+    def _changed(
+        libs: list[int],
+        since: dict[str, float],
+        find: Callable[[list[int], str, float], list[int]],
+        tracks: bool,
+    ) -> list[int]:
+        """Items matching every "changed since" filter. A track's save time also moves when its album is edited
+        (its inherited genres and year change with it)."""
+        found: set[int] | None = None
+        for field, t in since.items():
+            hits = set(find(libs, field, t))
+            if tracks and field == "updated":
+                hits |= set(find(libs, "album_updated", t))
+            found = hits if found is None else found & hits
+        return sorted(found or ())
+
     def _items(
         self, q: dict[str, str], user_id: str | None, kind: str, start: int, limit: int | None, empty: bool
     ) -> Reply:
@@ -435,18 +456,30 @@ class JellyfinApp:
             allowed = [n] if n is not None and n in allowed else []
         if empty or not kind:
             allowed = []
-        span = {"audio": self.lib.track_range, "musicalbum": self.lib.album_range}.get(
-            kind, self.lib.artist_range
-        )
-        indices, total = slice_ranges([span(n) for n in allowed], start, limit)
+        since = _since(q)
+        if since is None:
+            return self.error_reply(400)
+        edits = self.ctx.edits
+        if kind == "audio" and since:
+            every = self._changed(allowed, since, edits.changed_tracks, True)
+            total, indices = len(every), every[start:] if limit is None else every[start : start + limit]
+        elif kind == "audio":
+            indices, total = edits.track_slice(allowed, start, limit)
+        elif kind == "musicalbum" and since:
+            every = self._changed(allowed, since, lambda ls, f, t: edits.changed_albums(ls, t), False)
+            total, indices = len(every), every[start:] if limit is None else every[start : start + limit]
+        else:
+            span = self.lib.album_range if kind == "musicalbum" else self.lib.artist_range
+            indices, total = slice_ranges([span(n) for n in allowed], start, limit)
         fields = frozenset(f.strip().lower() for f in (q.get("fields") or "").split(","))
+        user_data = (q.get("enableuserdata") or "true").lower() != "false"
         sid = self.ctx.machine_id
         r = self.items
         if kind == "audio":
-            parts = [r.track_json(self.lib.track(i), sid, fields) for i in indices]
+            parts = [r.track_json(edits.track(i), sid, fields, user_data) for i in indices]
         else:
             dicts = (
-                [r.album(self.lib.album(j), sid, fields) for j in indices]
+                [r.album(edits.album(j), sid, fields) for j in indices]
                 if kind == "musicalbum"
                 else [r.artist(self.lib.artist(k), sid, fields) for k in indices]
             )
@@ -455,3 +488,21 @@ class JellyfinApp:
             total = len(parts)
         body = f'{{"Items":[{",".join(parts)}],"TotalRecordCount":{total},"StartIndex":{start}}}'
         return Reply(200, body.encode("utf-8"), _JSON)
+
+
+def _since(q: dict[str, str]) -> dict[str, float] | None:
+    """``MinDateLastSaved`` (metadata) and ``MinDateLastSavedForUser`` (user data: ratings) as epoch seconds by
+    the demo's field names; None for a date that does not parse (ASP.NET answers 400)."""
+    out: dict[str, float] = {}
+    for name, field in (("mindatelastsaved", "updated"), ("mindatelastsavedforuser", "rated")):
+        raw = q.get(name)
+        if not raw:
+            continue
+        try:
+            when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        out[field] = when.timestamp()
+    return out

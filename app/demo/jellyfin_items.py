@@ -13,6 +13,7 @@ import json
 import time
 from functools import lru_cache
 
+from app.demo.edits import LibraryEdits
 from app.demo.library import DemoAlbum, DemoArtist, DemoLibrary, DemoTrack
 from app.demo.words import GENRES
 
@@ -28,8 +29,9 @@ def iso(epoch: int) -> str:
 
 
 class ItemRenderer:
-    def __init__(self, library: DemoLibrary) -> None:
+    def __init__(self, library: DemoLibrary, edits: LibraryEdits) -> None:
         self.lib = library
+        self.edits = edits
         self.genre_ids = {g: library.hex_id("genre", n) for n, g in enumerate(GENRES)}
         self._album_members = lru_cache(maxsize=4096)(self._make_album_members)
         self._name_id = lru_cache(maxsize=4096)(self._make_name_id)
@@ -73,12 +75,14 @@ class ItemRenderer:
         if "candownload" in fields:
             out["CanDownload"] = True
 
-    def track(self, t: DemoTrack, server_id: str, fields: frozenset[str]) -> dict[str, object]:
+    def track(
+        self, t: DemoTrack, server_id: str, fields: frozenset[str], user_data: bool = True
+    ) -> dict[str, object]:
         """The track's BaseItemDto as a dict (decoded from ``track_json``: one source of truth)."""
-        result: dict[str, object] = json.loads(self.track_json(t, server_id, fields))
+        result: dict[str, object] = json.loads(self.track_json(t, server_id, fields, user_data))
         return result
 
-    def track_json(self, t: DemoTrack, server_id: str, fields: frozenset[str]) -> str:
+    def track_json(self, t: DemoTrack, server_id: str, fields: frozenset[str], user_data: bool = True) -> str:
         """The track's BaseItemDto as JSON text. The album-level members are serialised once per album
         (cached), only the per-track members per call: that halves the cost of a 500-item page."""
         out: dict[str, object] = {
@@ -98,7 +102,8 @@ class ItemRenderer:
             out["ParentIndexNumber"] = t.disc_no
         out["IsFolder"] = False
         out["Type"] = "Audio"
-        out["UserData"] = self._user_data(t.jellyfin_id, None if t.rating_is_community else t.rating)
+        if user_data:  # EnableUserData=false leaves it out, as Jellyfin does
+            out["UserData"] = self._user_data(t.jellyfin_id, None if t.rating_is_community else t.rating)
         if t.rating is not None and t.rating_is_community:
             out["CommunityRating"] = t.rating
         if t.artist is None:
@@ -112,7 +117,7 @@ class ItemRenderer:
             )
             out["ArtistItems"] = [{"Name": t.artist, "Id": own}]
         text = json.dumps(out, separators=(",", ":"))
-        return f"{text[:-1]},{self._album_members(t.album_index, server_id, 'genres' in fields)}}}"
+        return f"{text[:-1]},{self._album_members(t.album_index, server_id, 'genres' in fields, self.edits.album_stamp(t.album_index))}}}"
 
     def _album_artist_id(self, j: int) -> str:
         return self.lib.artist(self.lib.album(j).artist_index).jellyfin_id
@@ -120,8 +125,9 @@ class ItemRenderer:
     def _make_name_id(self, name: str) -> str:
         return self.lib.hex_id("artist:" + name, 0)
 
-    def _make_album_members(self, j: int, server_id: str, genres: bool) -> str:
-        a = self.lib.album(j)
+    def _make_album_members(self, j: int, server_id: str, genres: bool, stamp: float) -> str:
+        """``stamp`` (the album's edit time) keys the cache: an edited album is serialised again."""
+        a = self.edits.album(j)
         out: dict[str, object] = {"Album": a.title, "AlbumId": a.jellyfin_id}
         if a.album_artist is not None:
             out["AlbumArtist"] = a.album_artist

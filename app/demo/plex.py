@@ -9,9 +9,11 @@ Thread-safe: rendering reads immutable library data; caches are ``functools.lru_
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from html import escape
 
+from app.demo import control
 from app.demo.context import PLEX_VERSION, DemoContext
 from app.demo.library import PLEX_ALBUM_BASE, PLEX_ARTIST_BASE, PLEX_TRACK_BASE, DemoAlbum
 from app.demo.plextv import PlexTv
@@ -70,6 +72,8 @@ class PlexApp:
         if path.startswith("/api/"):
             return self.plextv.route(request)
         ok = self.authorized(request)
+        if path == control.PATH:
+            return Routed(lambda e, i: control.handle(self.ctx.edits, request), authorized=ok)
         if request.method != "GET":
             return Routed(lambda e, i: self.error_reply(404), authorized=ok)
         if path in ("/", "/identity"):
@@ -100,7 +104,11 @@ class PlexApp:
             endpoint = {"10": "tracks", "9": "albums"}.get(kind)
             page = page_index(start, size) if endpoint else None
             return Routed(
-                lambda empty, i: self._section_all(key, kind, start, size, empty), endpoint, page, False, ok
+                lambda empty, i: self._section_all(request, key, kind, start, size, empty),
+                endpoint,
+                page,
+                False,
+                ok,
             )
         m = _METADATA.match(path)
         if m:
@@ -201,34 +209,41 @@ class PlexApp:
             f'identifier="com.plexapp.system.accounts">\n{body}</MediaContainer>'
         )
 
-    def _section_all(self, key: str, kind: str, start: int, size: int | None, empty: bool) -> Reply:
+    def _section_all(
+        self, request: Request, key: str, kind: str, start: int, size: int | None, empty: bool
+    ) -> Reply:
         lib = self.lib
         n = lib.library_index(key)
         if n is None and key != _MOVIE_KEY:
             return self.error_reply(404)
         title = "Movies" if n is None else lib.library_title(n)
-        if n is None or empty or kind not in ("8", "9", "10"):
-            lo = hi = 0
-        elif kind == "10":
-            lo, hi = lib.track_range(n)
-        elif kind == "9":
-            lo, hi = lib.album_range(n)
-        else:
-            lo, hi = lib.artist_range(n)
-        first = min(hi, lo + start)
-        last = hi if size is None else min(hi, first + size)
+        libs = [] if n is None or empty or kind not in ("8", "9", "10") else [n]
+        filters = _changed_since(request.query, kind)
+        if filters is None:
+            return self.error_reply(400)
+        edits = self.ctx.edits
         if kind == "10":
-            items, group, title2 = [self._track_xml(i) for i in range(first, last)], "track", "All Tracks"
+            if filters or "sort" in request.query:
+                every = _sorted(self._changed(libs, filters, edits.changed_tracks), request, edits.track_time)
+                total, page = len(every), every[start:] if size is None else every[start : start + size]
+            else:
+                page, total = edits.track_slice(libs, start, size)
+            items, group, title2 = [self._track_xml(i) for i in page], "track", "All Tracks"
         elif kind == "9":
-            items, group, title2 = (
-                [self._album_xml(lib.album(j)) for j in range(first, last)],
-                "album",
-                "All Albums",
-            )
+            if filters:
+                every = self._changed(libs, filters, lambda ls, f, t: edits.changed_albums(ls, t))
+            else:
+                every = [j for n_ in libs for j in range(*lib.album_range(n_))]
+            total = len(every)
+            page = every[start:] if size is None else every[start : start + size]
+            items, group, title2 = [self._album_xml(edits.album(j)) for j in page], "album", "All Albums"
         else:
-            items, group, title2 = [self._artist_xml(k) for k in range(first, last)], "artist", "All Artists"
+            every = [k for n_ in libs for k in range(*lib.artist_range(n_))]
+            total = len(every)
+            page = every[start:] if size is None else every[start : start + size]
+            items, group, title2 = [self._artist_xml(k) for k in page], "artist", "All Artists"
         return xml_reply(
-            f'<MediaContainer size="{last - first}" totalSize="{hi - lo}" offset="{start}" allowSync="1" '
+            f'<MediaContainer size="{len(items)}" totalSize="{total}" offset="{start}" allowSync="1" '
             f'art="/:/resources/artist-fanart.jpg" identifier="com.plexapp.plugins.library" librarySectionID="{key}" '
             f'librarySectionTitle="{esc(title)}" librarySectionUUID="{self.section_uuid(key)}" '
             f'mediaTagPrefix="/system/bundle/media/flags/" mediaTagVersion="{_TAG_VERSION}" mixedParents="1" '
@@ -236,23 +251,42 @@ class PlexApp:
             f"{''.join(items)}</MediaContainer>"
         )
 
+    @staticmethod
+    def _changed(
+        libs: list[int], filters: list[tuple[str, float]], find: Callable[[list[int], str, float], list[int]]
+    ) -> list[int]:
+        """Items matching every filter (a listing with no filter but a sort: every item since 0)."""
+        found: set[int] | None = None
+        for field, since in filters or [("added", 0.0)]:
+            hits = set(find(libs, field, since))
+            found = hits if found is None else found & hits
+        return sorted(found or ())
+
     def _metadata(self, rk: int, children: bool) -> Reply:
         """One item by ratingKey (what plexapi's reload asks for), or the children of an album/artist."""
         lib, items = self.lib, []
-        if PLEX_TRACK_BASE <= rk < PLEX_TRACK_BASE + lib.tracks and not children:
-            items = [self._track_xml(rk - PLEX_TRACK_BASE)]
+        edits = self.ctx.edits
+        if PLEX_TRACK_BASE <= rk < PLEX_ALBUM_BASE + PLEX_TRACK_BASE and not children:
+            i = rk - PLEX_TRACK_BASE
+            try:
+                edits.track(i)
+            except IndexError:
+                return self.error_reply(404)
+            if edits.is_deleted(i):
+                return self.error_reply(404)
+            items = [self._track_xml(i)]
         elif PLEX_ALBUM_BASE <= rk < PLEX_ALBUM_BASE + lib.album_count:
-            a = lib.album(rk - PLEX_ALBUM_BASE)
+            a = edits.album(rk - PLEX_ALBUM_BASE)
             first = a.first_track
             items = (
-                [self._track_xml(i) for i in range(first, first + a.track_count)]
+                [self._track_xml(i) for i in range(first, first + a.track_count) if not edits.is_deleted(i)]
                 if children
                 else [self._album_xml(a)]
             )
         elif PLEX_ARTIST_BASE <= rk < PLEX_ARTIST_BASE + lib.artist_count:
             k = rk - PLEX_ARTIST_BASE
             if children:
-                items = [self._album_xml(lib.album(j)) for j in lib.artist_albums(k)]
+                items = [self._album_xml(edits.album(j)) for j in lib.artist_albums(k)]
             else:
                 items = [self._artist_xml(k)]
         else:
@@ -279,7 +313,9 @@ class PlexApp:
         )
 
     def _track_xml(self, i: int) -> str:
-        t = self.lib.track(i)
+        edits = self.ctx.edits
+        t = edits.track(i)
+        rated_at = edits.track_time(i, "rated")
         rk = t.plex_id
         orig = (
             f' originalTitle="{esc(t.artist)}"' if t.artist is not None and t.artist != t.album_artist else ""
@@ -287,12 +323,14 @@ class PlexApp:
         index = "" if t.track_no is None else f' index="{t.track_no}" parentIndex="{t.disc_no}"'
         dur = "" if t.duration_ms is None else f' duration="{t.duration_ms}"'
         rating = "" if t.rating is None else f' userRating="{t.rating:.1f}"'
+        if rated_at is not None:
+            rating += f' lastRatedAt="{int(rated_at)}"'
         size = (t.duration_ms or 200_000) * 40
         return (
             f'<Track ratingKey="{rk}" key="/library/metadata/{rk}" guid="{t.guid}" type="track" '
             f'title="{esc(t.title)}"{orig}{self._album_attrs(t.album_index)}{index}{dur}{rating} '
             f'summary="" thumb="/library/metadata/{t.album_plex_id}/thumb/{t.added_at}" addedAt="{t.added_at}" '
-            f'updatedAt="{t.added_at + 60}"><Media id="{rk}"{dur} bitrate="1000" audioChannels="2" audioCodec="flac" '
+            f'updatedAt="{int(edits.track_time(i, "updated") or 0)}"><Media id="{rk}"{dur} bitrate="1000" audioChannels="2" audioCodec="flac" '
             f'container="flac"><Part id="{rk}" key="/library/parts/{rk}/{t.added_at}/file.flac"{dur} '
             f'file="/data/music/{t.album_plex_id}/{rk}.flac" size="{size}" container="flac" /></Media></Track>\n'
         )
@@ -308,7 +346,7 @@ class PlexApp:
             f'type="album" title="{esc(a.title)}" parentKey="/library/metadata/{artist.plex_id}"{parent_title} '
             f'summary="" index="1"{year} thumb="/library/metadata/{a.plex_id}/thumb/{a.added_at}" '
             f'parentThumb="/library/metadata/{artist.plex_id}/thumb/{artist.added_at}" leafCount="{a.track_count}" '
-            f'addedAt="{a.added_at}" updatedAt="{a.added_at + 60}">{genres}</Directory>\n'
+            f'addedAt="{a.added_at}" updatedAt="{int(self.ctx.edits.album_time(a.index))}">{genres}</Directory>\n'
         )
 
     def _artist_xml(self, k: int) -> str:
@@ -318,3 +356,44 @@ class PlexApp:
             f'guid="plex://artist/{r.jellyfin_id[:24]}" type="artist" title="{esc(r.name)}" summary="" index="1" '
             f'thumb="/library/metadata/{r.plex_id}/thumb/{r.added_at}" addedAt="{r.added_at}" updatedAt="{r.added_at + 60}" />\n'
         )
+
+
+_FILTER = re.compile(r"^(?:(track|album)\.)?(updatedAt|addedAt|lastRatedAt)(>>|<<)$")
+_FIELD = {"updatedAt": "updated", "addedAt": "added", "lastRatedAt": "rated"}
+
+
+def _changed_since(query: dict[str, str], kind: str) -> list[tuple[str, float]] | None:
+    """The "changed since" filters of a listing (``updatedAt>>=T``, ``album.updatedAt>>=T`` on tracks ...) as
+    (field, since) pairs; None for a filter the demo does not know (real Plex answers 400 too)."""
+    out: list[tuple[str, float]] = []
+    for name, value in query.items():
+        m = _FILTER.match(name)
+        if m is None:
+            if name.endswith((">>", "<<")):
+                return None
+            continue
+        prefix, attr, op = m.groups()
+        if op == "<<":
+            return None  # "before" filters are not needed by the app
+        try:
+            since = float(value)
+        except ValueError:
+            return None
+        field = _FIELD[attr]
+        if prefix == "album" and kind == "10":
+            if attr != "updatedAt":
+                return None
+            field = "album_updated"
+        out.append((field, since))
+    return out
+
+
+def _sorted(indices: list[int], request: Request, time_of: Callable[[int, str], float | None]) -> list[int]:
+    """``sort=updatedAt:desc`` and the like (ties in index order); other sorts keep index order."""
+    raw = request.query.get("sort", "")
+    attr, _, direction = raw.partition(":")
+    field = _FIELD.get(attr)
+    if field is None:
+        return indices
+    keyed = sorted(indices, key=lambda i: (time_of(i, field) or 0.0, i))
+    return keyed[::-1] if direction == "desc" else keyed

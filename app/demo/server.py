@@ -16,6 +16,7 @@ from types import FrameType, TracebackType
 
 from app.core.errors import ConfigurationError, ValidationError
 from app.demo.context import DemoContext
+from app.demo.edits import LibraryEdits
 from app.demo.faults import FaultRule, FaultState, parse_faults
 from app.demo.jellyfin import JellyfinApp
 from app.demo.library import DemoLibrary
@@ -91,6 +92,11 @@ class DemoServer:
     def machine_id(self) -> str:
         """The identity the server answers now (changed while an identity-change fault is active)."""
         return self._ctx.identity(self._faults.identity_change_active())
+
+    @property
+    def edits(self) -> LibraryEdits:
+        """The library's edits (tests edit in-process; other processes POST to /zondarr-demo/edit)."""
+        return self._ctx.edits
 
     @property
     def requests_served(self) -> int:

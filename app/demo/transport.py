@@ -29,6 +29,7 @@ class Request:
     query: dict[str, str]  # keys as sent; the last value wins
     headers: dict[str, str]  # keys lower-cased
     body: bytes
+    client: str = ""  # the caller's IP address
 
 
 @dataclass(slots=True)
@@ -152,6 +153,7 @@ class _Handler(BaseHTTPRequestHandler):
             dict(parse_qsl(parts.query, keep_blank_values=True)),
             {k.lower(): v for k, v in self.headers.items()},
             body,
+            str(self.client_address[0]),
         )
 
     def _handle(self) -> None:

@@ -1,0 +1,286 @@
+"""Edits to a demo library (DESIGN §7): tracks edited, rated, added and deleted, albums given other genres or a
+year, each with the time a real server would record (Plex ``updatedAt``/``lastRatedAt``, Jellyfin
+``DateLastSaved`` and the user data's save time), and the "changed since" listings built from them.
+
+The synthetic library stays lazy: an edit keeps one replaced record (and its stamp) per touched item; nothing
+is copied for the untouched ones. The base items' times are derived from ``added_at`` (``updatedAt`` 60 s
+after it, a rating 120 s after it), which grows with the item's index (checked by the tests), so "changed
+since T" over the base items is a suffix of each index range, found by bisection.
+
+Thread-safe: every method holds the lock; readers get immutable records or fresh lists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from bisect import bisect_left, insort
+from collections.abc import Callable, Iterable
+
+from app.demo.library import DemoAlbum, DemoLibrary, DemoTrack
+
+UPDATED_AFTER_ADD = 60  # base items: updatedAt / DateLastSaved = added_at + 60
+RATED_AFTER_ADD = 120  # base rated tracks: lastRatedAt / user data saved = added_at + 120
+
+# What a "changed since" filter compares: the item's metadata time, its user-data (rating) time, its
+# creation time, or (tracks only) its album's metadata time.
+FIELDS = ("updated", "rated", "added", "album_updated")
+
+
+class EditError(ValueError):
+    """An edit names an item that does not exist (or was deleted)."""
+
+
+class LibraryEdits:
+    """The edits of one demo server's library. ``clock`` gives the server's time (epoch seconds)."""
+
+    def __init__(self, library: DemoLibrary, clock: Callable[[], float] = time.time) -> None:
+        self.lib = library
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._tracks: dict[int, DemoTrack] = {}  # replaced or added tracks by index
+        self._updated: dict[int, float] = {}  # track index -> metadata time after an edit
+        self._rated: dict[int, float | None] = {}  # track index -> rating time after a rating (None: unrated)
+        self._deleted: list[int] = []  # sorted track indices
+        self._added: dict[int, list[int]] = {}  # library number -> added track indices, in order
+        self._next_index = library.tracks
+        self._albums: dict[int, DemoAlbum] = {}
+        self._album_updated: dict[int, float] = {}
+        self.revision = 0  # bumped by every edit (renderers key their caches on it)
+
+    # ---- reading ---------------------------------------------------------------------------------------
+    def track(self, i: int) -> DemoTrack:
+        """Track ``i`` as it is now (edited, added or base). Raises IndexError for an unknown index."""
+        with self._lock:
+            t = self._tracks.get(i)
+        if t is not None:
+            return t
+        if i >= self.lib.tracks:
+            raise IndexError(i)
+        base = self.lib.track(i)
+        album = self._albums.get(base.album_index)
+        if album is not None:  # tracks inherit their album's genres and year
+            return dataclasses.replace(base, genres=album.genres, year=album.year)
+        return base
+
+    def album(self, j: int) -> DemoAlbum:
+        with self._lock:
+            a = self._albums.get(j)
+        return a if a is not None else self.lib.album(j)
+
+    def is_deleted(self, i: int) -> bool:
+        with self._lock:
+            k = bisect_left(self._deleted, i)
+            return k < len(self._deleted) and self._deleted[k] == i
+
+    def track_time(self, i: int, field: str) -> float | None:
+        """The time ``field`` (one of ``FIELDS``) has for track ``i``; None when it has none (never rated)."""
+        t = self.track(i)
+        with self._lock:
+            if field == "updated":
+                return self._updated.get(i, t.added_at + UPDATED_AFTER_ADD)
+            if field == "rated":
+                if i in self._rated:
+                    return self._rated[i]
+                return None if t.rating is None else t.added_at + RATED_AFTER_ADD
+            if field == "added":
+                return t.added_at
+        return self.album_time(t.album_index)
+
+    def album_time(self, j: int) -> float:
+        with self._lock:
+            stamp = self._album_updated.get(j)
+        return stamp if stamp is not None else self.lib.album(j).added_at + UPDATED_AFTER_ADD
+
+    def album_stamp(self, j: int) -> float:
+        """A value that changes whenever album ``j`` is edited (for render caches)."""
+        with self._lock:
+            return self._album_updated.get(j, 0.0)
+
+    # ---- listings ----------------------------------------------------------------------------------------
+    def track_count(self, lib: int) -> int:
+        lo, hi = self.lib.track_range(lib)
+        with self._lock:
+            gone = bisect_left(self._deleted, hi) - bisect_left(self._deleted, lo)
+            added = self._added.get(lib, [])
+            return hi - lo - gone + sum(1 for i in added if not self.is_deleted(i))
+
+    def track_slice(self, libs: Iterable[int], start: int, limit: int | None) -> tuple[list[int], int]:
+        """Indices ``[start, start+limit)`` of the live tracks of ``libs`` (each: its base range without the
+        deleted ones, then its added tracks), and the total. Costs O(page + log n), not O(library)."""
+        out: list[int] = []
+        total = 0
+        skip = start
+        with self._lock:
+            for lib in libs:
+                lo, hi = self.lib.track_range(lib)
+                base_live = hi - lo - (bisect_left(self._deleted, hi) - bisect_left(self._deleted, lo))
+                added = [i for i in self._added.get(lib, []) if not self.is_deleted(i)]
+                total += base_live + len(added)
+                want = (10**12 if limit is None else limit) - len(out)
+                if want <= 0:
+                    continue
+                if skip < base_live:
+                    out.extend(self._base_live(lo, hi, skip, want))
+                    skip = 0
+                else:
+                    skip -= base_live
+                want = (10**12 if limit is None else limit) - len(out)
+                if want > 0:
+                    out.extend(added[skip : skip + want])
+                    skip = max(0, skip - len(added))
+        return out, total
+
+    def _base_live(self, lo: int, hi: int, skip: int, want: int) -> list[int]:
+        """Up to ``want`` undeleted indices of ``[lo, hi)`` after skipping ``skip`` of them. Lock held."""
+        d = self._deleted
+        x = lo + skip  # smallest x with (x - lo) - deleted in [lo, x) == skip, x not deleted
+        while True:
+            nx = lo + skip + (bisect_left(d, x + 1) - bisect_left(d, lo))
+            if nx == x:
+                break
+            x = nx
+        out: list[int] = []
+        k = bisect_left(d, x)
+        while x < hi and len(out) < want:
+            if k < len(d) and d[k] == x:
+                k += 1
+            else:
+                out.append(x)
+            x += 1
+        return out
+
+    def changed_tracks(self, libs: Iterable[int], field: str, since: float) -> list[int]:
+        """Live track indices of ``libs`` whose ``field`` time is at or after ``since``, in index order."""
+        found: set[int] = set()
+        with self._lock:
+            for lib in libs:
+                lo, hi = self.lib.track_range(lib)
+                if field == "album_updated":
+                    alo, ahi = self.lib.album_range(lib)
+                    albums = self._base_suffix(alo, ahi, lambda j: self.lib.album(j).added_at, since)
+                    albums += [j for j in self._album_updated if alo <= j < ahi]
+                    for j in set(albums):
+                        if self.album_time(j) >= since:
+                            a = self.lib.album(j)
+                            found.update(range(a.first_track, a.first_track + a.track_count))
+                            found.update(
+                                i for i in self._added.get(lib, []) if self.track(i).album_index == j
+                            )
+                else:
+                    found.update(self._base_suffix(lo, hi, lambda i: self.lib.track(i).added_at, since))
+                    found.update(self._added.get(lib, []))
+                    found.update(i for i in (*self._updated, *self._rated) if lo <= i < hi)
+            keep = [i for i in found if not self.is_deleted(i)]
+        return sorted(i for i in keep if (stamp := self.track_time(i, field)) is not None and stamp >= since)
+
+    def changed_albums(self, libs: Iterable[int], since: float) -> list[int]:
+        """Album indices of ``libs`` whose metadata time is at or after ``since``, in index order."""
+        found: set[int] = set()
+        with self._lock:
+            for lib in libs:
+                lo, hi = self.lib.album_range(lib)
+                found.update(self._base_suffix(lo, hi, lambda j: self.lib.album(j).added_at, since))
+                found.update(j for j in self._album_updated if lo <= j < hi)
+        return sorted(j for j in found if self.album_time(j) >= since)
+
+    @staticmethod
+    def _base_suffix(lo: int, hi: int, added: Callable[[int], int], since: float) -> list[int]:
+        """Indices of ``[lo, hi)`` whose base time (``added(i)`` + the field's offset, growing with ``i``) is
+        at or after ``since`` (callers re-check the exact time, so the offset only widens the range)."""
+        a, b = lo, hi
+        while a < b:
+            mid = (a + b) // 2
+            if added(mid) + RATED_AFTER_ADD < since:
+                a = mid + 1
+            else:
+                b = mid
+        return list(range(a, hi))
+
+    # ---- editing ----------------------------------------------------------------------------------------
+    def _now(self) -> float:
+        return float(int(self.clock()))  # servers keep whole seconds
+
+    def _live(self, i: int) -> DemoTrack:
+        if self.is_deleted(i):
+            raise EditError(f"track {i} was deleted")
+        try:
+            return self.track(i)
+        except IndexError:
+            raise EditError(f"no track {i}") from None
+
+    def edit_track(self, i: int, **changes: object) -> DemoTrack:
+        """Changes metadata of track ``i`` (``title``, ``artist``, ``duration_ms`` ...); bumps its metadata time."""
+        with self._lock:
+            t = dataclasses.replace(self._live(i), **changes)  # type: ignore[arg-type]
+            self._tracks[i] = t
+            self._updated[i] = self._now()
+            self.revision += 1
+            return t
+
+    def rate_track(self, i: int, rating: float | None) -> DemoTrack:
+        """Sets the user rating (0-10, None = unrated): the rating time changes, the metadata time does not
+        (as on Plex, where ``lastRatedAt`` moves and ``updatedAt`` stays)."""
+        with self._lock:
+            t = dataclasses.replace(self._live(i), rating=rating, rating_is_community=False)
+            self._tracks[i] = t
+            self._rated[i] = self._now()
+            self.revision += 1
+            return t
+
+    def add_track(self, album_index: int, title: str) -> DemoTrack:
+        """Adds a track at the end of album ``album_index`` (its library's listing shows it last)."""
+        with self._lock:
+            if not 0 <= album_index < self.lib.album_count:
+                raise EditError(f"no album {album_index}")
+            a = self.album(album_index)
+            i = self._next_index
+            self._next_index += 1
+            base = self.lib.track(a.first_track) if self.lib.tracks else None
+            if base is None:
+                raise EditError("the library has no tracks")
+            now = self._now()
+            t = dataclasses.replace(
+                base,
+                index=i,
+                title=title,
+                track_no=None,
+                disc_no=None,
+                rating=None,
+                added_at=int(now),
+                plex_id=str(int(base.plex_id) - base.index + i),
+                jellyfin_id=f"{base.jellyfin_id[:16]}{i:016x}",
+                guid=f"plex://track/added{i:08x}",
+                is_live=a.is_live,
+            )
+            self._tracks[i] = t
+            self._updated[i] = now
+            self._added.setdefault(a.library, []).append(i)
+            self.revision += 1
+            return t
+
+    def delete_track(self, i: int) -> None:
+        with self._lock:
+            self._live(i)
+            insort(self._deleted, i)
+            self.revision += 1
+
+    def edit_album(
+        self, j: int, *, genres: tuple[str, ...] | None = None, year: int | None = -1
+    ) -> DemoAlbum:
+        """Gives album ``j`` other genres and/or year (``year=None`` removes it; -1 leaves it)."""
+        with self._lock:
+            if not 0 <= j < self.lib.album_count:
+                raise EditError(f"no album {j}")
+            a = self.album(j)
+            a = dataclasses.replace(
+                a, genres=a.genres if genres is None else tuple(genres), year=a.year if year == -1 else year
+            )
+            self._albums[j] = a
+            self._album_updated[j] = self._now()
+            for i, t in list(self._tracks.items()):  # edited copies inherit the album's new values too
+                if t.album_index == j:
+                    self._tracks[i] = dataclasses.replace(t, genres=a.genres, year=a.year)
+            self.revision += 1
+            return a
