@@ -461,3 +461,23 @@ class LoggingAdminNotifier:
     def notify(self, notice: AdminNotice) -> None:
         self.sent.append(notice)
         logging.getLogger("app.notices").info("%s: %s", notice.title, notice.body)
+
+
+class LoginItem(Protocol):
+    """The per-user entry that starts Zondarr at login, hidden in the tray (``app.storage.autostart``). Any
+    thread; ``enable``/``disable`` raise CacheError when the entry cannot be written or removed."""
+
+    def is_enabled(self) -> bool: ...
+
+    def enable(self, command: Sequence[str]) -> None: ...
+
+    def disable(self) -> None: ...
+
+
+class NotificationChannel(Protocol):
+    """An outbound notification channel (a webhook, e-mail). ``send`` BLOCKS (bounded by the channel's timeout):
+    call it through ``Runner.net``. Raises ZondarrError subclasses only; messages never hold the secret."""
+
+    name: str
+
+    def send(self, kind: str, title: str, text: str) -> None: ...

@@ -26,7 +26,14 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "delete_after_days": (0, 3650),
     "smtp_port": (1, 65535),
     "smtp_timeout_s": (1, 120),
+    "webhook_timeout_s": (1, 60),
 }
+# Settings that take one of a few words (the first is the default).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "theme": ("system", "light", "dark"),
+    "webhook_format": ("json", "ntfy", "discord"),
+}
+_ALIASES = {"theme": {"auto": "system"}}  # ZONDARR_THEME=auto predates the setting
 
 EXPIRY_ACTIONS = ("disable", "disable-then-delete")
 DEFAULT_REMINDER_TEMPLATE = (
@@ -61,6 +68,17 @@ class Settings:
     smtp_user: str = ""
     smtp_from: str = ""
     smtp_timeout_s: float = 15.0
+    # Desktop: the tray, start at login, the look, and who is told what (desktop notifications per kind;
+    # an optional webhook whose secret part, if any, is in its URL and so kept in the keychain, not here).
+    close_to_tray: bool = True  # closing the window keeps Zondarr running in the tray (where a tray exists)
+    start_at_login: bool = False
+    theme: str = "system"
+    notify_incidents: bool = True
+    notify_sync_problems: bool = True  # a sync failed or was held
+    notify_redemptions: bool = True
+    notify_expiring_accounts: bool = True
+    webhook_format: str = "json"
+    webhook_timeout_s: float = 10.0
 
     @classmethod
     def load(
@@ -126,6 +144,10 @@ def _convert(name: str, type_name: object, raw: str, origin: str) -> object:
             reminder_days(text)
         except ValueError as exc:
             raise bad(str(exc)) from None
+    if name in CHOICES:
+        value = _ALIASES.get(name, {}).get(text.lower(), text.lower())
+        if value not in CHOICES[name]:
+            raise bad(f"expected one of {', '.join(CHOICES[name])}")
     if name == "plex_tv_url":
         parts = urlsplit(text)
         if parts.scheme not in ("http", "https") or not parts.netloc:

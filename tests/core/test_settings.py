@@ -19,6 +19,9 @@ def test_env_beats_stored_beats_default() -> None:
         ({}, {"ZONDARR_VERIFY_TLS": "maybe"}, "verify_tls"),
         ({"plex_tv_url": "ftp://x"}, {}, "plex_tv_url"),
         ({}, {"ZONDARR_REQUEST_TIMEOUT_S": "-3"}, "request_timeout_s"),
+        ({"theme": "purple"}, {}, "theme"),
+        ({"webhook_format": "slack"}, {}, "webhook_format"),
+        ({"webhook_timeout_s": "600"}, {}, "webhook_timeout_s"),
     ],
 )
 def test_bad_values_are_refused_by_name(stored: dict[str, str], env: dict[str, str], name: str) -> None:
@@ -42,3 +45,10 @@ def test_expiry_and_reminder_settings_are_validated() -> None:
     for bad in ({"expiry_action": "explode"}, {"expiry_reminder_days": "7,0"}, {"delete_after_days": "-1"}):
         with pytest.raises(ConfigurationError):
             Settings.load(bad, {})
+
+
+def test_word_settings_are_normalised_and_the_old_theme_word_still_works() -> None:
+    s = Settings.load({"theme": " Dark ", "webhook_format": "NTFY"}, {})
+    assert (s.theme, s.webhook_format) == ("dark", "ntfy")
+    assert Settings.load({}, {"ZONDARR_THEME": "auto"}).theme == "system"
+    assert Settings().close_to_tray and not Settings().start_at_login
