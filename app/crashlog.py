@@ -4,8 +4,8 @@ next start mentions it once.
 ``faulthandler`` writes the traceback of every thread into ``<logs>/crash.log`` when the process dies of a
 fatal signal; Python cannot run anything else then, so the file is the only trace. At the next start
 ``arm`` finds a non-empty ``crash.log``, renames it ``crash-<UTC time>.log`` (the diagnostics bundle includes
-the latest one) and returns it: the window tells the admin once, offering "Save diagnostics bundle"; later
-starts find the renamed file and say nothing.
+the latest one: ``services.bundle.latest_crash_report``) and returns it: the window tells the admin once,
+offering "Save diagnostics bundle"; later starts find the renamed file and say nothing.
 
 Main thread, at start-up, before the window; the handle stays open for the life of the process.
 """
@@ -42,9 +42,3 @@ def arm(log_dir: Path) -> Path | None:
     except OSError as exc:
         log.warning("crash reports are off: %s", type(exc).__name__)
     return previous
-
-
-def latest_report(log_dir: Path) -> Path | None:
-    """The newest renamed crash report in ``log_dir`` (for the diagnostics bundle), or None."""
-    reports = sorted(log_dir.glob("crash-*.log"))
-    return reports[-1] if reports else None

@@ -29,19 +29,25 @@ from app.cli.render import (
 from app.core.errors import ValidationError, ZondarrError, register_secret
 from app.core.filters import TrackFilter, TrackSort
 from app.core.models import AuthMethod, Credentials, NewServer, ServerKind, Track
+from app.core.ports import NotificationChannel, SecretStore
 from app.core.settings import Settings
 from app.heap import freeze_long_lived
 from app.logsetup import configure_logging
+from app.servers.mail import SmtpMailSender
 from app.servers.people_registry import PeopleRegistry
+from app.servers.webhook import WebhookChannel
 from app.services.context import AppContext
 from app.services.error_recorder import ErrorRecorder
 from app.services.export import iter_tracks_by_id, write_tracks_csv
+from app.services.notifications import WEBHOOK_URL_REF, MailChannel, NotificationService
 from app.services.people import build_people
+from app.services.preferences import SettingsService
 from app.services.runner import ThreadRunner
 from app.services.servers import ServerService
 from app.services.sync import SyncService
 from app.services.tasks import TaskSpec
-from app.storage import default_data_dir, open_cache, open_secret_store
+from app.storage import Cache, default_data_dir, open_cache, open_secret_store
+from app.storage.autostart import LoginEntry
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -112,9 +118,38 @@ def build_context(
     )  # fmt: skip
     ctx.user_admin, ctx.invitations, ctx.identities = people.users, people.invitations, people.identities
     ctx.tasks = people.tasks
+    wire_desktop(ctx, cache, errors, runner, secrets, settings)
     if defer_cache_check:
         ctx.deferred_cache_check = cache.quick_check
     return ctx
+
+
+def wire_desktop(
+    ctx: AppContext,
+    cache: Cache,
+    errors: ErrorRecorder,
+    runner: ThreadRunner,
+    secrets: SecretStore,
+    settings: Settings,
+) -> None:
+    """Live settings, the notification channels (webhook URL from the secret store; e-mail through the shared
+    SMTP sender) and the start-at-login entry."""
+    preferences = SettingsService(cache.settings, runner, settings)
+    mail = SmtpMailSender(lambda: preferences.current, secrets)
+
+    def channels() -> list[NotificationChannel]:  # net pool: reads the keychain
+        now = preferences.current
+        out: list[NotificationChannel] = []
+        url = secrets.get(WEBHOOK_URL_REF)
+        if url:
+            out.append(WebhookChannel(url, now))
+        if now.notify_email_to and mail.configured:
+            out.append(MailChannel(mail, now.notify_email_to))
+        return out
+
+    ctx.preferences = preferences
+    ctx.notifications = NotificationService(lambda: preferences.current, runner, channels, errors)
+    ctx.login_entry = LoginEntry()
 
 
 # ---------------------------------------------------------------- commands

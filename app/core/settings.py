@@ -79,6 +79,9 @@ class Settings:
     notify_expiring_accounts: bool = True
     webhook_format: str = "json"
     webhook_timeout_s: float = 10.0
+    notify_email_to: str = (
+        ""  # the admin's address for e-mail notifications ("" = none; uses the smtp_* settings)
+    )
 
     @classmethod
     def load(
@@ -144,6 +147,8 @@ def _convert(name: str, type_name: object, raw: str, origin: str) -> object:
             reminder_days(text)
         except ValueError as exc:
             raise bad(str(exc)) from None
+    if name == "notify_email_to" and text and (text.count("@") != 1 or any(c.isspace() for c in text)):
+        raise bad("expected one e-mail address")
     if name in CHOICES:
         value = _ALIASES.get(name, {}).get(text.lower(), text.lower())
         if value not in CHOICES[name]:

@@ -27,6 +27,7 @@ from app.core.files import atomic_file
 from app.core.health import DiagnosticStore, ErrorEventStore
 from app.core.ports import Clock, Runner, SecretStore, ServerStore, SyncRunStore
 from app.core.settings import Settings
+from app.services.notifications import WEBHOOK_URL_REF
 
 LOG_TAIL_BYTES = 256 * 1024
 _SECRET_SETTING = ("token", "key", "password", "secret")
@@ -56,9 +57,15 @@ def versions(sqlite_version: str) -> dict[str, str]:
     return out
 
 
-def log_tail(log_dir: Path, limit: int = LOG_TAIL_BYTES) -> str:
-    """The last ``limit`` bytes of the current log file (from a line start), or "" when there is none."""
-    path = log_dir / "zondarr.log"
+def latest_crash_report(log_dir: Path) -> Path | None:
+    """The newest crash report (``crash-<UTC time>.log``, written by ``app/crashlog.py``), or None."""
+    reports = sorted(log_dir.glob("crash-*.log"))
+    return reports[-1] if reports else None
+
+
+def log_tail(log_dir: Path, limit: int = LOG_TAIL_BYTES, name: str = "zondarr.log") -> str:
+    """The last ``limit`` bytes of a log file (from a line start), or "" when there is none."""
+    path = log_dir / name
     if not path.exists():
         return ""
     with path.open("rb") as fh:
@@ -109,7 +116,8 @@ class BundleWriter:
         """Writes the bundle to ``path`` (atomically, mode 0600). Raises FileWriteError when it cannot be written
         (nothing half-written is left), CacheError when it would have held a secret."""
         servers = self._servers.list()
-        secrets = [v for v in [await self._runner.net(self._secrets.get, s.secret_ref) for s in servers] if v]
+        refs = [s.secret_ref for s in servers] + [WEBHOOK_URL_REF]
+        secrets = [v for v in [await self._runner.net(self._secrets.get, ref) for ref in refs] if v]
         latest = self._diagnostics.runs(1)
         files: dict[str, object] = {
             "versions.json": versions(self._sqlite_version),
@@ -158,6 +166,9 @@ class BundleWriter:
         }
         texts = {name: json.dumps(value, indent=2, ensure_ascii=False) for name, value in files.items()}
         texts["zondarr.log.tail.txt"] = log_tail(self._log_dir)
+        crash = latest_crash_report(self._log_dir)
+        if crash is not None:  # the stacks of the last hard crash (app/crashlog.py)
+            texts["crash.txt"] = log_tail(self._log_dir, name=crash.name)
         return await self._runner.net(_write_zip, path, texts, tuple(secrets))
 
     def _diagnostics_json(self, run_id: int) -> object:

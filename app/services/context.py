@@ -12,6 +12,7 @@ from pathlib import Path
 
 from app.core.ports import (
     Clock,
+    LoginItem,
     Runner,
     SecretStore,
     ServerStore,
@@ -27,6 +28,8 @@ from app.services.error_recorder import ErrorRecorder
 from app.services.health import HealthService
 from app.services.identities import IdentityService
 from app.services.invitations import InvitationService
+from app.services.notifications import NotificationService
+from app.services.preferences import SettingsService
 from app.services.servers import ServerService
 from app.services.sync import SyncService
 from app.services.tasks import TaskScheduler
@@ -63,6 +66,10 @@ class AppContext:
     invitations: InvitationService | None = None
     identities: IdentityService | None = None
     tasks: TaskScheduler | None = None
+    # desktop: live settings (the Settings dialog), notifications (tray, webhook, e-mail), start at login
+    preferences: SettingsService | None = None
+    notifications: NotificationService | None = None
+    login_entry: LoginItem | None = None
 
     def close(self) -> None:
         """Closes in reverse order of opening (threads first, then the cache). Idempotent."""

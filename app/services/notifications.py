@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from app.core.errors import ZondarrError
-from app.core.ports import NotificationChannel, Runner
+from app.core.ports import MailMessage, MailSender, NotificationChannel, Runner
 from app.core.settings import Settings
 from app.services.error_recorder import ErrorRecorder
 
@@ -37,6 +37,8 @@ KIND_TITLES = {
     "redemption": "Invitations redeemed",
     "expiring": "Accounts about to expire",
 }
+
+WEBHOOK_URL_REF = "notify-webhook-url"  # the webhook URL's name in the SecretStore (it may hold a token)
 
 DesktopNotify = Callable[[str, str, str], None]  # (kind, title, text); loop thread; must not raise
 
@@ -116,3 +118,16 @@ class NotificationService:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+class MailChannel:
+    """E-mail notifications to the admin's address through the shared ``MailSender``. ``send`` BLOCKS."""
+
+    name = "e-mail"
+
+    def __init__(self, sender: MailSender, to: str) -> None:
+        self._sender = sender
+        self._to = to
+
+    def send(self, kind: str, title: str, text: str) -> None:
+        self._sender.send(MailMessage(self._to, f"Zondarr: {title}", text))

@@ -14,11 +14,14 @@ import pytest
 
 from app.core.errors import ServerError, ServerUnreachable, ValidationError
 from app.core.settings import Settings
+from app.servers.mail import SmtpMailSender
 from app.servers.webhook import WebhookChannel
 from app.services.error_recorder import ErrorRecorder
-from app.services.notifications import NotificationService
+from app.services.notifications import MailChannel, NotificationService
 from app.services.runner import ThreadRunner
 from app.storage import open_cache
+from tests.services.fakes import MemorySecrets
+from tests.smtp_standin import smtp_standin
 
 
 class _Receiver:
@@ -119,3 +122,32 @@ def test_the_service_delivers_to_desktop_and_webhook_and_records_a_failing_chann
     finally:
         runner.close()
         cache.close()
+
+
+def test_an_email_notification_reaches_the_smtp_stand_in(tmp_path: Path) -> None:
+    with smtp_standin() as smtp:
+        settings = Settings(
+            smtp_host=smtp.host,
+            smtp_port=smtp.port,
+            smtp_starttls=False,
+            smtp_from="zondarr@example.org",
+            notify_email_to="admin@example.org",
+        )
+        mail = SmtpMailSender(lambda: settings, MemorySecrets())
+        runner = ThreadRunner()
+        service = NotificationService(
+            lambda: settings, runner, lambda: [MailChannel(mail, settings.notify_email_to)]
+        )
+
+        async def scenario() -> None:
+            service.notify("expiring", "Accounts about to expire", "2 accounts expire within 7 days.")
+            await service.drain()
+
+        try:
+            asyncio.run(scenario())
+        finally:
+            runner.close()
+        [received] = smtp.inbox.messages
+        assert received.recipients == ["admin@example.org"]
+        assert received.message["Subject"] == "Zondarr: Accounts about to expire"
+        assert "2 accounts expire" in received.message.get_payload(decode=True).decode()
