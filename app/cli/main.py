@@ -39,6 +39,7 @@ from app.servers.webhook import WebhookChannel
 from app.services.context import AppContext
 from app.services.error_recorder import ErrorRecorder
 from app.services.export import iter_tracks_by_id, write_tracks_csv
+from app.services.invite_card import InviteCardService
 from app.services.notifications import WEBHOOK_URL_REF, MailChannel, NotificationService
 from app.services.people import build_people
 from app.services.preferences import SettingsService
@@ -119,6 +120,10 @@ def build_context(
     ctx.user_admin, ctx.invitations, ctx.identities = people.users, people.invitations, people.identities
     ctx.tasks = people.tasks
     wire_desktop(ctx, cache, errors, runner, secrets, settings)
+    ctx.invite_cards = InviteCardService(
+        runner=runner, invitations=cache.invitations, servers=cache.servers, tracks=cache.tracks,
+        settings=cache.settings,
+    )  # fmt: skip
     if defer_cache_check:
         ctx.deferred_cache_check = cache.quick_check
     return ctx

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeVar
 
+from app.cli.invitation_cards import register as register_card_commands
 from app.cli.render import print_json
 from app.core.errors import ConfigurationError, ValidationError, register_secret
 from app.services.context import AppContext
@@ -365,6 +366,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--password-stdin", action="store_true", help="read the password (Jellyfin) from stdin"
     )
     redeem.set_defaults(handler=cmd_invite_redeem)
+    register_card_commands(isub, with_json)
 
     users = sub.choices["users"]
     usub = users.add_subparsers(dest="users_command", metavar="ACTION")

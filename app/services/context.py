@@ -28,6 +28,7 @@ from app.services.error_recorder import ErrorRecorder
 from app.services.health import HealthService
 from app.services.identities import IdentityService
 from app.services.invitations import InvitationService
+from app.services.invite_card import InviteCardService
 from app.services.notifications import NotificationService
 from app.services.preferences import SettingsService
 from app.services.servers import ServerService
@@ -70,6 +71,7 @@ class AppContext:
     preferences: SettingsService | None = None
     notifications: NotificationService | None = None
     login_entry: LoginItem | None = None
+    invite_cards: InviteCardService | None = None
 
     def close(self) -> None:
         """Closes in reverse order of opening (threads first, then the cache). Idempotent."""

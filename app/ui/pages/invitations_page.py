@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from app.core.models import Invitation, InvitationStatus
 from app.services.context import AppContext
 from app.ui.dialogs.invitation_dialogs import CreateInvitationDialog, RedeemDialog
+from app.ui.dialogs.invite_card_dialog import InviteCardDialog
 from app.ui.dialogs.outcomes import confirm
 from app.ui.exception_hook import as_zondarr_error
 from app.ui.models.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
@@ -39,6 +40,7 @@ class InvitationsPage(QWidget):
         self._rows: list[tuple[Invitation, InvitationStatus]] = []
         self.create_dialog: CreateInvitationDialog | None = None
         self.redeem_dialog: RedeemDialog | None = None
+        self.card_dialog: InviteCardDialog | None = None
         self.confirm_box: QWidget | None = None
         layout = QVBoxLayout(self)
         add_page_title(layout, "Invitations", self)
@@ -49,12 +51,14 @@ class InvitationsPage(QWidget):
         self.toggle_button = QPushButton("&Disable", self)
         self.delete_button = QPushButton("De&lete…", self)
         self.redeem_button = QPushButton("&Redeem for someone…", self)
+        self.card_button = QPushButton("Invite c&ard…", self)
         for b, name in (
             (self.new_button, "Create an invitation"),
             (self.copy_button, "Copy the invitation code"),
             (self.toggle_button, "Disable or enable the invitation"),
             (self.delete_button, "Delete the invitation"),
             (self.redeem_button, "Redeem an invitation for someone"),
+            (self.card_button, "Show the invite card to hand over"),
         ):
             b.setAccessibleName(name)
             bar.addWidget(b)
@@ -71,6 +75,7 @@ class InvitationsPage(QWidget):
         self.toggle_button.clicked.connect(self._on_toggle_clicked)
         self.delete_button.clicked.connect(self._on_delete_clicked)
         self.redeem_button.clicked.connect(lambda: self.open_redeem_dialog())
+        self.card_button.clicked.connect(self.open_card_dialog)
         self.view.selectionModel().selectionChanged.connect(self._update_buttons)
         self._update_buttons()
 
@@ -104,7 +109,7 @@ class InvitationsPage(QWidget):
         available = self._ctx.invitations is not None
         self.new_button.setEnabled(available)
         self.redeem_button.setEnabled(available)
-        for b in (self.copy_button, self.toggle_button, self.delete_button):
+        for b in (self.copy_button, self.toggle_button, self.delete_button, self.card_button):
             b.setEnabled(available and sel is not None)
         self.toggle_button.setText("&Enable" if sel is not None and not sel[0].enabled else "&Disable")
 
@@ -122,6 +127,16 @@ class InvitationsPage(QWidget):
         dialog = RedeemDialog(self._ctx, code or (sel[0].code if sel else ""), self)
         dialog.redeemed.connect(lambda _result: self.reload())
         self.redeem_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def open_card_dialog(self) -> InviteCardDialog | None:
+        sel = self.selected()
+        if sel is None:
+            return None
+        dialog = InviteCardDialog(self._ctx, sel[0].code, self)
+        dialog.message.connect(self.message)
+        self.card_dialog = dialog
         dialog.show()
         return dialog
 
