@@ -31,6 +31,9 @@ class Capability(StrEnum):
     DISABLE_USER = "disable_user"
     LIBRARY_ACCESS = "library_access"
     PASSWORD = "password"
+    MAX_SESSIONS = "max_sessions"  # Restrictions.max_sessions
+    ALLOW_DOWNLOADS = "allow_downloads"  # Restrictions.allow_downloads
+    REMOTE_ACCESS = "remote_access"  # Restrictions.allow_remote
 
 
 class SyncStatus(StrEnum):
@@ -213,6 +216,7 @@ class RemoteUser:
     is_admin: bool = False
     is_disabled: bool = False
     library_keys: tuple[str, ...] | None = None  # None = all libraries
+    last_active_at: float | None = None  # Jellyfin LastActivityDate, Plex lastSeenAt; None = unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +233,8 @@ class User:
     is_disabled: bool
     identity_id: int | None = None
     seen_at: float | None = None
+    last_active_at: float | None = None  # as the server reported it at the last users sync; None = unknown
+    expires_at: float | None = None  # when Zondarr disables the account (None = never)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -238,6 +244,8 @@ class User:
             "email": self.email,
             "is_admin": self.is_admin,
             "is_disabled": self.is_disabled,
+            "last_active_at": self.last_active_at,
+            "expires_at": self.expires_at,
         }
 
 
@@ -332,6 +340,7 @@ class NewInvitation:
     max_uses: int | None = None
     duration_days: int | None = None
     note: str = ""
+    restrictions: Restrictions = field(default_factory=lambda: Restrictions())
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +355,7 @@ class Invitation:
     duration_days: int | None
     note: str
     targets: tuple[InvitationTarget, ...] = ()
+    restrictions: Restrictions = field(default_factory=lambda: Restrictions())
 
     def to_json(self, status: str) -> dict[str, object]:
         return {
@@ -359,6 +369,7 @@ class Invitation:
             "duration_days": self.duration_days,
             "note": self.note,
             "servers": [{"server": t.server, "libraries": list(t.library_keys)} for t in self.targets],
+            "restrictions": self.restrictions.to_json(),
         }
 
 
@@ -451,3 +462,102 @@ class TaskStatus:
             "last_started_at": None if last is None else last.started_at,
             "last_duration_s": None if last is None else last.duration_s,
         }
+
+
+# ---------------------------------------------------------------- people over time (issue 13)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountExpiry:
+    """When an account ends (primary data). ``disabled_at`` is set once the expiry task disabled it; the grace
+    period before a deletion counts from there."""
+
+    server_id: int
+    remote_id: str
+    expires_at: float
+    disabled_at: float | None = None
+
+
+class AccountAction(StrEnum):
+    """What Zondarr did to an account (a row of the history)."""
+
+    CREATED = "created"
+    ACCESS = "access changed"
+    EXPIRY = "expiry set"
+    DISABLED = "disabled"
+    ENABLED = "enabled"
+    DELETED = "deleted"
+    REMINDER = "reminder sent"
+    RESTRICTIONS = "restrictions set"
+
+
+class Trigger(StrEnum):
+    ADMIN = "admin"
+    TASK = "task"
+    INVITATION = "invitation"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountEvent:
+    """One change Zondarr made (or tried) to one account on one server. ``server`` keeps the server's name after
+    the server is removed."""
+
+    at: float
+    server: str
+    remote_id: str
+    username: str
+    action: str  # an AccountAction value
+    trigger: str  # a Trigger value
+    ok: bool
+    message: str = ""
+    server_id: int | None = None
+    identity_id: int | None = None
+    id: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "at": self.at,
+            "server": self.server,
+            "id": self.remote_id,
+            "username": self.username,
+            "action": self.action,
+            "trigger": self.trigger,
+            "ok": self.ok,
+            "message": self.message,
+            "identity_id": self.identity_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Restrictions:
+    """Per-account limits an invitation carries (applied at redemption) or the admin re-applies. None = leave as
+    the server has it. Jellyfin: all three; Plex: ``allow_downloads`` (plex.tv "allow sync") only."""
+
+    max_sessions: int | None = None  # Jellyfin MaxActiveSessions (0 = unlimited)
+    allow_downloads: bool | None = (
+        None  # Jellyfin EnableContentDownloading + EnableSyncTranscoding; Plex allowSync
+    )
+    allow_remote: bool | None = None  # Jellyfin EnableRemoteAccess
+
+    @property
+    def empty(self) -> bool:
+        return self.max_sessions is None and self.allow_downloads is None and self.allow_remote is None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "max_sessions": self.max_sessions,
+            "allow_downloads": self.allow_downloads,
+            "allow_remote": self.allow_remote,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> Restrictions:
+        """Tolerant of missing keys and wrong types (stored JSON written by another version)."""
+        d = data if isinstance(data, dict) else {}
+        sessions = d.get("max_sessions")
+        downloads, remote = d.get("allow_downloads"), d.get("allow_remote")
+        return cls(
+            sessions if isinstance(sessions, int) and not isinstance(sessions, bool) else None,
+            downloads if isinstance(downloads, bool) else None,
+            remote if isinstance(remote, bool) else None,
+        )

@@ -16,6 +16,8 @@ from typing import Generic, Protocol, TypeVar
 
 from app.core.filters import TrackFilter, TrackSort
 from app.core.models import (
+    AccountEvent,
+    AccountExpiry,
     AccountRef,
     AlbumRecord,
     Capability,
@@ -358,6 +360,12 @@ class AccountStore(Protocol):
 
     def set_disabled(self, server_id: int, remote_id: str, disabled: bool) -> None: ...
 
+    def set_library_access(
+        self, server_id: int, remote_id: str, library_keys: tuple[str, ...] | None
+    ) -> None:
+        """The cached access after a change on the server succeeded (None = every library)."""
+        ...
+
     def remove(self, server_id: int, remote_id: str) -> None: ...
 
 
@@ -397,6 +405,57 @@ class TaskRunStore(Protocol):
     def list(self, task: str | None = None, limit: int = 100) -> list[TaskRun]: ...
 
     def abandon_running(self) -> int: ...
+
+
+# ---------------------------------------------------------------- people over time (issue 13)
+
+
+class ExpiryStore(Protocol):
+    """When accounts end, and which reminders went out. Writes: db-writer thread, one transaction per call.
+    Reads: any thread. Raises CacheError."""
+
+    def set_expiry(self, changes: Sequence[tuple[AccountRef, float | None]]) -> None:
+        """Sets (None: clears) each account's expiry; a new date clears ``disabled_at``."""
+        ...
+
+    def expiries(self, server_id: int | None = None) -> dict[AccountRef, AccountExpiry]: ...
+
+    def due(self, now: float) -> list[AccountExpiry]:
+        """Expired at or before ``now`` and not yet disabled by the expiry task."""
+        ...
+
+    def disabled_before(self, when: float) -> list[AccountExpiry]: ...
+
+    def mark_disabled(self, ref: AccountRef, when: float) -> None: ...
+
+    def forget(self, ref: AccountRef) -> None:
+        """The account was deleted: its expiry and reminder rows go."""
+        ...
+
+    def reminders_sent(self) -> set[tuple[AccountRef, float, int]]:
+        """(account, expiry date, threshold days) of every reminder already sent."""
+        ...
+
+    def record_reminder(self, ref: AccountRef, expires_at: float, days: int, mailed: bool) -> bool:
+        """False when this reminder was recorded already."""
+        ...
+
+
+class HistoryStore(Protocol):
+    """What Zondarr did to people. Writes: db-writer thread (one transaction per batch). Reads: any thread."""
+
+    def record(self, events: Sequence[AccountEvent]) -> None: ...
+
+    def list(
+        self,
+        *,
+        server_id: int | None = None,
+        remote_id: str | None = None,
+        identity_id: int | None = None,
+        limit: int = 500,
+    ) -> list[AccountEvent]:
+        """Newest first; by account, by person (identity), or all."""
+        ...
 
 
 # ---------------------------------------------------------------- outbound messages (issue 13)

@@ -12,26 +12,10 @@ from collections.abc import Callable
 
 from app.core.models import RemoteUser, User
 from app.storage.db import Database
+from app.storage.users import USER_SELECT, user_row
 
-_USER = (
-    "SELECT u.id, u.server_id, s.name, u.remote_id, u.username, u.email, u.is_admin, u.is_disabled, "
-    "u.identity_id, u.seen_at FROM users u JOIN servers s ON s.id = u.server_id "
-)
-
-
-def _user(r: tuple[object, ...]) -> User:
-    return User(
-        id=int(r[0]),  # type: ignore[call-overload]
-        server_id=int(r[1]),  # type: ignore[call-overload]
-        server=str(r[2]),
-        remote_id=str(r[3]),
-        username=str(r[4]),
-        email=None if r[5] is None else str(r[5]),
-        is_admin=bool(r[6]),
-        is_disabled=bool(r[7]),
-        identity_id=None if r[8] is None else int(r[8]),  # type: ignore[call-overload]
-        seen_at=None if r[9] is None else float(r[9]),  # type: ignore[arg-type]
-    )
+_USER = USER_SELECT
+_user = user_row
 
 
 class SqliteAccountStore:
@@ -64,12 +48,13 @@ class SqliteAccountStore:
         with self._db.write("saving a user") as conn:
             conn.execute(
                 "INSERT INTO users(server_id, remote_id, username, email, is_admin, is_disabled, library_keys, "
-                "seen_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(server_id, remote_id) DO UPDATE SET "
+                "seen_at, last_active_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(server_id, remote_id) DO UPDATE SET "
                 "username = excluded.username, email = excluded.email, is_admin = excluded.is_admin, "
-                "is_disabled = excluded.is_disabled, library_keys = excluded.library_keys",
+                "is_disabled = excluded.is_disabled, library_keys = excluded.library_keys, "
+                "last_active_at = COALESCE(excluded.last_active_at, users.last_active_at)",
                 (
                     server_id, user.remote_id, user.username, user.email, int(user.is_admin),
-                    int(user.is_disabled), keys, self._clock(),
+                    int(user.is_disabled), keys, self._clock(), user.last_active_at,
                 ),
             )  # fmt: skip
             r = conn.execute(_USER + "WHERE u.server_id = ? AND u.remote_id = ?", (server_id, user.remote_id))
@@ -80,6 +65,16 @@ class SqliteAccountStore:
             conn.execute(
                 "UPDATE users SET is_disabled = ? WHERE server_id = ? AND remote_id = ?",
                 (int(disabled), server_id, remote_id),
+            )
+
+    def set_library_access(
+        self, server_id: int, remote_id: str, library_keys: tuple[str, ...] | None
+    ) -> None:
+        keys = None if library_keys is None else json.dumps(list(library_keys))
+        with self._db.write("saving a user") as conn:
+            conn.execute(
+                "UPDATE users SET library_keys = ? WHERE server_id = ? AND remote_id = ?",
+                (keys, server_id, remote_id),
             )
 
     def remove(self, server_id: int, remote_id: str) -> None:

@@ -15,7 +15,9 @@ from app.storage.accounts import SqliteAccountStore, SqliteExclusionStore
 from app.storage.db import Database, guard, to_cache_error
 from app.storage.diagnostics import SqliteDiagnosticStore
 from app.storage.error_events import SqliteErrorEventStore
+from app.storage.expiry import SqliteExpiryStore
 from app.storage.health import SqliteHealthStore
+from app.storage.history import SqliteHistoryStore
 from app.storage.identities import SqliteIdentityStore
 from app.storage.invitations import SqliteInvitationStore
 from app.storage.locks import FileJobLocks
@@ -57,6 +59,8 @@ class Cache:
         self.health = SqliteHealthStore(db, clock)
         self.diagnostics = SqliteDiagnosticStore(db, clock)
         self.error_events = SqliteErrorEventStore(db, clock)
+        self.expiry = SqliteExpiryStore(db, clock)
+        self.history = SqliteHistoryStore(db)
 
     def integrity_check(self) -> str:
         """``PRAGMA integrity_check`` ("ok" when the file is sound). Any thread; slow on big caches."""

@@ -8,16 +8,24 @@ for the last use (in threads or processes) can never both win.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 from app.core.errors import ValidationError
-from app.core.models import Invitation, InvitationTarget, NewInvitation, Redemption
+from app.core.models import Invitation, InvitationTarget, NewInvitation, Redemption, Restrictions
 from app.storage.db import Database
 
-_INV = "id, code, enabled, created_at, expires_at, max_uses, use_count, duration_days, note"
+_INV = "id, code, enabled, created_at, expires_at, max_uses, use_count, duration_days, note, restrictions"
 _RED = "id, invitation_id, server_id, username, email, redeemed_at, expires_at, status, error, remote_id"
+
+
+def _restrictions(raw: object) -> Restrictions:
+    try:
+        return Restrictions.from_json(json.loads(raw) if isinstance(raw, str) else None)
+    except ValueError:
+        return Restrictions()
 
 
 def _redemption(r: Any) -> Redemption:
@@ -37,9 +45,17 @@ class SqliteInvitationStore:
         with self._db.write("saving an invitation") as conn:
             try:
                 cur = conn.execute(
-                    "INSERT INTO invitations(code, enabled, created_at, expires_at, max_uses, duration_days, note) "
-                    "VALUES (?, 1, ?, ?, ?, ?, ?)",
-                    (new.code, now, new.expires_at, new.max_uses, new.duration_days, new.note),
+                    "INSERT INTO invitations(code, enabled, created_at, expires_at, max_uses, duration_days, note, "
+                    "restrictions) VALUES (?, 1, ?, ?, ?, ?, ?, ?)",
+                    (
+                        new.code,
+                        now,
+                        new.expires_at,
+                        new.max_uses,
+                        new.duration_days,
+                        new.note,
+                        None if new.restrictions.empty else json.dumps(new.restrictions.to_json()),
+                    ),
                 )
             except sqlite3.IntegrityError:
                 raise ValidationError(
@@ -95,6 +111,7 @@ class SqliteInvitationStore:
                 targets=tuple(
                     InvitationTarget(sid, name, tuple(keys)) for sid, (name, keys) in targets[r[0]].items()
                 ),
+                restrictions=_restrictions(r[9]),
             )
             for r in rows
         ]

@@ -474,7 +474,57 @@ WHEN {_CHANGED} BEGIN
 END;
 """  # noqa: S608 - fixed text: column names and constants only
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7)
+# v8: people over time (issue 13). ``account_expiry`` (primary data: when Zondarr ends an account, and when the
+# expiry task disabled it), seeded from the redemptions' account durations; ``reminders_sent`` (one row per
+# account, expiry date and threshold, so each reminder goes out once); ``account_events`` (the history of what
+# Zondarr did to people; the server's name is kept after the server is removed); the account's last activity
+# as the server reports it (cached); an invitation's restrictions (JSON).
+V8 = """
+ALTER TABLE users ADD COLUMN last_active_at REAL;
+CREATE TABLE account_expiry (
+    server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    remote_id TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    disabled_at REAL,
+    set_at REAL NOT NULL,
+    PRIMARY KEY (server_id, remote_id)
+);
+CREATE INDEX account_expiry_due ON account_expiry(expires_at);
+INSERT OR IGNORE INTO account_expiry(server_id, remote_id, expires_at, disabled_at, set_at)
+    SELECT server_id, remote_id, expires_at, CASE WHEN status = 'expired' THEN expires_at END, redeemed_at
+    FROM redemptions
+    WHERE server_id IS NOT NULL AND remote_id IS NOT NULL AND expires_at IS NOT NULL
+    AND status IN ('ok', 'expired')
+    ORDER BY redeemed_at DESC;
+CREATE TABLE reminders_sent (
+    server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    remote_id TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    days INTEGER NOT NULL,
+    sent_at REAL NOT NULL,
+    mailed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (server_id, remote_id, expires_at, days)
+);
+CREATE TABLE account_events (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    server_id INTEGER REFERENCES servers(id) ON DELETE SET NULL,
+    server_name TEXT NOT NULL,
+    remote_id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    identity_id INTEGER REFERENCES identities(id) ON DELETE SET NULL,
+    action TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    message TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX account_events_account ON account_events(server_id, remote_id, at);
+CREATE INDEX account_events_identity ON account_events(identity_id, at);
+CREATE INDEX account_events_at ON account_events(at);
+ALTER TABLE invitations ADD COLUMN restrictions TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8)
 LATEST = len(MIGRATIONS)
 
 

@@ -11,7 +11,7 @@ from app.storage.db import Database
 
 def _fields(u: RemoteUser) -> tuple[object, ...]:
     keys = None if u.library_keys is None else json.dumps(list(u.library_keys))
-    return (u.username, u.email, int(u.is_admin), int(u.is_disabled), keys)
+    return (u.username, u.email, int(u.is_admin), int(u.is_disabled), keys, u.last_active_at)
 
 
 class SqliteUserStore:
@@ -31,7 +31,7 @@ class SqliteUserStore:
             cached = {
                 r[0]: tuple(r[1:])
                 for r in conn.execute(
-                    "SELECT remote_id, username, email, is_admin, is_disabled, library_keys FROM users "
+                    "SELECT remote_id, username, email, is_admin, is_disabled, library_keys, last_active_at FROM users "
                     "WHERE server_id = ?",
                     (server_id,),
                 )
@@ -46,14 +46,14 @@ class SqliteUserStore:
                 if u.remote_id not in cached:
                     conn.execute(
                         "INSERT INTO users(server_id, remote_id, username, email, is_admin, is_disabled, "
-                        "library_keys, seen_at) VALUES (?,?,?,?,?,?,?,?)",
+                        "library_keys, last_active_at, seen_at) VALUES (?,?,?,?,?,?,?,?,?)",
                         (server_id, u.remote_id, *fields, now),
                     )
                     added += 1
                 elif cached[u.remote_id] != fields:
                     conn.execute(
                         "UPDATE users SET username = ?, email = ?, is_admin = ?, is_disabled = ?, library_keys = ?, "
-                        "seen_at = ? WHERE server_id = ? AND remote_id = ?",
+                        "last_active_at = ?, seen_at = ? WHERE server_id = ? AND remote_id = ?",
                         (*fields, now, server_id, u.remote_id),
                     )
                     updated += 1
@@ -82,25 +82,34 @@ class SqliteUserStore:
             pattern = f"%{escaped}%"
         with self._db.read("listing users") as conn:
             rows = conn.execute(
-                "SELECT u.id, u.server_id, s.name, u.remote_id, u.username, u.email, u.is_admin, u.is_disabled, "
-                "u.identity_id, u.seen_at FROM users u JOIN servers s ON s.id = u.server_id "
-                "WHERE (?1 IS NULL OR s.name = ?1) "
+                USER_SELECT + "WHERE (?1 IS NULL OR s.name = ?1) "
                 "AND (?2 IS NULL OR u.username LIKE ?2 ESCAPE '\\' OR u.email LIKE ?2 ESCAPE '\\') "
                 "ORDER BY s.name COLLATE NOCASE, s.name, u.username COLLATE NOCASE, u.id",
                 (server, pattern),
             ).fetchall()
-        return [
-            User(
-                id=r[0],
-                server_id=r[1],
-                server=r[2],
-                remote_id=r[3],
-                username=r[4],
-                email=r[5],
-                is_admin=bool(r[6]),
-                is_disabled=bool(r[7]),
-                identity_id=r[8],
-                seen_at=r[9],
-            )
-            for r in rows
-        ]
+        return [user_row(tuple(r)) for r in rows]
+
+
+# The cached account with its expiry (``account_expiry``): one SELECT shared by the user and account stores.
+USER_SELECT = (
+    "SELECT u.id, u.server_id, s.name, u.remote_id, u.username, u.email, u.is_admin, u.is_disabled, "
+    "u.identity_id, u.seen_at, u.last_active_at, x.expires_at FROM users u JOIN servers s ON s.id = u.server_id "
+    "LEFT JOIN account_expiry x ON x.server_id = u.server_id AND x.remote_id = u.remote_id "
+)
+
+
+def user_row(r: tuple[object, ...]) -> User:
+    return User(
+        id=int(r[0]),  # type: ignore[call-overload]
+        server_id=int(r[1]),  # type: ignore[call-overload]
+        server=str(r[2]),
+        remote_id=str(r[3]),
+        username=str(r[4]),
+        email=None if r[5] is None else str(r[5]),
+        is_admin=bool(r[6]),
+        is_disabled=bool(r[7]),
+        identity_id=None if r[8] is None else int(r[8]),  # type: ignore[call-overload]
+        seen_at=None if r[9] is None else float(r[9]),  # type: ignore[arg-type]
+        last_active_at=None if r[10] is None else float(r[10]),  # type: ignore[arg-type]
+        expires_at=None if r[11] is None else float(r[11]),  # type: ignore[arg-type]
+    )
