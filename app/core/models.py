@@ -36,6 +36,14 @@ class Capability(StrEnum):
     REMOTE_ACCESS = "remote_access"  # Restrictions.allow_remote
 
 
+class Change(StrEnum):
+    """What a "changed since" listing asks for (SERVER-PROTOCOLS.md, "Changed since")."""
+
+    METADATA = "metadata"  # Plex updatedAt (>= addedAt, so additions too); Jellyfin MinDateLastSaved
+    USER_DATA = "user_data"  # ratings: Plex lastRatedAt; Jellyfin MinDateLastSavedForUser
+    ALBUM = "album"  # tracks whose album changed (Plex album.updatedAt: they inherit its genres and year)
+
+
 class SyncStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"

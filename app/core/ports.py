@@ -21,6 +21,7 @@ from app.core.models import (
     AccountRef,
     AlbumRecord,
     Capability,
+    Change,
     ConnectResult,
     Credentials,
     Identity,
@@ -84,6 +85,29 @@ class MediaServerClient(Protocol):
     def fetch_albums(self, library_key: str, start: int, size: int) -> Page[AlbumRecord]: ...
 
     def fetch_tracks(self, library_key: str, start: int, size: int) -> Page[TrackRecord]: ...
+
+    # -- "changed since" listings (DESIGN §4.2): ``since`` is the server's clock (epoch seconds)
+
+    @property
+    def track_changes(self) -> tuple[Change, ...]:
+        """The track listings a refresh asks for (``Change.ALBUM`` is asked only when albums changed)."""
+        ...
+
+    def server_time(self) -> float | None:
+        """The server's clock from the ``Date`` header of the last answer (call after ``identity()``)."""
+        ...
+
+    def count_changed_tracks(self, library_key: str, change: Change, since: float) -> int: ...
+
+    def fetch_changed_tracks(
+        self, library_key: str, start: int, size: int, *, change: Change, since: float
+    ) -> Page[TrackRecord]: ...
+
+    def count_changed_albums(self, library_key: str, since: float) -> int: ...
+
+    def fetch_changed_albums(
+        self, library_key: str, start: int, size: int, *, since: float
+    ) -> Page[AlbumRecord]: ...
 
     def users(self) -> list[RemoteUser]: ...
 

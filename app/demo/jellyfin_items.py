@@ -36,6 +36,10 @@ class ItemRenderer:
         self._album_members = lru_cache(maxsize=4096)(self._make_album_members)
         self._name_id = lru_cache(maxsize=4096)(self._make_name_id)
 
+    def genre_id(self, name: str) -> str:
+        """The id of a genre (an edit may name one the word list lacks)."""
+        return self.genre_ids.get(name) or self.lib.hex_id("genre:" + name, 0)
+
     def _user_data(self, item_id: str, rating: float | None = None) -> dict[str, object]:
         data: dict[str, object] = {
             "PlaybackPositionTicks": 0,
@@ -61,7 +65,7 @@ class ItemRenderer:
     ) -> None:
         if "genres" in fields:
             out["Genres"] = list(genres)
-            out["GenreItems"] = [{"Name": g, "Id": self.genre_ids[g]} for g in genres]
+            out["GenreItems"] = [{"Name": g, "Id": self.genre_id(g)} for g in genres]
         if "datecreated" in fields:
             out["DateCreated"] = iso(added)
         if "sortname" in fields:
@@ -136,7 +140,7 @@ class ItemRenderer:
             out["AlbumArtists"] = []
         if genres:
             out["Genres"] = list(a.genres)
-            out["GenreItems"] = [{"Name": g, "Id": self.genre_ids[g]} for g in a.genres]
+            out["GenreItems"] = [{"Name": g, "Id": self.genre_id(g)} for g in a.genres]
         if a.year is not None:
             out["PremiereDate"] = f"{a.year}-01-01T00:00:00.0000000Z"
             out["ProductionYear"] = a.year

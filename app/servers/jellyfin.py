@@ -19,6 +19,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -32,6 +33,7 @@ from app.core.errors import AuthFailed, BadServerResponse, ServerError
 from app.core.models import (
     AlbumRecord,
     Capability,
+    Change,
     ConnectResult,
     RemoteLibrary,
     RemoteUser,
@@ -53,7 +55,9 @@ R = TypeVar("R")
 for _name in ("JELLYFIN", "Jellyfin"):
     if logging.getLogger(_name).level in (logging.NOTSET, logging.DEBUG):
         logging.getLogger(_name).setLevel(logging.INFO)
-TRACK_FIELDS = "Genres,DateCreated,ProductionYear"
+# The shortest Fields list: ProductionYear, Album, artists, RunTimeTicks and the indexes come without asking.
+TRACK_FIELDS = "Genres,DateCreated"
+ALBUM_FIELDS = "Genres"
 
 
 class _BoundedHTTP(HTTP):
@@ -225,7 +229,10 @@ class JellyfinClient:
         with self._lock, translating(self._name, what, (self._token,)):
             return fn()
 
-    def _items_params(self, library_key: str, item_type: str, start: int, limit: int) -> dict[str, Any]:
+    def _items_params(
+        self, library_key: str, item_type: str, start: int, limit: int, changed: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Lean pages: no image tags, user data only on track pages (the rating is there), short ``Fields``."""
         params: dict[str, Any] = {
             "ParentId": library_key,
             "IncludeItemTypes": item_type,
@@ -233,11 +240,15 @@ class JellyfinClient:
             "StartIndex": start,
             "Limit": limit,
             "EnableTotalRecordCount": True,
+            "EnableImages": False,
+            "EnableUserData": bool(limit) and item_type == "Audio",
         }
         if limit:
-            params.update(Fields=TRACK_FIELDS, SortBy="SortName", SortOrder="Ascending")
+            fields = TRACK_FIELDS if item_type == "Audio" else ALBUM_FIELDS
+            params.update(Fields=fields, SortBy="SortName", SortOrder="Ascending")
         if self._user_id:
             params["userId"] = self._user_id
+        params.update(changed or {})
         return params
 
     def identity(self) -> ServerIdentity:
@@ -251,8 +262,10 @@ class JellyfinClient:
             "listing libraries", lambda: jellyfin_parse.music_folders(self._lib.jellyfin.virtual_folders())
         )
 
-    def _count(self, library_key: str, item_type: str, what: str) -> int:
-        params = self._items_params(library_key, item_type, 0, 0)
+    def _count(
+        self, library_key: str, item_type: str, what: str, changed: dict[str, str] | None = None
+    ) -> int:
+        params = self._items_params(library_key, item_type, 0, 0, changed)
         return self._call(what, lambda: jellyfin_parse.total_of(self._lib.jellyfin.items(params=params)))
 
     def count_tracks(self, library_key: str) -> int:
@@ -261,19 +274,49 @@ class JellyfinClient:
     def count_albums(self, library_key: str) -> int:
         return self._count(library_key, "MusicAlbum", "counting albums")
 
-    def fetch_tracks(self, library_key: str, start: int, size: int) -> Page[TrackRecord]:
+    def fetch_tracks(
+        self, library_key: str, start: int, size: int, changed: dict[str, str] | None = None
+    ) -> Page[TrackRecord]:
         """One page of tracks. Only the request holds the lock: the parse of this page overlaps the download of
         the next one on another net thread."""
-        params = self._items_params(library_key, "Audio", start, size)
+        params = self._items_params(library_key, "Audio", start, size, changed)
         data = self._call("listing tracks", lambda: self._lib.jellyfin.items(params=params))
         with translating(self._name, "listing tracks"):
             return jellyfin_parse.tracks_page(data)
 
-    def fetch_albums(self, library_key: str, start: int, size: int) -> Page[AlbumRecord]:
-        params = self._items_params(library_key, "MusicAlbum", start, size)
+    def fetch_albums(
+        self, library_key: str, start: int, size: int, changed: dict[str, str] | None = None
+    ) -> Page[AlbumRecord]:
+        params = self._items_params(library_key, "MusicAlbum", start, size, changed)
         data = self._call("listing albums", lambda: self._lib.jellyfin.items(params=params))
         with translating(self._name, "listing albums"):
             return jellyfin_parse.albums_page(data)
+
+    # -- "changed since" (SERVER-PROTOCOLS.md): items carry no DateLastSaved; the filters take ISO 8601 --------
+
+    track_changes = (Change.METADATA, Change.USER_DATA)
+
+    def server_time(self) -> float | None:
+        with self._lock:
+            return self._session.server_date()
+
+    def count_changed_tracks(self, library_key: str, change: Change, since: float) -> int:
+        return self._count(library_key, "Audio", "counting changed tracks", _since(change, since))
+
+    def fetch_changed_tracks(
+        self, library_key: str, start: int, size: int, *, change: Change, since: float
+    ) -> Page[TrackRecord]:
+        return self.fetch_tracks(library_key, start, size, _since(change, since))
+
+    def count_changed_albums(self, library_key: str, since: float) -> int:
+        return self._count(
+            library_key, "MusicAlbum", "counting changed albums", _since(Change.METADATA, since)
+        )
+
+    def fetch_changed_albums(
+        self, library_key: str, start: int, size: int, *, since: float
+    ) -> Page[AlbumRecord]:
+        return self.fetch_albums(library_key, start, size, _since(Change.METADATA, since))
 
     def users(self) -> list[RemoteUser]:
         return self._call("listing users", lambda: jellyfin_parse.users(self._lib.jellyfin.get_users()))
@@ -304,3 +347,11 @@ class JellyfinClient:
     def set_library_access(self, remote_id: str, library_keys: Sequence[str] | None) -> None:
         with self._lock:
             self._users_admin().set_access(remote_id, library_keys)
+
+
+def _since(change: Change, since: float) -> dict[str, str]:
+    """``MinDateLastSaved`` (metadata; an album edit saves its tracks too) or ``MinDateLastSavedForUser``
+    (ratings), as ISO 8601 UTC. Jellyfin has no "album changed" filter: tracks carry their own genres."""
+    name = "MinDateLastSavedForUser" if change is Change.USER_DATA else "MinDateLastSaved"
+    stamp = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return {name: stamp}

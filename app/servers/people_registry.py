@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from app.core.models import (
     AlbumRecord,
     Capability,
+    Change,
     Credentials,
     RemoteLibrary,
     RemoteUser,
@@ -69,6 +70,29 @@ class PeopleClient:
 
     def fetch_tracks(self, library_key: str, start: int, size: int) -> Page[TrackRecord]:
         return self.inner.fetch_tracks(library_key, start, size)
+
+    @property
+    def track_changes(self) -> tuple[Change, ...]:
+        return self.inner.track_changes
+
+    def server_time(self) -> float | None:
+        return self.inner.server_time()
+
+    def count_changed_tracks(self, library_key: str, change: Change, since: float) -> int:
+        return self.inner.count_changed_tracks(library_key, change, since)
+
+    def fetch_changed_tracks(
+        self, library_key: str, start: int, size: int, *, change: Change, since: float
+    ) -> Page[TrackRecord]:
+        return self.inner.fetch_changed_tracks(library_key, start, size, change=change, since=since)
+
+    def count_changed_albums(self, library_key: str, since: float) -> int:
+        return self.inner.count_changed_albums(library_key, since)
+
+    def fetch_changed_albums(
+        self, library_key: str, start: int, size: int, *, since: float
+    ) -> Page[AlbumRecord]:
+        return self.inner.fetch_changed_albums(library_key, start, size, since=since)
 
     def users(self) -> list[RemoteUser]:
         """The server's accounts minus excluded ones, plus remembered (disabled) ones it no longer lists.

@@ -25,6 +25,7 @@ from app.core.errors import AuthFailed, BadServerResponse
 from app.core.models import (
     AlbumRecord,
     Capability,
+    Change,
     RemoteLibrary,
     RemoteUser,
     ServerIdentity,
@@ -120,8 +121,9 @@ class PlexClient:
             with translating(self._name, "listing libraries"):
                 return plex_parse.music_sections(root)
 
-    def _count(self, library_key: str, libtype: int, what: str) -> int:
-        key = f"/library/sections/{library_key}/all?type={libtype}&X-Plex-Container-Start=0&X-Plex-Container-Size=0"
+    def _count(self, library_key: str, libtype: int, what: str, changed: str = "") -> int:
+        """``totalSize`` of a listing asked with container size 0 (start/size sent once, as headers)."""
+        key = f"/library/sections/{library_key}/all?type={libtype}{changed}"
         with self._lock:
             root = self._query(key, what, {"X-Plex-Container-Start": "0", "X-Plex-Container-Size": "0"})
             with translating(self._name, what):
@@ -133,12 +135,14 @@ class PlexClient:
     def count_albums(self, library_key: str) -> int:
         return self._count(library_key, ALBUM_TYPE, "counting albums")
 
-    def _paged(self, library_key: str, libtype: int, start: int, size: int, what: str) -> bytes:
+    def _paged(
+        self, library_key: str, libtype: int, start: int, size: int, what: str, changed: str = ""
+    ) -> bytes:
         """The raw body of one listing page, requested exactly as ``PlexServer.query`` does (its session, URL and
         headers) but not parsed into a tree: ``plex_parse`` streams it. Caller holds the lock."""
         headers = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": str(size)}
         server = self._server
-        key = f"/library/sections/{library_key}/all?type={libtype}"
+        key = f"/library/sections/{library_key}/all?type={libtype}{changed}"
         with translating(self._name, what, (self._token,)):
             response = self._session.get(
                 server.url(key), headers=server._headers(**headers), timeout=server._timeout
@@ -159,6 +163,40 @@ class PlexClient:
         with self._lock:
             body = self._paged(library_key, ALBUM_TYPE, start, size, "listing albums")
         with translating(self._name, "listing albums"):
+            return plex_parse.albums_page_from_bytes(body)
+
+    # -- "changed since" (SERVER-PROTOCOLS.md): hidden filter fields; a rating moves only lastRatedAt ---------
+
+    track_changes = (Change.METADATA, Change.USER_DATA)  # updatedAt >= addedAt: additions are "metadata"
+
+    def server_time(self) -> float | None:
+        with self._lock:
+            return self._session.server_date()
+
+    def count_changed_tracks(self, library_key: str, change: Change, since: float) -> int:
+        return self._count(library_key, TRACK_TYPE, "counting changed tracks", _since(change, since))
+
+    def fetch_changed_tracks(
+        self, library_key: str, start: int, size: int, *, change: Change, since: float
+    ) -> Page[TrackRecord]:
+        with self._lock:
+            body = self._paged(
+                library_key, TRACK_TYPE, start, size, "listing changed tracks", _since(change, since)
+            )
+        with translating(self._name, "listing changed tracks"):
+            return plex_parse.tracks_page_from_bytes(body)
+
+    def count_changed_albums(self, library_key: str, since: float) -> int:
+        return self._count(library_key, ALBUM_TYPE, "counting changed albums", _since(Change.METADATA, since))
+
+    def fetch_changed_albums(
+        self, library_key: str, start: int, size: int, *, since: float
+    ) -> Page[AlbumRecord]:
+        with self._lock:
+            body = self._paged(
+                library_key, ALBUM_TYPE, start, size, "listing changed albums", _since(Change.METADATA, since)
+            )
+        with translating(self._name, "listing changed albums"):
             return plex_parse.albums_page_from_bytes(body)
 
     def users(self) -> list[RemoteUser]:
@@ -240,6 +278,18 @@ class PlexClient:
     def set_library_access(self, remote_id: str, library_keys: Sequence[str] | None) -> None:
         with self._lock:
             self._users_admin().set_access(remote_id, library_keys)
+
+
+_CHANGE_FILTER = {
+    Change.METADATA: "updatedAt",
+    Change.USER_DATA: "lastRatedAt",
+    Change.ALBUM: "album.updatedAt",
+}
+
+
+def _since(change: Change, since: float) -> str:
+    """The query suffix of a "changed since" listing, e.g. ``&updatedAt>>=1700000000`` (whole seconds, down)."""
+    return f"&{_CHANGE_FILTER[change]}>>={int(since)}"
 
 
 def _id(value: object) -> str:

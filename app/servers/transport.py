@@ -20,6 +20,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterable
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -186,6 +187,17 @@ class GuardedSession(requests.Session):
         self.mount("https://", adapter)
         self.last_response: requests.Response | None = None
         self.last_error: BaseException | None = None
+
+    def server_date(self) -> float | None:
+        """The ``Date`` header of the last response as epoch seconds (the server's clock), or None."""
+        response = self.last_response
+        raw = response.headers.get("Date") if response is not None else None
+        if not raw:
+            return None
+        try:
+            return parsedate_to_datetime(raw).timestamp()
+        except (TypeError, ValueError, IndexError):
+            return None
 
     def _rewrite(self, url: str) -> str:
         for src, dst in self.rewrite:
