@@ -10,10 +10,12 @@ sends anything: the admin hands the card over.
 from __future__ import annotations
 
 import html
+import re
 import time
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from app.core.errors import NotFoundError, ValidationError
 from app.core.models import Invitation, Library, Server, ServerKind
@@ -280,3 +282,32 @@ class InviteCardService:
                 remedy="Create a new invitation for the servers you have now.",
             )
         return card
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_LABELLED = re.compile(r"(?i)\b(?:user\s*name|user|name|login)\s*[:=]\s*([^\s,;]+)")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
+
+
+class InviteeReply(NamedTuple):
+    """What an invitee sent back after reading their card, as the redeem form wants it."""
+
+    username: str
+    email: str
+
+
+def parse_invitee_reply(text: str) -> InviteeReply:
+    """Pure: the username and e-mail address in what an invitee sent back — a bare e-mail address, a plex.tv
+    username, a wanted Jellyfin username, or a short message with "username: …" and an address in it.
+    Without a username, a found address doubles as it (plex.tv accepts either); empty parts stay empty."""
+    emails = _EMAIL.findall(text)
+    email = emails[0] if emails else ""
+    labelled = _LABELLED.search(text)
+    username = labelled.group(1).strip(".,;") if labelled else ""
+    if not username:
+        rest = _EMAIL.sub(" ", text).split()
+        if len(rest) == 1 and _NAME.fullmatch(rest[0].strip(".,;")):
+            username = rest[0].strip(".,;")
+    if not username:
+        username = email
+    return InviteeReply(username=username, email=email)

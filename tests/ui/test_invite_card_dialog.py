@@ -62,3 +62,18 @@ def test_card_dialog_previews_sets_the_public_address_and_saves(
     text = QGuiApplication.clipboard().text()
     assert inv.code in text and "Quick Connect" in text and "Accept the e-mail from Plex" in text
     dialog.close()
+
+
+def test_redeem_dialog_fills_the_form_from_the_invitees_reply(
+    shell_factory: Callable[..., Shell], qtbot: Any
+) -> None:
+    from app.ui.dialogs.invitation_dialogs import RedeemDialog
+
+    shell = shell_factory()
+    dialog = RedeemDialog(shell.ctx, "ABCDEFGH23")
+    qtbot.addWidget(dialog)
+    qtbot.keyClicks(dialog.reply, "Hi! username: kim_88, mail kim@example.com")
+    assert (dialog.username.text(), dialog.email.text()) == ("kim_88", "kim@example.com")
+    assert not dialog.redeem_button.isEnabled()  # filled, but nothing can be created before Check
+    dialog.show()
+    screenshot(dialog, "dialog_redeem_from_reply")

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import ZondarrError, register_secret
 from app.core.models import Invitation
 from app.services.context import AppContext
+from app.services.invite_card import parse_invitee_reply
 from app.ui.dialogs.outcomes import OutcomeTable
 from app.ui.exception_hook import as_zondarr_error
 from app.ui.tasks import TaskGroup
@@ -210,6 +211,11 @@ class RedeemDialog(QDialog):
         self.code = QLineEdit(code, self)
         self.code.setAccessibleName("Invitation code")
         form.addRow("&Code:", self.code)
+        self.reply = QLineEdit(self)
+        self.reply.setAccessibleName("What the invitee sent back")
+        self.reply.setPlaceholderText("Paste what they sent: an e-mail address, a plex.tv or wanted username")
+        self.reply.setToolTip("Fills in the username and e-mail below; nothing is created before Check.")
+        form.addRow("From their &reply:", self.reply)
         self.username = QLineEdit(self)
         self.username.setAccessibleName("New username")
         form.addRow("&Username:", self.username)
@@ -245,7 +251,15 @@ class RedeemDialog(QDialog):
         layout.addLayout(buttons)
         for field in (self.code, self.username, self.email, self.password):
             field.textChanged.connect(self._on_field_changed)
+        self.reply.textChanged.connect(self._on_reply_changed)
         self.check_button.setDefault(True)
+
+    def _on_reply_changed(self, text: str) -> None:
+        reply = parse_invitee_reply(text)
+        if reply.username:
+            self.username.setText(reply.username)
+        if reply.email:
+            self.email.setText(reply.email)
 
     def _values(self) -> tuple[str, ...]:
         return (self.code.text(), self.username.text(), self.email.text(), self.password.text())
