@@ -82,6 +82,11 @@ class Settings:
     notify_email_to: str = (
         ""  # the admin's address for e-mail notifications ("" = none; uses the smtp_* settings)
     )
+    # Who Zondarr says it is to Plex/plex.tv and Jellyfin: a UUID generated once per cache (storage creates it on
+    # first open); empty only for settings built without a cache (tests), where a per-process UUID is used.
+    client_identifier: str = ""
+    plex_auth_url: str = "https://app.plex.tv/auth"  # the browser page of the plex.tv PIN sign-in
+    discovery_address: str = "255.255.255.255:7359"  # where the Jellyfin LAN discovery datagram goes
 
     @classmethod
     def load(
@@ -153,7 +158,11 @@ def _convert(name: str, type_name: object, raw: str, origin: str) -> object:
         value = _ALIASES.get(name, {}).get(text.lower(), text.lower())
         if value not in CHOICES[name]:
             raise bad(f"expected one of {', '.join(CHOICES[name])}")
-    if name == "plex_tv_url":
+    if name == "discovery_address":
+        host, _, port = text.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise bad("expected host:port, like 255.255.255.255:7359")
+    if name in ("plex_tv_url", "plex_auth_url"):
         parts = urlsplit(text)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise bad("expected an http(s) URL")

@@ -38,6 +38,9 @@ def xml_reply(body: str, status: int = 200) -> Reply:
 class PlexApp:
     """Routes and renders one demo PMS. ``route`` runs on handler threads."""
 
+    # A real PMS sends this on every reply (errors included): it is how a client tells Plex from anything else.
+    reply_headers = {"X-Plex-Protocol": "1.0"}
+
     def __init__(self, ctx: DemoContext) -> None:
         self.ctx = ctx
         self.lib = ctx.library
@@ -77,7 +80,9 @@ class PlexApp:
         if request.method != "GET":
             return Routed(lambda e, i: self.error_reply(404), authorized=ok)
         if path in ("/", "/identity"):
-            return Routed(lambda e, changed: self._root(path == "/", changed), "identity", None, True, ok)
+            # /identity answers without a token on a real server (clients probe it before signing in)
+            public = ok or path == "/identity"
+            return Routed(lambda e, changed: self._root(path == "/", changed), "identity", None, True, public)
         if path in ("/library", "/library/", "/library/sections", "/library/sections/"):
             full = path.startswith("/library/sections")
             return Routed(

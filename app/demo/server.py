@@ -103,6 +103,11 @@ class DemoServer:
         return self._httpd.served
 
     @property
+    def recent_headers(self) -> list[dict[str, str]]:
+        """The headers (keys lower-cased) of the most recent requests, oldest first (at most 2,000)."""
+        return list(self._httpd.recent_headers)
+
+    @property
     def fault_rules(self) -> list[FaultRule]:
         return list(self._faults.rules)
 

@@ -11,6 +11,7 @@ import socket
 import struct
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,6 +79,8 @@ class DemoHTTPServer(ThreadingHTTPServer):
         self.faults = faults
         self.stopping = threading.Event()
         self.served = 0
+        # The headers of the most recent requests (keys lower-cased), so tests can check what clients send.
+        self.recent_headers: deque[dict[str, str]] = deque(maxlen=2000)
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
 
@@ -165,6 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._send(app.error_reply(400))
             return
+        srv.recent_headers.append(request.headers)
         routed = app.route(request)
         if not routed.authorized:
             self._send(app.error_reply(401))
@@ -195,7 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(reply.status)  # adds the Date header every Jellyfin client needs
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(length))
-        for name, value in reply.headers.items():
+        for name, value in {**getattr(self.server.app, "reply_headers", {}), **reply.headers}.items():
             self.send_header(name, value)
         self.end_headers()
 

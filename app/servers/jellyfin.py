@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -44,6 +43,7 @@ from app.core.models import (
 from app.core.ports import Page
 from app.core.settings import Settings
 from app.servers import jellyfin_parse
+from app.servers.client_identity import PRODUCT, client_identifier, device_name
 from app.servers.jellyfin_users import JellyfinUserAdmin
 from app.servers.translate import BadBody, HttpStatus, error_for_status, translate, translating, wrong_kind
 from app.servers.transport import GuardedSession, origin
@@ -83,8 +83,8 @@ class _BoundedHTTP(HTTP):
 
 def _library_client(settings: Settings, session: GuardedSession, url: str) -> _LibClient:
     client = _LibClient(allow_multiple_clients=True)
-    device_id = f"zondarr-{uuid.uuid5(uuid.NAMESPACE_URL, url)}"
-    client.config.app("Zondarr", __version__, "Zondarr", device_id)
+    # Device = this computer's name, DeviceId = the cache's client identifier (the same one Plex sees)
+    client.config.app(PRODUCT, __version__, device_name(), client_identifier(settings))
     client.config.data["auth.ssl"] = settings.verify_tls  # False would make send_request disable TLS checks
     client.config.data["http.timeout"] = settings.request_timeout_s
     http = _BoundedHTTP(client)

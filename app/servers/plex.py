@@ -35,6 +35,7 @@ from app.core.models import (
 from app.core.ports import Page
 from app.core.settings import Settings
 from app.servers import plex_parse
+from app.servers.client_identity import plex_headers
 from app.servers.plex_users import PlexUserAdmin
 from app.servers.translate import BadBody, HttpStatus, translate, translating, wrong_kind
 from app.servers.transport import GuardedSession
@@ -43,6 +44,11 @@ from app.servers.user_common import not_supported
 PLEX_TV = "https://plex.tv"
 TRACK_TYPE = 10
 ALBUM_TYPE = 9
+
+
+def plex_session(settings: Settings) -> GuardedSession:
+    """A session for a Plex server and plex.tv: plex.tv URLs rewritten to the setting, Zondarr's identity headers."""
+    return GuardedSession(settings, rewrite=[(PLEX_TV, settings.plex_tv_url)], headers=plex_headers(settings))
 
 
 class PlexClient:
@@ -73,7 +79,7 @@ class PlexClient:
 
         Raises ServerUnreachable, AuthFailed, ServerError, or BadServerResponse (also when the URL is not a
         Plex server: the remedy says to pick the other kind)."""
-        session = GuardedSession(settings, rewrite=[(PLEX_TV, settings.plex_tv_url)])
+        session = plex_session(settings)
         try:
             with translating(name, "connecting", (token,)):
                 try:
@@ -302,7 +308,7 @@ def sign_in(name: str, username: str, password: str, settings: Settings) -> str:
     """plex.tv sign-in with a user name and password; returns the account token (the password is not kept).
 
     Raises AuthFailed (also for accounts with two-factor authentication: the remedy says to use a token)."""
-    session = GuardedSession(settings, rewrite=[(PLEX_TV, settings.plex_tv_url)])
+    session = plex_session(settings)
     try:
         account = MyPlexAccount(username=username, password=password, session=session)
         token = account.authenticationToken

@@ -19,13 +19,14 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -169,13 +170,20 @@ class GuardedSession(requests.Session):
     """A session that enforces the app's transport rules on every request (see module docstring).
 
     ``rewrite`` maps URL prefixes to replacements (plexapi hard-codes ``https://plex.tv``; the setting
-    ``plex_tv_url`` may point elsewhere). ``last_response`` / ``last_error`` describe the most recent request:
+    ``plex_tv_url`` may point elsewhere). ``headers`` are set on every request, over whatever the library passes
+    (plexapi sends its own product name and a MAC-derived client id). ``last_response`` / ``last_error`` describe the most recent request:
     jellyfin-apiclient-python swallows the exceptions of its connect path, and the adapter reads them here to
     tell the admin what really happened.
     """
 
-    def __init__(self, settings: Settings, rewrite: Iterable[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        rewrite: Iterable[tuple[str, str]] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__()
+        self.forced_headers = dict(headers or {})
         self.connect_timeout = settings.connect_timeout_s
         self.request_timeout = settings.request_timeout_s
         self.verify = settings.verify_tls
@@ -220,6 +228,10 @@ class GuardedSession(requests.Session):
         kwargs["timeout"] = (min(self.connect_timeout, remaining), remaining)
         kwargs["verify"] = self.verify  # libraries may pass verify=False; the setting wins
         kwargs["stream"] = True
+        if self.forced_headers:
+            merged = CaseInsensitiveDict(kwargs.get("headers") or {})
+            merged.update(self.forced_headers)
+            kwargs["headers"] = merged
         deadline = _Deadline(self.request_timeout)
         timer = threading.Timer(self.request_timeout, deadline.expire)
         timer.daemon = True

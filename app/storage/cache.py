@@ -6,6 +6,7 @@ import contextlib
 import os
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -135,6 +136,8 @@ def open_cache(data_dir: Path, clock: Callable[[], float] = time.time, *, check:
         _secure_files(data_dir, path)
         cache = Cache(data_dir, db, clock)
         cache.sync_runs.abandon_running()
+        # Zondarr's client identifier towards Plex/plex.tv and Jellyfin: random once, then the same every run
+        cache.settings.ensure("client_identifier", str(uuid.uuid4()))
         return cache
     except BaseException:
         db.close()

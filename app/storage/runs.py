@@ -117,6 +117,13 @@ class SqliteSettingsStore:
         with self._db.read("reading settings") as conn:
             return {str(k): str(v) for k, v in conn.execute("SELECT key, value FROM settings")}
 
+    def ensure(self, key: str, value: str) -> None:
+        """Stores ``value`` under ``key`` unless the key has a value already (db-writer thread)."""
+        with self._db.write("saving settings") as conn:
+            conn.execute(
+                "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING", (key, value)
+            )
+
     def save_raw(self, values: Mapping[str, str]) -> None:
         with self._db.write("saving settings") as conn:
             conn.executemany(

@@ -101,10 +101,17 @@ def test_runs_left_running_are_abandoned_on_open(data_dir) -> None:  # type: ign
 
 
 def test_settings_roundtrip(cache: Cache) -> None:
-    assert cache.settings.load_raw() == {}
+    # a new cache holds only its client identifier (random once, kept: see test_client_identity_e2e)
+    client_id = cache.settings.load_raw()["client_identifier"]
+    assert set(cache.settings.load_raw()) == {"client_identifier"}
     cache.settings.save_raw({"page_size": "200", "verify_tls": "false"})
     cache.settings.save_raw({"page_size": "300"})
-    assert cache.settings.load_raw() == {"page_size": "300", "verify_tls": "false"}
+    cache.settings.ensure("client_identifier", "another")  # never replaces a stored value
+    assert cache.settings.load_raw() == {
+        "page_size": "300",
+        "verify_tls": "false",
+        "client_identifier": client_id,
+    }
 
 
 def test_closed_cache_raises_cache_error(data_dir) -> None:  # type: ignore[no-untyped-def]
