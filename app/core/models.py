@@ -569,3 +569,24 @@ class Restrictions:
             downloads if isinstance(downloads, bool) else None,
             remote if isinstance(remote, bool) else None,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Backup:
+    """A copy of the cache file in the data folder's ``backups/`` (or a file given to restore). ``reason``:
+    daily, manual, before-migration-vN, before-restore."""
+
+    name: str
+    created_at: float
+    reason: str
+    size: int
+    schema_version: int
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "created_at": self.created_at,
+            "reason": self.reason,
+            "bytes": self.size,
+            "schema_version": self.schema_version,
+        }

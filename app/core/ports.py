@@ -20,6 +20,7 @@ from app.core.models import (
     AccountExpiry,
     AccountRef,
     AlbumRecord,
+    Backup,
     Capability,
     Change,
     ConnectResult,
@@ -564,3 +565,16 @@ class NotificationChannel(Protocol):
     name: str
 
     def send(self, kind: str, title: str, text: str) -> None: ...
+
+
+class BackupStore(Protocol):
+    """Copies of the cache file (DESIGN §3). Blocking: ``create`` on the read pool (it reads the whole file
+    through its own connection), ``list`` anywhere. Raise CacheError or FileWriteError."""
+
+    def create(self, reason: str, keep: int) -> Backup:
+        """A consistent copy of the cache now; afterwards only the ``keep`` newest backups remain."""
+        ...
+
+    def list(self) -> list[Backup]:
+        """Newest first."""
+        ...

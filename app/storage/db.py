@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from app.core.errors import CacheError
+from app.storage.backups import damaged_remedy
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,9 @@ _LOCKED_REMEDY = (
 )
 
 
-def to_cache_error(exc: sqlite3.Error, action: str) -> CacheError:
-    """Maps a sqlite3 error to a CacheError with a remedy (operator detail keeps SQLite's own words)."""
+def to_cache_error(exc: sqlite3.Error, action: str, data_dir: Path | None = None) -> CacheError:
+    """Maps a sqlite3 error to a CacheError with a remedy (operator detail keeps SQLite's own words); a damaged
+    file's remedy names the latest backup of ``data_dir``."""
     text = str(exc)
     detail = f"{action}: {type(exc).__name__}: {text}"
     if "locked" in text or "busy" in text:
@@ -36,22 +38,17 @@ def to_cache_error(exc: sqlite3.Error, action: str) -> CacheError:
             "The disk holding the local cache is full.", remedy="Free some disk space.", detail=detail
         )
     if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return CacheError(
-            "The local cache file is damaged.",
-            remedy="Close Zondarr, move the file cache.sqlite3 out of the data folder and start again "
-            "(cached tracks and users are fetched again on the next sync).",
-            detail=detail,
-        )
+        return CacheError("The local cache file is damaged.", remedy=damaged_remedy(data_dir), detail=detail)
     return CacheError(detail=detail)
 
 
 @contextlib.contextmanager
-def guard(action: str) -> Iterator[None]:
+def guard(action: str, data_dir: Path | None = None) -> Iterator[None]:
     """Re-raises any sqlite3 error inside the block as CacheError."""
     try:
         yield
     except sqlite3.Error as exc:
-        raise to_cache_error(exc, action) from exc
+        raise to_cache_error(exc, action, data_dir) from exc
 
 
 CACHE_KIB = -32768  # PRAGMA cache_size: negative = KiB
@@ -106,7 +103,7 @@ class Database:
 
         Call on the db-writer thread only. Raises CacheError for any SQLite failure."""
         conn = self._writer()
-        with guard(action):
+        with guard(action, self.path.parent):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -123,7 +120,7 @@ class Database:
         snapshot, a check), run with a small page cache so that it does not leave the pages it read in memory.
         Any thread. Raises CacheError."""
         conn = self._reader()
-        with guard(action):
+        with guard(action, self.path.parent):
             if scan:
                 conn.execute(f"PRAGMA cache_size={SCAN_CACHE_KIB}")  # also drops pages cached beyond it
             conn.execute("BEGIN")
@@ -149,7 +146,7 @@ class Database:
             )
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            with guard("opening a read connection"):
+            with guard("opening a read connection", self.path.parent):
                 conn = connect_reader(self.path)
             self._local.conn = conn
             with self._lock:
