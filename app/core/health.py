@@ -32,6 +32,11 @@ class FailureClass(StrEnum):
     SERVER_ERROR = "server_error"  # 5xx or an unexpected 4xx
     BAD_RESPONSE = "bad_response"  # a body that could not be read
     NO_CREDENTIALS = "no_credentials"
+    REDIRECT_REFUSED = (
+        "redirect_refused"  # a sign-in or other request with a body redirected to another origin
+    )
+    RESPONSE_TOO_LARGE = "response_too_large"  # an answer over max_response_mb (after decompression)
+    LISTING_INCONSISTENT = "listing_inconsistent"  # pages that break the total read first (grows, repeats)
 
 
 TITLES: dict[FailureClass, str] = {
@@ -48,6 +53,9 @@ TITLES: dict[FailureClass, str] = {
     FailureClass.SERVER_ERROR: "the server answered with an error",
     FailureClass.BAD_RESPONSE: "the server's answer could not be read",
     FailureClass.NO_CREDENTIALS: "no credentials are stored",
+    FailureClass.REDIRECT_REFUSED: "the server redirected a sign-in to another address",
+    FailureClass.RESPONSE_TOO_LARGE: "the server's answer was larger than allowed",
+    FailureClass.LISTING_INCONSISTENT: "the server's listing did not match the total it announced",
 }
 
 REMEDIES: dict[FailureClass, str] = {
@@ -85,6 +93,18 @@ REMEDIES: dict[FailureClass, str] = {
         "Check that the URL points at the server itself (not a proxy error page), then try again."
     ),
     FailureClass.NO_CREDENTIALS: "Edit the server and enter its token, API key or password again.",
+    FailureClass.REDIRECT_REFUSED: (
+        "Nothing was sent to the other address. Check the server's URL (use the address it really lives at) "
+        "and any reverse proxy in front of it; if the other address is the server, add it with that URL."
+    ),
+    FailureClass.RESPONSE_TOO_LARGE: (
+        "Nothing was changed. If the server is yours and its pages are really this big, lower page_size or "
+        "raise max_response_mb; otherwise check the server or the proxy in front of it."
+    ),
+    FailureClass.LISTING_INCONSISTENT: (
+        "Nothing was changed. Sync again once the server has finished scanning; if it happens every time, "
+        "the server (or a proxy in front of it) does not page correctly."
+    ),
 }
 
 # The oldest versions whose APIs Zondarr's client libraries speak (plexapi 4.18, jellyfin-apiclient-python 1.20).

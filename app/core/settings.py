@@ -28,6 +28,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "smtp_timeout_s": (1, 120),
     "webhook_timeout_s": (1, 60),
     "backup_keep": (1, 365),
+    "max_response_mb": (1, 4096),
 }
 # Settings that take one of a few words (the first is the default).
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -89,6 +90,7 @@ class Settings:
     plex_auth_url: str = "https://app.plex.tv/auth"  # the browser page of the plex.tv PIN sign-in
     discovery_address: str = "255.255.255.255:7359"  # where the Jellyfin LAN discovery datagram goes
     backup_keep: int = 7  # cache copies kept in the data folder's backups/ (daily, before migrations)
+    max_response_mb: int = 64  # largest answer read from a server, counted after decompression
 
     @classmethod
     def load(

@@ -46,7 +46,7 @@ from app.servers import jellyfin_parse
 from app.servers.client_identity import PRODUCT, client_identifier, device_name
 from app.servers.jellyfin_users import JellyfinUserAdmin
 from app.servers.translate import BadBody, HttpStatus, error_for_status, translate, translating, wrong_kind
-from app.servers.transport import GuardedSession, origin
+from app.servers.transport import Budget, GuardedSession, origin
 
 R = TypeVar("R")
 
@@ -70,15 +70,18 @@ class _BoundedHTTP(HTTP):
         data = self._request(dict(data))  # URL, default headers (Authorization), {UserId}
         method = str(data.pop("type", "GET")).upper()
         data.pop("retry", None)
+        budget = Budget.start(self.session.request_timeout)
         response = self.session.request(method, **data)
         if response.status_code >= 400:
             raise HttpStatus(response.status_code, urlsplit(response.url).path)
         if not response.content.strip():
             return None  # 204 No Content
         try:
-            return response.json()
+            decoded = response.json()
         except ValueError:
             raise BadBody(f"{urlsplit(response.url).path} did not answer JSON") from None
+        budget.check()  # decoding is part of the request's overall deadline
+        return decoded
 
 
 def _library_client(settings: Settings, session: GuardedSession, url: str) -> _LibClient:

@@ -15,14 +15,14 @@ from typing import Any, TypeVar
 from app.core.live import is_live
 from app.core.models import AlbumRecord, RemoteLibrary, RemoteUser, ServerIdentity, ServerKind, TrackRecord
 from app.core.ports import Page
+from app.servers.item_bounds import MAX_TEXT, BadItem, checked_album, checked_count, checked_track
 from app.servers.translate import BadBody
 
 T = TypeVar("T")
 TICKS_PER_MS = 10_000
 
 
-class _BadItem(Exception):
-    """One item of a page cannot be read (counted, not raised to the caller)."""
+_BadItem = BadItem  # one item of a page cannot be read (counted, not raised to the caller)
 
 
 # The readers below run for every field of every synced track: exact ``type()`` tests (``json`` builds exact
@@ -131,23 +131,27 @@ def track_from_item(item: Any) -> TrackRecord:
         raise _BadItem("not an object")
     title = _str(item, "Name") or ""
     album = _str(item, "Album")
+    if len(title) > MAX_TEXT or (album is not None and len(album) > MAX_TEXT):
+        raise _BadItem("Name or Album too long")  # before is_live reads them
     artists = _strings(item, "Artists")
     ticks = _number(item, "RunTimeTicks")
-    return TrackRecord(
-        remote_id=_id(item),
-        title=title,
-        artist=artists[0] if artists else _str(item, "AlbumArtist"),
-        album=album,
-        album_artist=_str(item, "AlbumArtist"),
-        album_remote_id=_str(item, "AlbumId"),
-        genres=_strings(item, "Genres"),
-        year=_int(item, "ProductionYear"),
-        rating=_rating(item),
-        duration_ms=int(ticks // TICKS_PER_MS) if ticks is not None and ticks >= 0 else None,
-        track_no=_int(item, "IndexNumber"),
-        disc_no=_int(item, "ParentIndexNumber"),
-        added_at=_epoch(item, "DateCreated"),
-        is_live=is_live(title, album),
+    return checked_track(
+        TrackRecord(
+            remote_id=_id(item),
+            title=title,
+            artist=artists[0] if artists else _str(item, "AlbumArtist"),
+            album=album,
+            album_artist=_str(item, "AlbumArtist"),
+            album_remote_id=_str(item, "AlbumId"),
+            genres=_strings(item, "Genres"),
+            year=_int(item, "ProductionYear"),
+            rating=_rating(item),
+            duration_ms=int(ticks // TICKS_PER_MS) if ticks is not None and ticks >= 0 else None,
+            track_no=_int(item, "IndexNumber"),
+            disc_no=_int(item, "ParentIndexNumber"),
+            added_at=_epoch(item, "DateCreated"),
+            is_live=is_live(title, album),
+        )
     )
 
 
@@ -156,12 +160,14 @@ def album_from_item(item: Any) -> AlbumRecord:
     if not isinstance(item, dict):
         raise _BadItem("not an object")
     artists = _strings(item, "Artists")
-    return AlbumRecord(
-        remote_id=_id(item),
-        title=_str(item, "Name") or "",
-        artist=_str(item, "AlbumArtist") or (artists[0] if artists else None),
-        year=_int(item, "ProductionYear"),
-        genres=_strings(item, "Genres"),
+    return checked_album(
+        AlbumRecord(
+            remote_id=_id(item),
+            title=_str(item, "Name") or "",
+            artist=_str(item, "AlbumArtist") or (artists[0] if artists else None),
+            year=_int(item, "ProductionYear"),
+            genres=_strings(item, "Genres"),
+        )
     )
 
 
@@ -170,9 +176,12 @@ def total_of(data: Any) -> int:
     if not isinstance(data, dict):
         raise BadBody("expected a JSON object")
     total = data.get("TotalRecordCount")
-    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+    if isinstance(total, bool) or not isinstance(total, int):
         raise BadBody(f"TotalRecordCount={total!r}")
-    return total
+    try:
+        return checked_count(total, "TotalRecordCount")
+    except ValueError as exc:
+        raise BadBody(str(exc)) from None
 
 
 def _page(data: Any, build: Callable[[Any], T]) -> Page[T]:

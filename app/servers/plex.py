@@ -38,7 +38,7 @@ from app.servers import plex_parse
 from app.servers.client_identity import plex_headers
 from app.servers.plex_users import PlexUserAdmin
 from app.servers.translate import BadBody, HttpStatus, translate, translating, wrong_kind
-from app.servers.transport import GuardedSession
+from app.servers.transport import Budget, GuardedSession
 from app.servers.user_common import not_supported
 
 PLEX_TV = "https://plex.tv"
@@ -143,33 +143,35 @@ class PlexClient:
 
     def _paged(
         self, library_key: str, libtype: int, start: int, size: int, what: str, changed: str = ""
-    ) -> bytes:
+    ) -> tuple[bytes, Budget]:
         """The raw body of one listing page, requested exactly as ``PlexServer.query`` does (its session, URL and
-        headers) but not parsed into a tree: ``plex_parse`` streams it. Caller holds the lock."""
+        headers) but not parsed into a tree: ``plex_parse`` streams it, within the returned deadline (the
+        request's). Caller holds the lock."""
         headers = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": str(size)}
         server = self._server
         key = f"/library/sections/{library_key}/all?type={libtype}{changed}"
+        budget = Budget.start(self._session.request_timeout)
         with translating(self._name, what, (self._token,)):
             response = self._session.get(
                 server.url(key), headers=server._headers(**headers), timeout=server._timeout
             )
             if response.status_code not in (200, 201, 204):
                 raise HttpStatus(response.status_code, what)
-            return bytes(response.content)
+            return bytes(response.content), budget
 
     def fetch_tracks(self, library_key: str, start: int, size: int) -> Page[TrackRecord]:
         """One page of tracks. Only the request holds the lock: the parse of this page overlaps the download of
         the next one on another net thread."""
         with self._lock:
-            body = self._paged(library_key, TRACK_TYPE, start, size, "listing tracks")
+            body, budget = self._paged(library_key, TRACK_TYPE, start, size, "listing tracks")
         with translating(self._name, "listing tracks"):
-            return plex_parse.tracks_page_from_bytes(body)
+            return plex_parse.tracks_page_from_bytes(body, budget)
 
     def fetch_albums(self, library_key: str, start: int, size: int) -> Page[AlbumRecord]:
         with self._lock:
-            body = self._paged(library_key, ALBUM_TYPE, start, size, "listing albums")
+            body, budget = self._paged(library_key, ALBUM_TYPE, start, size, "listing albums")
         with translating(self._name, "listing albums"):
-            return plex_parse.albums_page_from_bytes(body)
+            return plex_parse.albums_page_from_bytes(body, budget)
 
     # -- "changed since" (SERVER-PROTOCOLS.md): hidden filter fields; a rating moves only lastRatedAt ---------
 
@@ -186,11 +188,11 @@ class PlexClient:
         self, library_key: str, start: int, size: int, *, change: Change, since: float
     ) -> Page[TrackRecord]:
         with self._lock:
-            body = self._paged(
+            body, budget = self._paged(
                 library_key, TRACK_TYPE, start, size, "listing changed tracks", _since(change, since)
             )
         with translating(self._name, "listing changed tracks"):
-            return plex_parse.tracks_page_from_bytes(body)
+            return plex_parse.tracks_page_from_bytes(body, budget)
 
     def count_changed_albums(self, library_key: str, since: float) -> int:
         return self._count(library_key, ALBUM_TYPE, "counting changed albums", _since(Change.METADATA, since))
@@ -199,11 +201,11 @@ class PlexClient:
         self, library_key: str, start: int, size: int, *, since: float
     ) -> Page[AlbumRecord]:
         with self._lock:
-            body = self._paged(
+            body, budget = self._paged(
                 library_key, ALBUM_TYPE, start, size, "listing changed albums", _since(Change.METADATA, since)
             )
         with translating(self._name, "listing changed albums"):
-            return plex_parse.albums_page_from_bytes(body)
+            return plex_parse.albums_page_from_bytes(body, budget)
 
     def users(self) -> list[RemoteUser]:
         """The owner plus every plex.tv friend/home user this server is shared with.

@@ -22,7 +22,9 @@ from plexapi.utils import cleanXMLString
 from app.core.live import is_live
 from app.core.models import AlbumRecord, RemoteLibrary, TrackRecord
 from app.core.ports import Page
+from app.servers.item_bounds import MAX_TEXT, BadItem, checked_album, checked_count, checked_track
 from app.servers.translate import BadBody
+from app.servers.transport import Budget
 
 T = TypeVar("T")
 
@@ -30,8 +32,7 @@ T = TypeVar("T")
 _FEED = 16 * 1024  # bytes per parser call: about 0.2 ms of C work between chances to switch threads
 
 
-class _BadItem(Exception):
-    """One item of a page cannot be read (counted, not raised to the caller)."""
+_BadItem = BadItem  # one item of a page cannot be read (counted, not raised to the caller)
 
 
 def parse_xml(body: bytes | str) -> Element:
@@ -58,9 +59,10 @@ def total_of(root: Element, items_seen: int = 0) -> int:
                 value = int(raw)
             except ValueError:
                 raise BadBody(f"{name}={raw!r} is not a number") from None
-            if value < 0:
-                raise BadBody(f"{name}={raw!r} is negative")
-            return value
+            try:
+                return checked_count(value, name)
+            except ValueError as exc:
+                raise BadBody(str(exc)) from None
     return items_seen
 
 
@@ -123,6 +125,8 @@ def track_from_element(el: Element) -> TrackRecord:
     title = get("title") or ""
     album = get("parentTitle") or None
     album_artist = get("grandparentTitle") or None
+    if len(title) > MAX_TEXT or (album is not None and len(album) > MAX_TEXT):
+        raise _BadItem("title or album too long")  # before is_live reads them
     try:
         rating = _finite(raw, "userRating") if (raw := get("userRating")) else None
         if rating is not None and not 0 <= rating <= 10:
@@ -134,32 +138,36 @@ def track_from_element(el: Element) -> TrackRecord:
         added_at = _finite(raw, "addedAt") if (raw := get("addedAt")) else None
     except ValueError as exc:
         raise _BadItem(str(exc)) from None
-    return TrackRecord(
-        remote_id=remote_id,
-        title=title,
-        artist=get("originalTitle") or album_artist,
-        album=album,
-        album_artist=album_artist,
-        album_remote_id=get("parentRatingKey") or None,
-        genres=_genres(el),
-        year=year,
-        rating=rating,
-        duration_ms=duration if duration is None or duration >= 0 else None,
-        track_no=track_no,
-        disc_no=disc_no,
-        added_at=added_at,
-        is_live=is_live(title, album),
+    return checked_track(
+        TrackRecord(
+            remote_id=remote_id,
+            title=title,
+            artist=get("originalTitle") or album_artist,
+            album=album,
+            album_artist=album_artist,
+            album_remote_id=get("parentRatingKey") or None,
+            genres=_genres(el),
+            year=year,
+            rating=rating,
+            duration_ms=duration if duration is None or duration >= 0 else None,
+            track_no=track_no,
+            disc_no=disc_no,
+            added_at=added_at,
+            is_live=is_live(title, album),
+        )
     )
 
 
 def album_from_element(el: Element) -> AlbumRecord:
     """One album ``<Directory type="album">`` → AlbumRecord. Raises _BadItem when it cannot be read."""
-    return AlbumRecord(
-        remote_id=_key(el),
-        title=el.get("title") or "",
-        artist=_text(el, "parentTitle"),
-        year=_int(el, "year"),
-        genres=_genres(el),
+    return checked_album(
+        AlbumRecord(
+            remote_id=_key(el),
+            title=el.get("title") or "",
+            artist=_text(el, "parentTitle"),
+            year=_int(el, "year"),
+            genres=_genres(el),
+        )
     )
 
 
@@ -192,37 +200,59 @@ def albums_page(root: Element) -> Page[AlbumRecord]:
     return _page(root, ("Directory", "Album"), album_from_element)
 
 
-def _tree(body: bytes) -> Element:
+def _tree(body: bytes, deadline: Budget | None) -> Element:
+    """Feeds ``body`` to the C tree builder in steps of about ``_FEED`` bytes, each ending just before a ``<``.
+
+    Why there: expat re-scans a token that a step cut in two from its start on every later step, so one long
+    tag cut into 16 KB steps costs quadratic time (16 MB: 16 s). A tag cannot contain ``<``, so no tag or text
+    spans two steps; only a comment, CDATA section or processing instruction can (they may contain ``<``), and
+    a body with any of those is fed in doubling steps, which bounds the re-scans by the body size too.
+    Raises ParseError, or DeadlineExceeded once ``deadline`` has passed."""
     parser = XMLParser()  # the C tree builder: no Python call per element
-    for i in range(0, len(body), _FEED):
-        parser.feed(body[i : i + _FEED])
+    view = memoryview(body)
+    size = len(body)
+    step = _FEED
+    doubling = body.find(b"<!") >= 0 or body.find(b"<?", 1) >= 0
+    i = 0
+    while i < size:
+        end = i + step
+        if not doubling:
+            cut = body.find(b"<", end)
+            end = size if cut < 0 else cut
+        else:
+            step *= 2
+        parser.feed(view[i:end])
+        i = end
+        if deadline is not None:
+            deadline.check()
     return parser.close()
 
 
-def parse_xml_chunked(body: bytes) -> Element:
-    """The root element of a raw Plex body, parsed in ``_FEED``-byte steps (the GIL can pass to another thread
-    between steps). Like plexapi, a body with characters XML forbids is cleaned and parsed again.
-    Raises BadBody when it is empty or not XML."""
+def parse_xml_chunked(body: bytes, deadline: Budget | None = None) -> Element:
+    """The root element of a raw Plex body, parsed in steps of about ``_FEED`` bytes (the GIL can pass to
+    another thread between steps) in time linear in its size. Like plexapi, a body with characters XML forbids
+    is cleaned and parsed again. Raises BadBody when it is empty or not XML, DeadlineExceeded when parsing
+    runs past ``deadline`` (the request's overall deadline)."""
     if not body.strip():
         raise BadBody("empty body")
     try:
-        return _tree(body)
+        return _tree(body, deadline)
     except ParseError:
         try:
-            return _tree(cleanXMLString(body.decode("utf-8", "replace")).encode("utf-8"))
+            return _tree(cleanXMLString(body.decode("utf-8", "replace")).encode("utf-8"), deadline)
         except ParseError as exc:
             raise BadBody(f"not XML: {exc}") from None
 
 
-def tracks_page_from_bytes(body: bytes) -> Page[TrackRecord]:
+def tracks_page_from_bytes(body: bytes, deadline: Budget | None = None) -> Page[TrackRecord]:
     """A raw ``?type=10`` body → Page of tracks (same result as ``tracks_page(parse_xml(body))``).
-    Raises BadBody when the body is not XML or not a MediaContainer."""
-    return tracks_page(parse_xml_chunked(body))
+    Raises BadBody when the body is not XML or not a MediaContainer, DeadlineExceeded past ``deadline``."""
+    return tracks_page(parse_xml_chunked(body, deadline))
 
 
-def albums_page_from_bytes(body: bytes) -> Page[AlbumRecord]:
-    """A raw ``?type=9`` body → Page of albums. Raises BadBody like ``tracks_page_from_bytes``."""
-    return albums_page(parse_xml_chunked(body))
+def albums_page_from_bytes(body: bytes, deadline: Budget | None = None) -> Page[AlbumRecord]:
+    """A raw ``?type=9`` body → Page of albums. Raises like ``tracks_page_from_bytes``."""
+    return albums_page(parse_xml_chunked(body, deadline))
 
 
 def music_sections(root: Element) -> list[RemoteLibrary]:

@@ -25,7 +25,7 @@ from app.core.errors import (
 )
 from app.core.health import REMEDIES, FailureClass
 from app.servers.diagnose import network_class, network_message
-from app.servers.transport import DeadlineExceeded, TransportFailure
+from app.servers.transport import DeadlineExceeded, RedirectRefused, ResponseTooLarge, TransportFailure
 
 _STATUS = re.compile(r"^\((\d{3})\)")
 
@@ -76,6 +76,23 @@ def translate(
             detail=detail,
             failure_class=FailureClass.TIMEOUT.value,
         )
+    if isinstance(exc, RedirectRefused):
+        return ServerError(
+            service,
+            f"{service}: the server redirected {_redirected(what, exc.method)} to another address "
+            f"({exc.target}); it was not followed.",
+            remedy=REMEDIES[FailureClass.REDIRECT_REFUSED],
+            detail=detail,
+            failure_class=FailureClass.REDIRECT_REFUSED.value,
+        )
+    if isinstance(exc, ResponseTooLarge):
+        return BadServerResponse(
+            service,
+            f"{service}: the server sent an answer too large to read ({exc.what}) while {what}.",
+            remedy=REMEDIES[FailureClass.RESPONSE_TOO_LARGE],
+            detail=detail,
+            failure_class=FailureClass.RESPONSE_TOO_LARGE.value,
+        )
     if isinstance(exc, requests.exceptions.TooManyRedirects):
         return ServerError(service, f"{service}: the server redirects in a loop.", detail=detail)
     if isinstance(exc, requests.exceptions.RequestException | TransportFailure | ConnectionError):
@@ -112,6 +129,15 @@ def translate(
             detail=detail,
         )
     return BadServerResponse(service, f"{service}: unexpected failure while {what}.", detail=detail)
+
+
+def _redirected(what: str, method: str) -> str:
+    """What the refused redirect carried, in the admin's words."""
+    if "signing in" in what or "connecting" in what:
+        return "a sign-in"
+    if "creating" in what:
+        return "an account creation"
+    return f"a {method} request (while {what})"
 
 
 @contextmanager

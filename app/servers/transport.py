@@ -10,6 +10,13 @@ Each request therefore arms a watchdog timer; when it fires it shuts down the so
 unblocks the reading thread, and the request fails with :class:`DeadlineExceeded`. The body is read eagerly
 (chunk by chunk, checking the deadline), so callers never touch the socket after ``request()`` returns.
 
+Bounds: a redirect of a request that carries a body or is not a GET is never followed to another scheme, host
+or port (:class:`RedirectRefused`: a sign-in must not send its password elsewhere, nor accept a token from
+elsewhere); GET redirects are followed with their secrets stripped. A body is read up to ``max_response_mb``,
+counted after decompression while it streams (a gzip bomb stops at the cap), and its markup is counted before
+anyone parses it: a body of millions of tiny elements or JSON values would cost gigabytes once parsed
+(:class:`ResponseTooLarge` for both).
+
 Thread model: a session is used by one thread at a time (the client serialises its calls); the watchdog timer
 runs on its own short-lived thread and only calls ``socket.shutdown``.
 """
@@ -20,9 +27,10 @@ import socket
 import threading
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -56,8 +64,49 @@ class DeadlineExceeded(TransportFailure):
         self.seconds = seconds
 
 
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A request's overall deadline carried on to the work that reads its answer (parsing): the whole of
+    request, body and parse fits in ``request_timeout_s``."""
+
+    at: float  # time.monotonic() when the time is up
+    seconds: float
+
+    @classmethod
+    def start(cls, seconds: float) -> Budget:
+        return cls(time.monotonic() + seconds, seconds)
+
+    def check(self) -> None:
+        """Raises DeadlineExceeded once the time is up."""
+        if time.monotonic() > self.at:
+            raise DeadlineExceeded(self.seconds)
+
+
 class UnsupportedUrl(TransportFailure):
     """A URL whose scheme is not http/https (never requested)."""
+
+
+class RedirectRefused(TransportFailure):
+    """A request with a body, or not a GET, was redirected to another origin; the redirect was not followed."""
+
+    def __init__(self, method: str, source: str, target: str) -> None:
+        super().__init__(f"{method} redirected from {source} to {target}: not followed")
+        self.method = method
+        self.target = target
+
+
+class ResponseTooLarge(TransportFailure):
+    """A body over the size cap (bytes after decompression, or parsed items); reading stopped at the cap."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+# Parsed size bounds (see the module docstring). A real listing page of 5,000 tracks holds about 25,000 XML
+# elements or 250,000 JSON values; each parsed element or value costs 80-300 bytes.
+MAX_XML_TAGS = 300_000
+MAX_JSON_VALUES = 1_000_000
 
 
 class _Deadline:
@@ -155,6 +204,27 @@ def origin(url: str) -> tuple[str, str, int | None]:
     return scheme, (parts.hostname or "").lower(), port
 
 
+def _origin_text(url: str) -> str:
+    scheme, host, port = origin(url)
+    return f"{scheme}://{host}:{port}"
+
+
+def check_markup(head: bytes, body: bytes | bytearray) -> None:
+    """Raises ResponseTooLarge when ``body`` (XML or JSON, told by its first byte) holds more elements or values
+    than any real answer: parsed, they would cost far more memory than the bytes. A count of ``<`` bounds the
+    XML elements; a count of ``,``, ``{`` and ``[`` bounds the JSON values (strings may hold some: an
+    over-estimate, never an under-estimate). Linear, in C."""
+    first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if first == b"<":
+        tags = body.count(b"<")
+        if tags > MAX_XML_TAGS:
+            raise ResponseTooLarge(f"{tags:,} XML tags (at most {MAX_XML_TAGS:,})")
+    elif first in (b"{", b"["):
+        values = body.count(b",") + body.count(b"{") + body.count(b"[")
+        if values > MAX_JSON_VALUES:
+            raise ResponseTooLarge(f"{values:,} JSON values (at most {MAX_JSON_VALUES:,})")
+
+
 def strip_secret_params(url: str) -> str:
     """The URL without query parameters that carry a token or key."""
     parts = urlsplit(url)
@@ -189,6 +259,8 @@ class GuardedSession(requests.Session):
         self.verify = settings.verify_tls
         self.trust_env = False  # no .netrc credentials or environment proxies: tokens go only where asked
         self.max_redirects = 10
+        self.max_bytes = settings.max_response_mb * 1024 * 1024
+        self.max_mb = settings.max_response_mb
         self.rewrite = [(src.rstrip("/"), dst.rstrip("/")) for src, dst in rewrite if src != dst]
         adapter = _WatchedAdapter()
         self.mount("http://", adapter)
@@ -239,12 +311,7 @@ class GuardedSession(requests.Session):
         timer.start()
         try:
             response = super().request(method, url, *args, **kwargs)
-            chunks = []
-            for chunk in response.iter_content(_CHUNK):
-                chunks.append(chunk)
-                if deadline.remaining() <= 0:
-                    raise DeadlineExceeded(self.request_timeout)
-            response._content = b"".join(chunks)
+            response._content = self._read_body(response, deadline)
             response._content_consumed = True  # type: ignore[attr-defined]
             response.close()
             if "charset" not in response.headers.get("Content-Type", "").lower():
@@ -263,6 +330,41 @@ class GuardedSession(requests.Session):
             _current.deadline = None
         self.last_response = response
         return response
+
+    def _read_body(self, response: requests.Response, deadline: _Deadline) -> bytes:
+        """The whole body, decompressed, read in chunks against the deadline and the size cap.
+
+        Raises DeadlineExceeded or ResponseTooLarge (the connection is closed, the rest is never read)."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            response.close()
+            raise ResponseTooLarge(f"{int(declared) / 1048576:,.0f} MB announced (at most {self.max_mb} MB)")
+        body = bytearray()
+        for chunk in response.iter_content(_CHUNK):  # urllib3 decompresses at most _CHUNK bytes at a time
+            body += chunk
+            if len(body) > self.max_bytes:
+                response.close()
+                raise ResponseTooLarge(f"over {self.max_mb} MB (after decompression)")
+            if deadline.remaining() <= 0:
+                raise DeadlineExceeded(self.request_timeout)
+        check_markup(bytes(body[:64]), body)
+        return bytes(body)
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        """The redirect's target; raises RedirectRefused for a request with a body or a method other than GET
+        going to another origin (``requests`` would re-send the body, a password included, or accept the
+        other host's answer as the server's)."""
+        target = super().get_redirect_target(resp)
+        if target is None:
+            return None
+        request = resp.request
+        source = request.url or ""
+        absolute = urljoin(resp.url or source, target)
+        method = (request.method or "GET").upper()
+        if (method != "GET" or request.body is not None) and origin(absolute) != origin(source):
+            resp.close()
+            raise RedirectRefused(method, _origin_text(source), _origin_text(absolute))
+        return target
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
         """On a redirect to another scheme, host or port, drop every secret header and query parameter."""

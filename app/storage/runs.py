@@ -69,7 +69,8 @@ class SqliteSyncRunStore:
         return run
 
     def save(self, run: SyncRun) -> None:
-        """Writes the run's current stage, counts, status, message and error."""
+        """Writes the run's current stage, counts, status, message and error. Counts are clamped to SQLite's
+        64-bit INTEGER: a server announcing 10**23 tracks must not make recording that failure fail too."""
         with self._db.write("saving a sync run") as conn:
             conn.execute(
                 "UPDATE sync_runs SET server_id = ?, trigger = ?, status = ?, stage = ?, started_at = ?, "
@@ -77,7 +78,8 @@ class SqliteSyncRunStore:
                 "failed_items = ?, message = ?, error = ?, correlation_id = ? WHERE id = ?",
                 (
                     run.server_id, run.trigger, str(run.status), str(run.stage), run.started_at, run.finished_at,
-                    run.total, run.done, run.added, run.updated, run.removed, run.unchanged, run.failed_items,
+                    _count(run.total), _count(run.done), _count(run.added), _count(run.updated),
+                    _count(run.removed), _count(run.unchanged), _count(run.failed_items),
                     run.message, run.error, run.correlation_id, run.id,
                 ),
             )  # fmt: skip
@@ -130,3 +132,11 @@ class SqliteSettingsStore:
                 "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [(str(k), str(v)) for k, v in values.items()],
             )
+
+
+_INT64_MAX = 2**63 - 1
+
+
+def _count(value: int) -> int:
+    """A counter as SQLite can store it (0 .. 2**63-1)."""
+    return min(max(int(value), 0), _INT64_MAX)

@@ -7,9 +7,18 @@ import time
 
 import pytest
 
-from app.core.errors import AuthFailed, ServerUnreachable
+from app.core.errors import AuthFailed, BadServerResponse, ServerError, ServerUnreachable
 from app.servers import JellyfinClient, PlexClient
-from app.servers.transport import DeadlineExceeded, GuardedSession, UnsupportedUrl, strip_secret_params
+from app.servers.transport import (
+    MAX_JSON_VALUES,
+    MAX_XML_TAGS,
+    DeadlineExceeded,
+    GuardedSession,
+    ResponseTooLarge,
+    UnsupportedUrl,
+    check_markup,
+    strip_secret_params,
+)
 from tests.servers.fakes import (
     JF_KEY,
     PLEX_TOKEN,
@@ -143,3 +152,102 @@ def test_xml_without_charset_is_read_as_utf8(serve) -> None:  # type: ignore[no-
     fake.overrides["/library/sections/3/all"] = Reply(200, body, {"Content-Type": "text/xml"})
     assert client.fetch_tracks("3", 0, 1).items[0].title == "Ünïcødé ☃ 東京"
     assert XML  # the fake's default type does carry a charset
+
+
+# -- hostile servers: no body follows a redirect to another origin; bounded answers -------------------------
+
+
+def _login_recorder(req: Request) -> Reply:
+    """Another host that would happily accept a password and hand out its own token."""
+    return Reply(
+        200, b'{"AccessToken":"evil","ServerId":"x","User":{"Id":"u"}}', {"Content-Type": "application/json"}
+    )
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_jellyfin_sign_in_redirected_to_another_port_sends_nothing_there(serve, status: int) -> None:  # type: ignore[no-untyped-def]
+    from tests.servers.fakes import JF_PASSWORD
+
+    fake = FakeJellyfin()
+    other = serve(_login_recorder)
+    first = serve(fake)
+    fake.overrides["/users/authenticatebyname"] = Reply(
+        status, b"", {"Location": f"{other.url}/Users/AuthenticateByName"}
+    )
+    with pytest.raises(ServerError) as info:
+        JellyfinClient.login("Attic", first.url, "admin", JF_PASSWORD, fast_settings())
+    assert other.requests == []  # not even a GET: the sign-in is refused before anything reaches it
+    err = info.value
+    assert err.failure_class == "redirect_refused"
+    assert "redirected a sign-in to another address" in err.user_message
+    assert JF_PASSWORD not in err.display() + err.detail
+
+
+def test_post_redirect_within_the_same_origin_is_followed(serve) -> None:  # type: ignore[no-untyped-def]
+    seen: list[Request] = []
+
+    def route(req: Request) -> Reply:
+        seen.append(req)
+        if req.path == "/old":
+            return Reply(307, b"", {"Location": "/new"})
+        return Reply(200, b"ok", {"Content-Type": "text/plain"})
+
+    srv = serve(route)
+    response = GuardedSession(fast_settings()).post(srv.url + "/old", json={"pw": "x"})
+    assert response.status_code == 200 and [r.path for r in seen] == ["/old", "/new"]
+    assert seen[1].body == b'{"pw": "x"}'
+
+
+def test_get_redirect_to_another_origin_is_still_followed(serve) -> None:  # type: ignore[no-untyped-def]
+    other = serve(lambda req: Reply(200, b"ok", {"Content-Type": "text/plain"}))
+    first = serve(lambda req: Reply(302, b"", {"Location": f"{other.url}/x"}))
+    assert GuardedSession(fast_settings()).get(first.url + "/y").content == b"ok"
+
+
+def test_a_body_over_the_cap_stops_reading_at_the_cap(serve) -> None:  # type: ignore[no-untyped-def]
+    body = b"<MediaContainer>" + b" " * (3 * 1024 * 1024) + b"</MediaContainer>"
+    srv = serve(lambda req: Reply(200, body))
+    with pytest.raises(ResponseTooLarge):
+        GuardedSession(fast_settings(max_response_mb=2)).get(srv.url + "/")
+    assert GuardedSession(fast_settings(max_response_mb=4)).get(srv.url + "/").content == body
+
+
+def test_a_gzip_bomb_is_stopped_after_decompression(serve) -> None:  # type: ignore[no-untyped-def]
+    import gzip
+
+    bomb = gzip.compress(b"<a>" + b" " * (64 * 1024 * 1024), compresslevel=9)  # ~64 KB on the wire
+    assert len(bomb) < 200_000
+    srv = serve(lambda req: Reply(200, bomb, {"Content-Encoding": "gzip"}))
+    start = time.monotonic()
+    with pytest.raises(ResponseTooLarge):
+        GuardedSession(fast_settings(max_response_mb=4)).get(srv.url + "/")
+    assert time.monotonic() - start < 2.0
+
+
+@pytest.mark.parametrize(
+    ("body", "ok"),
+    [
+        (b"<a>" + b"<b/>" * (MAX_XML_TAGS - 10) + b"</a>", True),
+        (b"<a>" + b"<b/>" * (MAX_XML_TAGS + 10) + b"</a>", False),
+        (b"[" + b"{}," * (MAX_JSON_VALUES // 2 - 10) + b"0]", True),
+        (b" \n[" + b"{}," * (MAX_JSON_VALUES // 2 + 10) + b"0]", False),
+        (b"plain text, " * 200_000, True),
+    ],
+)
+def test_markup_that_would_parse_into_gigabytes_is_refused(body: bytes, ok: bool) -> None:
+    if ok:
+        check_markup(body[:64], body)
+    else:
+        with pytest.raises(ResponseTooLarge):
+            check_markup(body[:64], body)
+
+
+def test_a_too_large_answer_is_a_bad_response_with_its_own_class(serve) -> None:  # type: ignore[no-untyped-def]
+    fake = FakePlex(n_tracks=3)
+    srv = serve(fake)
+    client = PlexClient.connect("Den", srv.url, PLEX_TOKEN, fast_settings(max_response_mb=1))
+    fake.overrides["/library/sections/3/all"] = Reply(200, b"<MediaContainer>" + b" " * 2_000_000)
+    with pytest.raises(BadServerResponse) as info:
+        client.fetch_tracks("3", 0, 50)
+    assert info.value.failure_class == "response_too_large"
+    assert "too large" in info.value.user_message and info.value.remedy

@@ -121,3 +121,13 @@ def test_closed_cache_raises_cache_error(data_dir) -> None:  # type: ignore[no-u
         c.settings.load_raw()
     with pytest.raises(CacheError):
         c.settings.save_raw({"a": "b"})
+
+
+def test_a_run_with_counts_beyond_64_bits_is_recorded_clamped(cache: Cache) -> None:
+    """A server announcing 10**23 tracks: recording the failed run must not overflow like the sync did."""
+    s = add_server(cache)
+    run = cache.sync_runs.start(s.id, "cli")
+    run.total, run.done, run.failed_items = 10**23, -5, 2**64
+    cache.sync_runs.save(run)
+    saved = cache.sync_runs.list()[0]
+    assert (saved.total, saved.done, saved.failed_items) == (2**63 - 1, 0, 2**63 - 1)
