@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
+from app.cli.backup import register as register_backup
 from app.cli.health import describe_failure, main_stderr, record_cli_error
 from app.cli.health import register as register_health
 from app.cli.health import wire as wire_health
@@ -36,6 +37,7 @@ from app.logsetup import configure_logging
 from app.servers.mail import SmtpMailSender
 from app.servers.people_registry import PeopleRegistry
 from app.servers.webhook import WebhookChannel
+from app.services.backups import BackupService
 from app.services.context import AppContext
 from app.services.error_recorder import ErrorRecorder
 from app.services.export import iter_tracks_by_id, write_tracks_csv
@@ -109,12 +111,14 @@ def build_context(
         secrets=secrets,
     )
     ctx.closers += [cache.close, runner.close]
+    ctx.backups = BackupService(store=cache.backups, runner=runner, settings=settings)
     wire_health(ctx, cache, errors, registry, runner, secrets, settings)  # issue 5 (app/cli_health.py)
     people = build_people(
         settings=settings, runner=runner, servers=cache.servers, secrets=secrets, clients=registry,
         tracks=cache.tracks, users=cache.users, accounts=cache.accounts, shares=cache.shares,
         exclusions=cache.exclusions, identities=cache.identities, invitations=cache.invitations,
-        task_runs=cache.task_runs, sync=sync, extra_tasks=[heartbeat_task_spec(ctx, settings)],
+        task_runs=cache.task_runs, sync=sync,
+        extra_tasks=[heartbeat_task_spec(ctx, settings), ctx.backups.task_spec()],
         preferences=cache.settings,
     )  # fmt: skip
     ctx.user_admin, ctx.invitations, ctx.identities = people.users, people.invitations, people.identities
@@ -435,6 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     ds.set_defaults(sync_handler=cmd_demo_server)
     register_health(sub)  # health, diagnose, errors (app/cli_health.py)
     register_people(sub)  # invite, users enable|disable|delete, identity, tasks (app/cli_people.py)
+    register_backup(sub)  # backup create|list|restore (app/cli/backup.py)
     return p
 
 

@@ -22,6 +22,7 @@ from app.core.ports import (
     UserStore,
 )
 from app.core.settings import Settings
+from app.services.backups import BackupService
 from app.services.bundle import BundleWriter
 from app.services.diagnostics import DiagnosticsService
 from app.services.error_recorder import ErrorRecorder
@@ -72,6 +73,7 @@ class AppContext:
     notifications: NotificationService | None = None
     login_entry: LoginItem | None = None
     invite_cards: InviteCardService | None = None
+    backups: BackupService | None = None  # copies of the cache: on demand and the daily "backup" task
 
     def close(self) -> None:
         """Closes in reverse order of opening (threads first, then the cache). Idempotent."""

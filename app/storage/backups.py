@@ -61,7 +61,13 @@ def list_backups(data_dir: Path) -> list[Backup]:
     except OSError:
         return []
     found = [b for b in (_info(p) for p in paths if p.is_file()) if b is not None]
-    return sorted(found, key=lambda b: b.name, reverse=True)
+    return sorted(found, key=_age_key, reverse=True)
+
+
+def _age_key(backup: Backup) -> tuple[str, int]:
+    m = _NAME.match(backup.name)
+    assert m is not None  # _info parsed it
+    return m.group(1), int(m.group(2) or 1)
 
 
 def latest_backup(data_dir: Path) -> Backup | None:
@@ -88,12 +94,12 @@ def damaged_remedy(data_dir: Path | None) -> str:
 
 def _new_path(folder: Path, reason: str, now: float) -> Path:
     stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d-%H%M%S")
-    path = folder / f"cache-{stamp}-{reason}.sqlite3"
-    n = 1
-    while path.exists():  # two backups in one second keep both (and still sort by age)
-        n += 1
-        path = folder / f"cache-{stamp}-{n}-{reason}.sqlite3"
-    return path
+    same_second = len(list(folder.glob(f"cache-{stamp}-*.sqlite3")))
+    if not same_second:
+        return folder / f"cache-{stamp}-{reason}.sqlite3"
+    return (
+        folder / f"cache-{stamp}-{same_second + 1}-{reason}.sqlite3"
+    )  # sorts after the others of that second
 
 
 def _fsync_dir(folder: Path) -> None:
