@@ -187,7 +187,13 @@ class ServerSync:
         p = self.ports
         total = await call_with_retries(p.runner, p.settings, self.cancel, client.count_albums, library.key)
         async for page in iter_pages(
-            p.runner, p.settings, self.cancel, client.fetch_albums, library.key, total
+            p.runner,
+            p.settings,
+            self.cancel,
+            client.fetch_albums,
+            library.key,
+            total,
+            service=self.server.name,
         ):
             await p.runner.db(p.tracks.stage_albums, self.server.id, library.key, page.items)
 
@@ -199,7 +205,13 @@ class ServerSync:
         writes: deque[asyncio.Future[None]] = deque()
         try:
             async for page in iter_pages(
-                p.runner, p.settings, self.cancel, client.fetch_tracks, key, out.total
+                p.runner,
+                p.settings,
+                self.cancel,
+                client.fetch_tracks,
+                key,
+                out.total,
+                service=self.server.name,
             ):
                 writes.append(
                     asyncio.ensure_future(p.runner.db(p.tracks.stage_tracks, self.server.id, key, page.items))
