@@ -233,7 +233,9 @@ async def cmd_server_remove(ctx: AppContext, args: argparse.Namespace) -> int:
 async def cmd_sync(ctx: AppContext, args: argparse.Namespace) -> int:
     printer = ProgressPrinter()
     try:
-        result = await ctx.sync.sync(args.names, trigger="cli", progress=printer)
+        result = await ctx.sync.sync(
+            args.names, trigger="cli", progress=printer, allow_removals=args.allow_removals
+        )
     finally:
         printer.close()
     if args.json:
@@ -385,6 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sync = with_json(sub.add_parser("sync", help="refresh the cache from servers (progress on stderr)"))
     sync.add_argument("names", nargs="*", metavar="NAME")
+    sync.add_argument(
+        "--allow-removals",
+        action="store_true",
+        help="apply a listing even when it removes more than max_removal_pct of a library or of the users",
+    )
     sync.set_defaults(handler=cmd_sync)
 
     tracks = sub.add_parser("tracks", help="query cached tracks")

@@ -140,6 +140,17 @@ class AlreadyRunning(ZondarrError):
     default_remedy = "Wait for the running sync to finish."
 
 
+class RemovalsHeld(ZondarrError):
+    """A merge would remove more of a library's tracks than the floor allows; the transaction was rolled back.
+    ``removals``: (library key, tracks it would remove, tracks cached) of each library over the floor."""
+
+    default_message = "The sync would remove too many tracks; nothing was changed."
+
+    def __init__(self, removals: tuple[tuple[str, int, int], ...]) -> None:
+        super().__init__(self.default_message)
+        self.removals = removals
+
+
 class CacheError(ZondarrError):
     """The local cache could not be read or written."""
 

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.core.errors import ZondarrError
 
 
 class ServerKind(StrEnum):
@@ -50,6 +54,7 @@ class SyncStatus(StrEnum):
     PARTIAL = "partial"  # finished, but some items or libraries failed
     FAILED = "failed"
     CANCELLED = "cancelled"
+    HELD = "held"  # a listing would remove too much: nothing changed, the admin decides (DESIGN §4.6)
 
 
 class SyncStage(StrEnum):
@@ -305,7 +310,7 @@ class ServerSyncResult:
     total: int = 0
     failed_items: int = 0
     message: str = ""
-    error: dict[str, str] | None = None
+    error: ZondarrError | None = None  # why it failed or was cancelled (rendered at the edge: CLI, UI)
 
 
 # ---------------------------------------------------------------- people (issue 4)

@@ -207,11 +207,17 @@ class TrackStore(Protocol):
         libraries: Sequence[RemoteLibrary],
         merge_keys: Sequence[str],
         delete_vanished_keys: Sequence[str],
+        *,
+        replace: bool = False,
+        max_removal_pct: float | None = None,
     ) -> MergeCounts:
-        """In ONE transaction: upserts ``libraries``; for each library in ``merge_keys`` inserts new staged
-        tracks and updates changed ones (rows whose content did not change are not written); for each library in
-        ``delete_vanished_keys`` (a subset of ``merge_keys``) deletes cached tracks that were not staged; then
-        clears this server's staging rows. Readers see either the old or the new library, never a mix."""
+        """In ONE transaction: with ``replace`` (the server is another installation now) first deletes every
+        cached library/album/track/user row of the server; upserts ``libraries``; for each library in
+        ``merge_keys`` inserts new staged tracks and updates changed ones (rows whose content did not change are
+        not written); for each library in ``delete_vanished_keys`` (a subset of ``merge_keys``) deletes cached
+        tracks that were not staged; then clears this server's staging rows. Readers see either the old or the
+        new library, never a mix. Raises RemovalsHeld (nothing changed, staging kept) when, with
+        ``max_removal_pct``, the deletions would remove more than that share of a library's cached tracks."""
         ...
 
     def discard_staging(self, server_id: int) -> None: ...

@@ -29,6 +29,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "webhook_timeout_s": (1, 60),
     "backup_keep": (1, 365),
     "max_response_mb": (1, 4096),
+    "max_removal_pct": (0, 100),
 }
 # Settings that take one of a few words (the first is the default).
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -91,6 +92,9 @@ class Settings:
     discovery_address: str = "255.255.255.255:7359"  # where the Jellyfin LAN discovery datagram goes
     backup_keep: int = 7  # cache copies kept in the data folder's backups/ (daily, before migrations)
     max_response_mb: int = 64  # largest answer read from a server, counted after decompression
+    # a complete listing that would remove more than this share of a library's tracks (or of a server's users)
+    # is held for the admin's decision (DESIGN §4.6)
+    max_removal_pct: float = 50.0
 
     @classmethod
     def load(

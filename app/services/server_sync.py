@@ -13,12 +13,21 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
-from app.core.errors import ExternalServiceError, JobCancelled, ZondarrError, no_credentials
+from app.core.errors import (
+    ExternalServiceError,
+    JobCancelled,
+    RemovalsHeld,
+    ServerUnreachable,
+    ZondarrError,
+    no_credentials,
+)
 from app.core.models import (
     Credentials,
     MergeCounts,
     RemoteLibrary,
+    RemoteUser,
     Server,
     ServerSyncResult,
     SyncRun,
@@ -46,6 +55,19 @@ log = logging.getLogger(__name__)
 # Called on the loop thread after the run's stage, ``done`` or ``total`` changed; reads them from the run.
 Report = Callable[[SyncRun], None]
 STAGING_AHEAD = 2  # pages handed to the db-writer thread and not yet written, at most
+REPLACED_NOTE = "The server at this URL is a different installation now; its old cached data was replaced."
+KEPT_AFTER_REPLACEMENT = "The server at this URL is a different installation now; the old cached data is kept until a sync succeeds."
+HELD_REMEDY = (
+    "Nothing was changed: apply it with Apply anyway (or `zondarr sync --allow-removals`), or keep it."
+)
+
+
+class _Held(Exception):
+    """The run would remove more than the floor allows (or a library vanished): nothing may change."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
 
 
 @dataclass(slots=True)
@@ -81,10 +103,12 @@ class ServerSync:
     ports: SyncPorts
     cancel: CancelToken
     report: Report
+    allow_removals: bool = False  # apply a listing even when it removes more than the floor allows
     run: SyncRun | None = None  # set as the first thing ``execute`` does
     errors: ErrorRecorder | None = None  # records a failure as an error event
     _notes: list[str] = field(default_factory=list)
     _degraded: bool = False  # something was kept back or skipped: the run is partial
+    _replaced: bool = False  # the server answers as another installation than the one cached
 
     def _inform(self, text: str) -> None:
         self._notes.append(text)
@@ -100,6 +124,8 @@ class ServerSync:
         self.run = await p.runner.db(p.runs.start, self.server.id, self.trigger)
         try:
             return await self._connect_and_sync()
+        except _Held as held:
+            return await self._hold(held.text)
         except JobCancelled as err:
             return await self._fail(SyncStatus.CANCELLED, err)
         except ZondarrError as err:
@@ -139,22 +165,30 @@ class ServerSync:
     async def _run_connected(self, client: MediaServerClient) -> ServerSyncResult:
         p, server, run = self.ports, self.server, self._run
         identity = await call_with_retries(p.runner, p.settings, self.cancel, client.identity)
-        if server.machine_id and identity.machine_id != server.machine_id:
-            # The URL now answers as another installation: the old rows describe a server that is gone.
-            await p.runner.db(p.tracks.clear_server, server.id)
-            self._inform(
-                "The server at this URL is a different installation now; its old cached data was cleared."
-            )
-        await p.runner.db(p.servers.set_identity, server.id, identity)
-
+        # The URL may answer as another installation now: its rows are replaced in the commit of this run's
+        # listing (a failed run keeps them), and the identity is recorded only once that commit is done.
+        self._replaced = bool(server.machine_id) and identity.machine_id != server.machine_id
         libraries = await call_with_retries(p.runner, p.settings, self.cancel, client.music_libraries)
-        cached = await p.runner.read(p.tracks.library_track_counts, server.id)
+        cached = (
+            {}
+            if self._replaced
+            else {lib.key: lib for lib in await p.runner.read(p.tracks.libraries, server.id)}
+        )
+        listed = {lib.key for lib in libraries}
+        vanished = [lib for key, lib in cached.items() if key not in listed and lib.track_count > 0]
+        if vanished and not self.allow_removals:
+            raise _Held(
+                " ".join(
+                    f"{lib.title} is no longer on {server.name}; its {lib.track_count:,} cached tracks were kept."
+                    for lib in vanished
+                )
+            )
         outcomes = [_LibraryOutcome(lib) for lib in libraries]
         for out in outcomes:
             out.total = await call_with_retries(
                 p.runner, p.settings, self.cancel, client.count_tracks, out.library.key
             )
-            had = cached.get(out.library.key, 0)
+            had = cached[out.library.key].track_count if out.library.key in cached else 0
             if out.total == 0 and had > 0:
                 out.skipped_reason = (
                     f"Library {out.library.title!r} answered 0 tracks but {had:,} are cached; "
@@ -171,15 +205,30 @@ class ServerSync:
             if client.needs_album_pass:
                 await self._fetch_albums(client, out.library)
             await self._fetch_tracks(client, out)
+        users = await self._read_users(client)
 
         await self._stage(SyncStage.FINALIZING)
-        merge = [o.library.key for o in outcomes if o.complete]
-        delete_vanished = [o.library.key for o in outcomes if o.complete and o.failed_items == 0]
+        gone = [lib.key for lib in vanished]  # only here with allow_removals: their tracks go
+        merge = [o.library.key for o in outcomes if o.complete] + gone
+        delete_vanished = [o.library.key for o in outcomes if o.complete and o.failed_items == 0] + gone
+        floor = None if self.allow_removals or self._replaced else p.settings.max_removal_pct
         self.cancel.raise_if_cancelled()  # last point at which a cancel leaves the cache untouched
-        counts: MergeCounts = await p.runner.db(
-            p.tracks.commit_staging, server.id, libraries, merge, delete_vanished
-        )
-        await self._sync_users(client)
+        try:
+            commit = partial(p.tracks.commit_staging, replace=self._replaced, max_removal_pct=floor)
+            counts: MergeCounts = await p.runner.db(commit, server.id, libraries, merge, delete_vanished)
+        except RemovalsHeld as held:
+            titles = {lib.key: lib.title for lib in libraries}
+            raise _Held(
+                " ".join(
+                    f"Would remove {gone_n:,} of {had_n:,} tracks from {titles.get(key, key)} on {server.name}."
+                    for key, gone_n, had_n in held.removals
+                )
+            ) from None
+        await p.runner.db(p.servers.set_identity, server.id, identity)
+        if self._replaced:
+            self._inform(REPLACED_NOTE)
+        if users is not None:
+            await p.runner.db(p.users.replace_server_users, server.id, users)
         return await self._succeed(counts)
 
     async def _fetch_albums(self, client: MediaServerClient, library: RemoteLibrary) -> None:
@@ -235,17 +284,30 @@ class ServerSync:
             if writes:  # failed or cancelled: let the queued writes finish before the staging is dropped
                 await asyncio.gather(*writes, return_exceptions=True)
 
-    async def _sync_users(self, client: MediaServerClient) -> None:
-        p = self.ports
+    async def _read_users(self, client: MediaServerClient) -> list[RemoteUser] | None:
+        """The server's users to cache, or None to keep the cached ones (unreadable, none listed). Raises _Held
+        when the listing would remove more than the floor allows of the cached users."""
+        p, server = self.ports, self.server
         try:
             users = await call_with_retries(p.runner, p.settings, self.cancel, client.users)
         except ExternalServiceError as err:
-            self._warn(f"Users could not be read ({err.user_message}).")
-            return
+            reason = (
+                f"{err.service_name} could not be reached"
+                if isinstance(err, ServerUnreachable)
+                else err.user_message.rstrip(".")
+            )
+            self._warn(f"tracks synced; users of {server.name} not refreshed: {reason}.")
+            return None
         if not users:
             self._warn("The server listed no users; kept the cached users.")
-            return
-        await p.runner.db(p.users.replace_server_users, self.server.id, users)
+            return None
+        if self.allow_removals or self._replaced:
+            return users
+        cached = {u.remote_id for u in await p.runner.read(p.users.list, server.name)}
+        gone = len(cached - {u.remote_id for u in users})
+        if gone and gone * 100 > p.settings.max_removal_pct * len(cached):
+            raise _Held(f"Would remove {gone:,} of {len(cached):,} users from {server.name}.")
+        return users
 
     async def _succeed(self, counts: MergeCounts) -> ServerSyncResult:
         p, run = self.ports, self._run
@@ -286,14 +348,25 @@ class ServerSync:
         run.status = status
         run.finished_at = p.clock()
         run.error = err.user_message + (f" {err.remedy}" if err.remedy else "")
-        run.message = err.user_message
+        run.message = err.user_message + (f" {KEPT_AFTER_REPLACEMENT}" if self._replaced else "")
         run.correlation_id = err.correlation_id
         await p.runner.db(p.runs.save, run)
         if self.errors is not None and status is SyncStatus.FAILED:
             await self.errors.record(err, server.name)
-        return ServerSyncResult(
-            server.name, status, run.id, total=run.total, message=err.user_message, error=err.to_dict()
-        )
+        return ServerSyncResult(server.name, status, run.id, total=run.total, message=run.message, error=err)
+
+    async def _hold(self, text: str) -> ServerSyncResult:
+        """Drops the staging rows and records a run that changed nothing because it would remove too much."""
+        p, run, server = self.ports, self._run, self.server
+        await p.runner.db(p.tracks.discard_staging, server.id)
+        log.warning("sync of %s held: %s", server.name, text)
+        run.status = SyncStatus.HELD
+        run.stage = SyncStage.DONE
+        run.finished_at = p.clock()
+        run.message = " ".join([text, HELD_REMEDY, *self._notes])
+        await p.runner.db(p.runs.save, run)
+        self.report(run)
+        return ServerSyncResult(server.name, SyncStatus.HELD, run.id, total=run.total, message=run.message)
 
     async def _stage(self, stage: SyncStage) -> None:
         self.cancel.raise_if_cancelled()

@@ -46,8 +46,8 @@ class SyncJobResult:
 
     @property
     def exit_code(self) -> int:
-        """DESIGN §6: 0 success, 1 failure, 3 partial success."""
-        return {SyncStatus.SUCCEEDED: 0, SyncStatus.PARTIAL: 3}.get(self.status, 1)
+        """DESIGN §6: 0 success, 1 failure, 3 partial success (a held run is one: nothing of it was applied)."""
+        return {SyncStatus.SUCCEEDED: 0, SyncStatus.PARTIAL: 3, SyncStatus.HELD: 3}.get(self.status, 1)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -69,7 +69,7 @@ class SyncJobResult:
                     "unchanged": r.counts.unchanged,
                     "failed_items": r.failed_items,
                     "message": r.message,
-                    "error": r.error,
+                    "error": None if r.error is None else r.error.to_dict(),
                 }
                 for r in self.servers
             ],
@@ -142,12 +142,14 @@ class SyncService:
         trigger: str = "manual",
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
+        allow_removals: bool = False,
     ) -> SyncJobResult:
         """Syncs the named servers (all enabled ones when ``names`` is empty) concurrently.
 
         Raises NotFoundError for an unknown name, ConfigurationError when there is nothing to sync, and
         AlreadyRunning when every requested server is being synced already (nothing is started then).
-        Per-server failures do not raise: they are in the result (status failed/partial/cancelled).
+        Per-server failures do not raise: they are in the result (status failed/partial/cancelled/held).
+        ``allow_removals``: apply listings that would remove more than ``max_removal_pct`` (a held run).
         """
         cancel = cancel or CancelToken()
         if names:
@@ -173,7 +175,9 @@ class SyncService:
             job = _JobProgress(progress)
             self._in_flight.update(s.id for s in runnable)
             try:
-                results = await asyncio.gather(*(self._sync_one(s, trigger, job, cancel) for s in runnable))
+                results = await asyncio.gather(
+                    *(self._sync_one(s, trigger, job, cancel, allow_removals) for s in runnable)
+                )
             finally:
                 self._in_flight.difference_update(s.id for s in runnable)
         skipped = [ServerSyncResult(s.name, SyncStatus.FAILED, None, message="already syncing") for s in busy]
@@ -203,7 +207,7 @@ class SyncService:
         return runnable, busy
 
     async def _sync_one(
-        self, server: Server, trigger: str, job: _JobProgress, cancel: CancelToken
+        self, server: Server, trigger: str, job: _JobProgress, cancel: CancelToken, allow_removals: bool
     ) -> ServerSyncResult:
         run = ServerSync(
             server=server,
@@ -211,6 +215,7 @@ class SyncService:
             ports=self._ports,
             cancel=cancel,
             report=lambda r: job.report(server.name, r),
+            allow_removals=allow_removals,
             errors=self._errors,
         )
         return await run.execute()
@@ -221,15 +226,25 @@ def _draft_result(server: Server) -> ServerSyncResult:
         f"{server.name}: not synced, the server was never verified.",
         remedy="Run Test connection (`zondarr server test NAME`); a verified server is synced.",
     )
-    return ServerSyncResult(
-        server.name, SyncStatus.FAILED, None, message=err.user_message, error=err.to_dict()
-    )
+    return ServerSyncResult(server.name, SyncStatus.FAILED, None, message=err.user_message, error=err)
+
+
+def _failure_line(r: ServerSyncResult) -> str:
+    """What happened to one server, what to do, and the reference (the per-server part of a summary)."""
+    if r.error is None:
+        return f"{r.server}: {r.message or 'failed'}"
+    text = r.error.user_message
+    if not text.startswith(r.server):
+        text = f"{r.server}: {text}"
+    if r.error.remedy:
+        text += f" {r.error.remedy}"
+    return f"{text} (ref {r.error.correlation_id})"
 
 
 def _summarise(results: list[ServerSyncResult]) -> SyncJobResult:
     total = len(results)
-    ok = [r for r in results if r.status in (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL)]
-    failed = total - len(ok)
+    ok = [r for r in results if r.status in (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL, SyncStatus.HELD)]
+    failed = [r for r in results if r not in ok]
     counts = MergeCounts(
         added=sum(r.counts.added for r in results),
         updated=sum(r.counts.updated for r in results),
@@ -237,22 +252,41 @@ def _summarise(results: list[ServerSyncResult]) -> SyncJobResult:
         unchanged=sum(r.counts.unchanged for r in results),
     )
     changes = f"{counts.added:,} added, {counts.updated:,} updated, {counts.removed:,} removed"
+    noun = "server" if total == 1 else "servers"
     if all(r.status is SyncStatus.CANCELLED for r in results):
         return SyncJobResult(
             SyncStatus.CANCELLED, tuple(results), "Sync cancelled. Nothing was changed.", counts
         )
-    if failed == 0 and all(r.status is SyncStatus.SUCCEEDED for r in results):
-        noun = "server" if total == 1 else "servers"
+    if all(r.status is SyncStatus.SUCCEEDED for r in results):
         return SyncJobResult(
             SyncStatus.SUCCEEDED, tuple(results), f"Synced {total} {noun}: {changes}.", counts
         )
     if not ok:
-        first = results[0]
-        reason = first.message or "failed"
-        text = f"Sync failed: {reason}" if total == 1 else f"Sync failed on all {total} servers."
+        lines = [_failure_line(r) for r in failed]
+        if total == 1:
+            first = results[0]
+            reason = first.message or "failed"
+            text = f"Sync failed: {reason}" + (
+                f" {first.error.remedy} (ref {first.error.correlation_id})"
+                if first.error is not None and first.error.remedy
+                else ""
+            )
+        else:
+            text = f"Sync failed on all {total} servers.\n" + "\n".join(lines)
         return SyncJobResult(SyncStatus.FAILED, tuple(results), text, counts)
-    text = f"{len(ok)} of {total} servers synced, {failed} failed ({changes})."
-    warnings = [f"{r.server}: {r.message}" for r in ok if r.status is SyncStatus.PARTIAL and r.message]
-    if warnings:
-        text += " " + " ".join(warnings)
+    held = [r for r in results if r.status is SyncStatus.HELD]
+    notes = [f"{r.server}: {r.message}" for r in ok if r.status is not SyncStatus.SUCCEEDED and r.message]
+    if held and len(held) == total:
+        return SyncJobResult(SyncStatus.HELD, tuple(results), "Sync held. " + " ".join(notes), counts)
+    synced = len(ok) - len(held)
+    text = f"{synced} of {total} {noun} synced" if synced != total else f"Synced {total} {noun}"
+    if failed:
+        text += f", {len(failed)} failed"
+    if held:
+        text += f", {len(held)} held"
+    text += f" ({changes})."
+    if notes:
+        text += " " + " ".join(notes)
+    if failed:
+        text += "\n" + "\n".join(_failure_line(r) for r in failed)
     return SyncJobResult(SyncStatus.PARTIAL, tuple(results), text, counts)

@@ -66,10 +66,22 @@ class SqliteTrackStore:
         libraries: Sequence[RemoteLibrary],
         merge_keys: Sequence[str],
         delete_vanished_keys: Sequence[str],
+        *,
+        replace: bool = False,
+        max_removal_pct: float | None = None,
     ) -> MergeCounts:
         """See ``core.ports.TrackStore.commit_staging``. Counts are for tracks (albums merge silently)."""
         with self._db.write("merging synced tracks") as conn:
-            counts = w.commit(conn, server_id, libraries, merge_keys, delete_vanished_keys, self._clock())
+            counts = w.commit(
+                conn,
+                server_id,
+                libraries,
+                merge_keys,
+                delete_vanished_keys,
+                self._clock(),
+                replace=replace,
+                max_removal_pct=max_removal_pct,
+            )
         self._refresh_statistics()
         return counts
 
@@ -81,10 +93,7 @@ class SqliteTrackStore:
         """Deletes every cached library/album/track/user row of the server (identity changed)."""
         with self._db.write("clearing a server's cached rows") as conn:
             w.clear_staging(conn, server_id)
-            conn.execute("DELETE FROM tracks WHERE server_id = ?", (server_id,))
-            conn.execute("DELETE FROM albums WHERE server_id = ?", (server_id,))
-            conn.execute("DELETE FROM users WHERE server_id = ?", (server_id,))
-            conn.execute("DELETE FROM libraries WHERE server_id = ?", (server_id,))
+            w.clear_server_rows(conn, server_id)
         self._refresh_statistics()
 
     def _refresh_statistics(self) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import chain, islice
 
+from app.core.errors import RemovalsHeld
 from app.core.models import AlbumRecord, MergeCounts, RemoteLibrary, TrackRecord
 
 # Stored columns compared by the merge (besides ``library_id``), in staging-table order.
@@ -122,6 +123,14 @@ def fill_from_albums(conn: sqlite3.Connection, server_id: int) -> None:
 def clear_staging(conn: sqlite3.Connection, server_id: int) -> None:
     conn.execute("DELETE FROM stage_tracks WHERE server_id = ?", (server_id,))
     conn.execute("DELETE FROM stage_albums WHERE server_id = ?", (server_id,))
+
+
+def clear_server_rows(conn: sqlite3.Connection, server_id: int) -> None:
+    """Deletes every cached library/album/track/user row of the server (its staging rows stay)."""
+    conn.execute("DELETE FROM tracks WHERE server_id = ?", (server_id,))
+    conn.execute("DELETE FROM albums WHERE server_id = ?", (server_id,))
+    conn.execute("DELETE FROM users WHERE server_id = ?", (server_id,))
+    conn.execute("DELETE FROM libraries WHERE server_id = ?", (server_id,))
 
 
 def upsert_libraries(conn: sqlite3.Connection, server_id: int, libraries: Sequence[RemoteLibrary]) -> None:
@@ -230,10 +239,37 @@ _GENRE_ROWS = (
 )
 
 
+def _check_removal_floor(
+    conn: sqlite3.Connection, server_id: int, keys: Sequence[str], max_removal_pct: float
+) -> None:
+    """Raises RemovalsHeld when deleting the unstaged tracks of any library in ``keys`` would remove more than
+    ``max_removal_pct`` of its cached tracks. Runs after ``_match`` (``merge_match`` = cached rows staged)."""
+    over: list[tuple[str, int, int]] = []
+    for key in keys:
+        row = conn.execute("SELECT library_id FROM temp.merge_libs WHERE library_key = ?", (key,)).fetchone()
+        if row is None:
+            continue
+        cached, gone = conn.execute(
+            "SELECT count(*), IFNULL(sum(id NOT IN (SELECT id FROM temp.merge_match)), 0) FROM tracks "
+            "WHERE library_id = ? AND server_id = ?",
+            (row[0], server_id),
+        ).fetchone()
+        if gone and gone * 100 > max_removal_pct * cached:
+            over.append((key, int(gone), int(cached)))
+    if over:
+        raise RemovalsHeld(tuple(over))
+
+
 def merge_tracks(
-    conn: sqlite3.Connection, server_id: int, delete_vanished: Sequence[str], now: float
+    conn: sqlite3.Connection,
+    server_id: int,
+    delete_vanished: Sequence[str],
+    now: float,
+    max_removal_pct: float | None = None,
 ) -> MergeCounts:
     _match(conn, "tracks", "stage_tracks", server_id)
+    if max_removal_pct is not None:
+        _check_removal_floor(conn, server_id, delete_vanished, max_removal_pct)
     matched = conn.execute(
         "SELECT count(*) FROM temp.merge_match x JOIN stage_tracks s ON s.rowid = x.srow "
         "JOIN temp.merge_libs m ON m.library_key = s.library_key"
@@ -268,13 +304,19 @@ def commit(
     merge_keys: Sequence[str],
     delete_vanished_keys: Sequence[str],
     now: float,
+    *,
+    replace: bool = False,
+    max_removal_pct: float | None = None,
 ) -> MergeCounts:
-    """The whole merge; the caller wraps it in one transaction."""
+    """The whole merge; the caller wraps it in one transaction (a RemovalsHeld raised here rolls it back).
+    ``replace``: the server is another installation now; its old rows go in this same transaction."""
+    if replace:
+        clear_server_rows(conn, server_id)
     upsert_libraries(conn, server_id, libraries)
     _prepare_merge(conn, server_id, merge_keys)
     vanish = [k for k in delete_vanished_keys if k in set(merge_keys)]
     fill_from_albums(conn, server_id)
-    counts = merge_tracks(conn, server_id, vanish, now)
+    counts = merge_tracks(conn, server_id, vanish, now, max_removal_pct)
     merge_albums(conn, server_id, vanish, now)
     clear_staging(conn, server_id)
     return counts

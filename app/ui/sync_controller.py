@@ -50,8 +50,12 @@ class SyncController(QObject):
     def cancel_requested(self) -> bool:
         return self._cancel is not None and self._cancel.cancelled
 
-    def start(self, names: Sequence[str] | None = None, trigger: str = "manual") -> bool:
-        """Starts a sync job unless one runs (then emits ``already_running`` and returns False)."""
+    def start(
+        self, names: Sequence[str] | None = None, trigger: str = "manual", *, allow_removals: bool = False
+    ) -> bool:
+        """Starts a sync job unless this controller's job runs (then emits ``already_running`` and returns
+        False). Whether a server may be synced is the service's decision: it raises AlreadyRunning when another
+        process (or another job of this one) syncs every requested server, emitted the same way."""
         if self.is_running():
             self.already_running.emit("Already syncing")
             return False
@@ -60,7 +64,7 @@ class SyncController(QObject):
         self._last_emit = 0.0
         self.trigger = trigger
         self.task = event_loop().create_task(
-            self._run(list(names or []), trigger, self._cancel), name="sync-job"
+            self._run(list(names or []), trigger, self._cancel, allow_removals), name="sync-job"
         )
         self.sync_started.emit(trigger)
         return True
@@ -80,10 +84,14 @@ class SyncController(QObject):
         task.cancel()
         await asyncio.wait([task], timeout=10)  # bounded: see TaskGroup.shutdown
 
-    async def _run(self, names: list[str], trigger: str, cancel: CancelToken) -> None:
+    async def _run(self, names: list[str], trigger: str, cancel: CancelToken, allow_removals: bool) -> None:
         try:
             result = await self._ctx.sync.sync(
-                names or None, trigger=trigger, progress=self._on_progress, cancel=cancel
+                names or None,
+                trigger=trigger,
+                progress=self._on_progress,
+                cancel=cancel,
+                allow_removals=allow_removals,
             )
         except AlreadyRunning as err:
             self.already_running.emit(f"Already syncing. {err.remedy}".strip())

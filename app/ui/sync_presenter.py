@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.core.errors import ServerUnreachable, ZondarrError
 from app.core.filters import TrackFilter
-from app.core.models import Server, SyncStatus
+from app.core.models import Server, ServerSyncResult, SyncStatus
 from app.core.progress import JobProgress
 from app.services.context import AppContext
 from app.services.sync import SyncJobResult
@@ -70,6 +70,7 @@ class SyncPresenter(QObject):
         self.last_result: SyncJobResult | None = None
         self.modal = False
         self.error_dialogs: list[ErrorDialog] = []
+        self.held_box: QMessageBox | None = None  # the last "Apply anyway / Keep" question
         self.controller = SyncController(ctx, self)
         self.dialog = SyncDialog(window)
         # connected once, for the life of the window (never per dialog)
@@ -137,11 +138,13 @@ class SyncPresenter(QObject):
 
     # ---- sync
 
-    def request_sync(self, names: Sequence[str] | None = None, trigger: str = "manual") -> bool:
+    def request_sync(
+        self, names: Sequence[str] | None = None, trigger: str = "manual", *, allow_removals: bool = False
+    ) -> bool:
         """Refresh (toolbar, Ctrl+R, footer link): modal on an empty cache, background otherwise. A second
-        request while a job runs shows "Already syncing" and starts nothing."""
+        request while a job runs starts nothing: the controller answers ``already_running`` (a toast)."""
         if self.controller.is_running():
-            return self.controller.start(names, trigger)  # emits already_running → toast
+            return self.controller.start(names, trigger)
         if not self.state.servers:
             self.toasts.show_toast("Add a server first.", "info")
             self.no_servers.emit()
@@ -150,7 +153,7 @@ class SyncPresenter(QObject):
         if self.modal:
             targets = [n for n in names] if names else [s.name for s in self.state.servers if s.enabled]
             self.dialog.reset(targets)
-        started = self.controller.start(names, trigger)
+        started = self.controller.start(names, trigger, allow_removals=allow_removals)
         if started and self.modal:
             self.dialog.open()
         return started
@@ -174,24 +177,22 @@ class SyncPresenter(QObject):
         was_modal, self.modal = self.modal, False
         if self.dialog.isVisible():
             self.dialog.finish()
-        failed = [r for r in result.servers if r.status not in (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL)]
+        answered = (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL, SyncStatus.HELD)
+        failed = [r for r in result.servers if r.status not in answered]
+        held = [r for r in result.servers if r.status is SyncStatus.HELD]
         for r in result.servers:
-            if r.status in (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL):
+            if r.status in answered:
                 self.banner.clear_server(r.server)  # it answered: no longer offline
         if result.status is SyncStatus.CANCELLED:
             self.footer.set_cancelled()
             self.toasts.show_toast("Sync cancelled. Nothing was changed.", "info")
         elif result.status is SyncStatus.FAILED:
-            first = next((r.error for r in failed if r.error), None) or {}
-            self.footer.set_failed(first.get("message", result.summary), first.get("correlation_id"))
+            first = next((r.error for r in failed if r.error is not None), None)
+            if first is None:
+                first = ZondarrError(result.summary)
+            self.footer.set_failed(first.user_message, first.correlation_id)
             if was_modal:
-                self._show_error(
-                    ZondarrError(
-                        first.get("message", result.summary),
-                        remedy=first.get("remedy", ""),
-                        correlation_id=first.get("correlation_id"),
-                    )
-                )
+                self._show_error(first)
             else:
                 self.toasts.show_toast(result.summary, "error")
         elif failed:
@@ -201,8 +202,34 @@ class SyncPresenter(QObject):
         else:
             self.footer.set_idle(self.state.tracks, self.state.last_synced_at)
             self.toasts.show_toast(result.summary, "success")
+        if held:
+            self.ask_about_held(held)
         self.tasks.start("refresh-footer", self.refresh_footer(), replace=True)
         self.cache_changed.emit(True)
+
+    def ask_about_held(self, held: Sequence[ServerSyncResult]) -> QMessageBox:
+        """A non-blocking question for runs held by the removal floor: "Apply anyway" syncs those servers again
+        allowing the removals; "Keep" leaves the cache as it is. Returns the box (tests click it)."""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Sync held",
+            "\n\n".join(f"{r.server}: {r.message}" for r in held),
+            parent=self._window,
+        )
+        apply = box.addButton("Apply anyway", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        names = [r.server for r in held]
+
+        def on_finished(_code: int) -> None:
+            if box.clickedButton() is apply:
+                self.request_sync(names, allow_removals=True)
+
+        box.finished.connect(on_finished)
+        box.open()
+        self.held_box = box
+        return box
 
     def _on_controller_sync_failed(self, err: ZondarrError) -> None:
         self.modal = False
@@ -226,7 +253,7 @@ class SyncPresenter(QObject):
         lines = [
             f"{r.server}: {r.status.value}" + (f" — {r.message}" if r.message else "") for r in result.servers
         ]
-        refs = [r.error["correlation_id"] for r in result.servers if r.error and "correlation_id" in r.error]
+        refs = [r.error.correlation_id for r in result.servers if r.error is not None]
         dialog = ErrorDialog(
             result.summary, "\n".join(lines), ", ".join(refs) or None, self._window, title="Sync details"
         )

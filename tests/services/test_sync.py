@@ -195,3 +195,31 @@ def test_one_failing_server_makes_a_partial_job(tmp_path, settings) -> None:  # 
     finally:
         h.runner.close()
         cache.close()
+
+
+def test_a_listing_removing_most_users_is_held_until_allowed(harness: SyncHarness) -> None:
+    from app.core.models import RemoteUser
+
+    fake = harness.fakes["Plex"]
+    fake.users = [RemoteUser(str(i), f"user{i}") for i in range(4)]
+    harness.run()
+    fake.users = fake.users[:1]
+    tracks = harness.snapshot()
+    result = harness.run()
+    assert result.status is SyncStatus.HELD and result.exit_code == 3
+    assert "Would remove 3 of 4 users from Plex." in result.summary
+    assert len(harness.cache.users.list()) == 4 and harness.snapshot() == tracks
+    assert harness.cache.sync_runs.list()[0].status is SyncStatus.HELD
+    result = harness.run(allow_removals=True)
+    assert result.status is SyncStatus.SUCCEEDED
+    assert len(harness.cache.users.list()) == 1
+
+
+def test_a_listing_removing_most_of_a_library_is_held(harness: SyncHarness) -> None:
+    harness.run()
+    before = harness.snapshot()
+    harness.fakes["Plex"].libraries["1"] = make_tracks("a", 20)  # 25 of 45 gone: over the 50 % floor
+    result = harness.run()
+    assert result.status is SyncStatus.HELD
+    assert "Would remove 25 of 45 tracks from Library 1 on Plex." in result.servers[0].message
+    assert harness.snapshot() == before

@@ -186,3 +186,35 @@ def test_offline_server_at_start_shows_the_banner_with_the_age_of_its_data(
     pump(lambda: window.library.model.rowCount() == 1000, 10)  # the cached data is still shown
     assert window.footer.text() == "1,000 tracks · synced 3 hours ago · Refresh"
     screenshot(window, "shell_offline_banner")
+
+
+def test_a_held_sync_asks_apply_anyway_or_keep(
+    shell_factory: Callable[..., Shell], demo_factory: Callable[..., Any], dark_theme: None, qtbot: Any
+) -> None:
+    jelly = demo_factory("jellyfin", tracks=400)
+    shell = shell_factory()
+    shell.add_jellyfin(jelly)
+    window = shell.open()
+    pump(lambda: _count(shell) == 400 and not window.sync.controller.is_running(), 30)
+    jelly.set_faults("libraries:empty")  # both music libraries vanished from the server's list
+    window.sync.request_sync()
+    pump(lambda: window.sync.held_box is not None and window.sync.held_box.isVisible(), 30)
+    box = window.sync.held_box
+    assert box is not None
+    assert "is no longer on Demo Jellyfin; its 200 cached tracks were kept" in box.text()
+    assert sorted(b.text() for b in box.buttons()) == ["Apply anyway", "Keep"]
+    screenshot(box, "sync_held_question")
+    keep = next(b for b in box.buttons() if b.text() == "Keep")
+    qtbot.mouseClick(keep, Qt.MouseButton.LeftButton)
+    pump(lambda: not window.sync.controller.is_running(), 10)
+    assert _count(shell) == 400  # kept: nothing changed
+    assert shell.ctx.runs.list()[0].status is SyncStatus.HELD
+    window.sync.request_sync()
+    pump(lambda: window.sync.held_box is not None and window.sync.held_box is not box, 30)
+    box = window.sync.held_box
+    assert box is not None
+    pump(box.isVisible, 10)
+    apply = next(b for b in box.buttons() if b.text() == "Apply anyway")
+    qtbot.mouseClick(apply, Qt.MouseButton.LeftButton)
+    pump(lambda: _count(shell) == 0 and not window.sync.controller.is_running(), 30)
+    assert shell.ctx.runs.list()[0].status is SyncStatus.SUCCEEDED
