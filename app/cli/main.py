@@ -36,6 +36,7 @@ from app.heap import freeze_long_lived
 from app.logsetup import configure_logging
 from app.servers.mail import SmtpMailSender
 from app.servers.people_registry import PeopleRegistry
+from app.servers.plex_account import PlexAccountClient
 from app.servers.webhook import WebhookChannel
 from app.services.backups import BackupService
 from app.services.context import AppContext
@@ -44,6 +45,7 @@ from app.services.export import iter_tracks_by_id, write_tracks_csv
 from app.services.invite_card import InviteCardService
 from app.services.notifications import WEBHOOK_URL_REF, MailChannel, NotificationService
 from app.services.people import build_people
+from app.services.plex_signin import PlexSignInService
 from app.services.preferences import SettingsService
 from app.services.runner import ThreadRunner
 from app.services.servers import ServerService
@@ -128,6 +130,7 @@ def build_context(
         runner=runner, invitations=cache.invitations, servers=cache.servers, tracks=cache.tracks,
         settings=cache.settings,
     )  # fmt: skip
+    ctx.plex_signin = PlexSignInService(account=PlexAccountClient(settings), runner=runner)
     if defer_cache_check:
         ctx.deferred_cache_check = cache.quick_check
     return ctx

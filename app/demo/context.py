@@ -52,6 +52,7 @@ class DemoContext:
     shares: list[PlexShare] = field(default_factory=list)
     removed_friends: set[int] = field(default_factory=set)  # plex.tv ids of friends removed (removeFriend)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    pin_approve_after_polls: int = 0  # demo plex.tv: approve a sign-in PIN by itself after this many polls
 
     def __post_init__(self) -> None:
         lib = self.library

@@ -17,6 +17,7 @@ from app.demo import control
 from app.demo.context import PLEX_VERSION, DemoContext
 from app.demo.library import PLEX_ALBUM_BASE, PLEX_ARTIST_BASE, PLEX_TRACK_BASE, DemoAlbum
 from app.demo.plextv import PlexTv
+from app.demo.plextv_signin import PIN_CONTROL_PATH
 from app.demo.transport import Reply, Request, Routed, page_index
 
 XML_HEAD = b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -75,6 +76,8 @@ class PlexApp:
         if path.startswith("/api/"):
             return self.plextv.route(request)
         ok = self.authorized(request)
+        if path == PIN_CONTROL_PATH:
+            return Routed(lambda e, i: self.plextv.signin.control(request), authorized=ok)
         if path == control.PATH:
             return Routed(lambda e, i: control.handle(self.ctx.edits, request), authorized=ok)
         if request.method != "GET":

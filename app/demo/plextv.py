@@ -12,6 +12,7 @@ from html import escape
 from urllib.parse import parse_qsl
 
 from app.demo.context import PLEX_VERSION, DemoContext, PlexShare
+from app.demo.plextv_signin import PlexTvSignIn
 from app.demo.transport import Reply, Request, Routed
 
 _HEAD = b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -29,6 +30,7 @@ def _xml(body: str, status: int = 200) -> Reply:
 class PlexTv:
     def __init__(self, ctx: DemoContext) -> None:
         self.ctx = ctx
+        self.signin = PlexTvSignIn(ctx, ctx.pin_approve_after_polls)
 
     def _container(self, inner: str, size: int) -> str:
         return (
@@ -45,10 +47,17 @@ class PlexTv:
             lambda e, i: _xml("<errors><error code='1000' message='Not found' status='404'/></errors>", 404),
             authorized=ok,
         )
+        signin = self.signin
+        if path == "/api/v2/pins" and method == "POST":
+            return Routed(lambda e, i: signin.create_pin(request))
+        if path.startswith("/api/v2/pins/") and method == "GET":
+            return Routed(lambda e, i: signin.poll_pin(path.rsplit("/", 1)[1], request))
+        if path == "/api/v2/resources" and method == "GET":
+            return Routed(lambda e, i: signin.resources(), "resources", None, False, signin.accepts(token))
+        if path == "/api/v2/user" and method == "GET":
+            return Routed(lambda e, i: self._account(token), authorized=signin.accepts(token))
         if path == "/api/v2/users/signin" and method == "POST":
             return Routed(lambda e, i: self._signin(request.body))
-        if path == "/api/v2/user" and method == "GET":
-            return Routed(lambda e, i: self._account(), authorized=ok)
         if path == "/api/users" and method == "GET":
             return Routed(lambda empty, i: self._users(empty), "users", None, False, ok)
         if path in ("/api/invites/requested", "/api/invites/requests") and method == "GET":

@@ -43,6 +43,7 @@ class DemoConfig:
     seed: int = 1
     faults: str = ""  # fault spec, see app.demo.faults
     libraries: int = 2  # music libraries; tracks split among them (first gets the remainder)
+    pin_approve_after_polls: int = 0  # Plex: plex.tv approves a sign-in PIN after this many polls (0 = never)
 
     @property
     def effective_token(self) -> str:
@@ -65,6 +66,7 @@ class DemoServer:
         self._faults.replace(parse_faults(config.faults))
         name = "Zondarr Demo Plex" if config.kind == "plex" else "Zondarr Demo Jellyfin"
         self._ctx = DemoContext(self.library, config.effective_token, config.password, name, config.host)
+        self._ctx.pin_approve_after_polls = config.pin_approve_after_polls
         self._ctx.identity_changed = self._faults.identity_change_active
         app: DemoApp = PlexApp(self._ctx) if config.kind == "plex" else JellyfinApp(self._ctx)
         try:

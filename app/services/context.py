@@ -31,6 +31,7 @@ from app.services.identities import IdentityService
 from app.services.invitations import InvitationService
 from app.services.invite_card import InviteCardService
 from app.services.notifications import NotificationService
+from app.services.plex_signin import PlexSignInService
 from app.services.preferences import SettingsService
 from app.services.servers import ServerService
 from app.services.sync import SyncService
@@ -74,6 +75,8 @@ class AppContext:
     login_entry: LoginItem | None = None
     invite_cards: InviteCardService | None = None
     backups: BackupService | None = None  # copies of the cache: on demand and the daily "backup" task
+    # signing in and finding servers (issue 12)
+    plex_signin: PlexSignInService | None = None
 
     def close(self) -> None:
         """Closes in reverse order of opening (threads first, then the cache). Idempotent."""

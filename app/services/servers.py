@@ -22,6 +22,7 @@ from app.core.models import (
     ServerKind,
 )
 from app.core.ports import ClientFactory, Clock, Runner, SecretStore, ServerStore
+from app.core.signin import ChosenConnection
 
 
 def validate_new_server(new: NewServer, credentials: Credentials) -> None:
@@ -105,6 +106,7 @@ class ServerService:
             raise ValidationError(f"A server named {new.name!r} exists already.", remedy="Pick another name.")
         new = NewServer(new.name, new.kind, normalize_server_url(new.url, new.name)[0], new.auth_method)
         result: ConnectResult = await self._runner.net(self._clients.authenticate, new, credentials)
+        self._refuse_duplicate(result.identity, None)
         probe = Server(0, new.name, new.kind, new.url, new.auth_method)
         await self._runner.net(self._secrets.set, probe.secret_ref, result.token)
         try:
@@ -112,6 +114,24 @@ class ServerService:
         except BaseException:
             await self._runner.net(self._secrets.delete, probe.secret_ref)
             raise
+
+    async def add_from_plex(self, chosen: ChosenConnection, name: str | None = None) -> Server:
+        """Adds a server picked from the Plex account: the chosen connection's address and the resource's own
+        (server-scoped) token, tested first like :meth:`add`. Raises as :meth:`add`."""
+        new = NewServer(
+            name or chosen.resource.name, ServerKind.PLEX, chosen.connection.uri, AuthMethod.TOKEN
+        )
+        return await self.add(new, Credentials(token=chosen.resource.token))
+
+    def _refuse_duplicate(self, identity: ServerIdentity, editing: int | None) -> None:
+        """One server once: raises ValidationError when another configured server has this machine identifier
+        (a Plex machineIdentifier or a Jellyfin server id), whatever its URL."""
+        for other in self._servers.list():
+            if other.id != editing and other.machine_id and other.machine_id == identity.machine_id:
+                raise ValidationError(
+                    f"This server is already added as {other.name}.",
+                    remedy=f"Use {other.name}; to change its address, edit it (Servers → Edit…).",
+                )
 
     async def test(self, name: str) -> ServerIdentity:
         """Connects with the stored secret and reads the identity. Raises NotFoundError, ConfigurationError,
@@ -221,9 +241,11 @@ class ServerService:
         if credentials is not None:
             validate_new_server(new, credentials)
             result: ConnectResult = await self._runner.net(self._clients.authenticate, new, credentials)
+            self._refuse_duplicate(result.identity, server.id)
             check = EditCheck(result.identity, identity_warning(server, result.identity))
             return check, (new_url, result.token)
         identity = await self._identity_with_stored_secret(dataclasses.replace(server, url=new_url))
+        self._refuse_duplicate(identity, server.id)
         return EditCheck(identity, identity_warning(server, identity)), (new_url, None)
 
     async def _identity_with_stored_secret(self, server: Server) -> ServerIdentity:

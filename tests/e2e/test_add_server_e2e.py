@@ -1,0 +1,61 @@
+"""Adding servers as a new admin does it, through the real CLI over HTTP: one server once (a second add of the
+same install under another URL or name is refused, also by an edit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.conftest import demo_pair, run_cli
+
+
+def test_the_same_server_is_refused_under_another_url_and_by_an_edit(tmp_path: Path) -> None:
+    with demo_pair(tracks=10) as pair:
+        pair.add_both(tmp_path)
+        again = run_cli(
+            tmp_path,
+            "server", "add", "--kind", "plex", "--name", "Home Plex",
+            "--url", pair.plex.url + "/web/index.html#!/home", "--token-stdin",
+            stdin="demo-plex-token\n",
+        )  # fmt: skip
+        assert again.code != 0
+        assert "already added as Plex" in again.err
+        jelly = run_cli(
+            tmp_path,
+            "server", "add", "--kind", "jellyfin", "--name", "Jelly 2",
+            "--url", pair.jellyfin.url.replace("127.0.0.1", "localhost"), "--token-stdin",
+            stdin="demo-jellyfin-key\n",
+        )  # fmt: skip
+        assert jelly.code != 0 and "already added as Jelly" in jelly.err
+        listed = run_cli(tmp_path, "server", "list", "--json").json()
+        assert sorted(s["name"] for s in listed) == ["Jelly", "Plex"]  # type: ignore[union-attr]
+
+
+def test_editing_a_server_to_the_address_of_another_configured_one_is_refused(tmp_path: Path) -> None:
+    import asyncio
+
+    import pytest
+
+    from app.cli.main import build_context
+    from app.core.errors import ValidationError
+    from app.demo import DemoConfig, start_demo_server
+
+    other = start_demo_server(DemoConfig(kind="plex", tracks=5, seed=2))
+    try:
+        with demo_pair(tracks=10) as pair:
+            pair.add_both(tmp_path)
+            added = run_cli(
+                tmp_path,
+                "server", "add", "--kind", "plex", "--name", "Plex 2", "--url", other.url, "--token-stdin",
+                stdin="demo-plex-token\n",
+            )  # fmt: skip
+            assert added.code == 0, added.err
+            ctx = build_context(tmp_path)
+            try:
+                with pytest.raises(ValidationError) as err:
+                    asyncio.run(ctx.servers.update("Plex 2", pair.plex.url, None))
+                assert "already added as Plex." in err.value.user_message
+                assert ctx.server_store.get_by_name("Plex 2").url == other.url  # nothing changed
+            finally:
+                ctx.close()
+    finally:
+        other.stop()
