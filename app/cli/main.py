@@ -27,6 +27,9 @@ from app.cli.render import (
     write_tracks_json,
     write_tracks_text,
 )
+from app.cli.servers import add_arguments as add_sign_in_arguments
+from app.cli.servers import cmd_server_add_sign_in
+from app.cli.servers import register as register_server_signin
 from app.core.errors import ValidationError, ZondarrError, register_secret
 from app.core.filters import TrackFilter, TrackSort
 from app.core.models import AuthMethod, Credentials, NewServer, ServerKind, Track
@@ -168,6 +171,12 @@ def wire_desktop(
 
 
 async def cmd_server_add(ctx: AppContext, args: argparse.Namespace) -> int:
+    if args.sign_in:
+        return await cmd_server_add_sign_in(ctx, args)
+    if not args.name or not args.url:
+        raise ValidationError(
+            "server add needs --name and --url.", remedy="Give both, or use --sign-in to pick a Plex server."
+        )
     kind = ServerKind(args.kind)
     if args.username:
         method = AuthMethod.PASSWORD
@@ -372,13 +381,14 @@ def build_parser() -> argparse.ArgumentParser:
     ssub = server.add_subparsers(dest="server_command", metavar="ACTION", required=True)
     add = with_json(ssub.add_parser("add", help="test a server and add it"))
     add.add_argument("--kind", choices=[k.value for k in ServerKind], required=True)
-    add.add_argument("--name", required=True)
-    add.add_argument("--url", required=True)
+    add.add_argument("--name", help="the server's name in Zondarr (with --sign-in: the server's own name)")
+    add.add_argument("--url", help="the server's address (not needed with --sign-in)")
     add.add_argument(
         "--token-stdin", action="store_true", help="read the Plex token / Jellyfin API key from stdin"
     )
     add.add_argument("--username", help="Jellyfin user (with --password-stdin)")
     add.add_argument("--password-stdin", action="store_true", help="read the Jellyfin password from stdin")
+    add_sign_in_arguments(add)
     add.set_defaults(handler=cmd_server_add)
     with_json(ssub.add_parser("list", help="list servers")).set_defaults(handler=cmd_server_list)
     test = with_json(ssub.add_parser("test", help="test a server's connection"))
@@ -387,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     rm = with_json(ssub.add_parser("remove", help="remove a server and its cached data"))
     rm.add_argument("name")
     rm.set_defaults(handler=cmd_server_remove)
+    register_server_signin(ssub, with_json)
 
     sync = with_json(sub.add_parser("sync", help="refresh the cache from servers (progress on stderr)"))
     sync.add_argument("names", nargs="*", metavar="NAME")

@@ -214,3 +214,44 @@ def test_https_before_http_and_no_http_when_https_is_required() -> None:
     assert [x.uri for x in connection_order(strict)] == ["https://lan:1", "https://remote:1"]
     order = connection_order(res)
     assert explain_choice(order, order[2]) == "local addresses not reachable; using the remote https address"
+
+
+def test_cli_sign_in_adds_the_picked_server_and_discover_lists_the_account(tmp_path: Path) -> None:
+    from tests.e2e.conftest import run_cli
+
+    server = start_demo_server(DemoConfig(kind="plex", tracks=10, pin_approve_after_polls=1))
+    try:
+        assert run_cli(tmp_path, "settings", "set", "plex_tv_url", server.url).code == 0
+        added = run_cli(
+            tmp_path, "server", "add", "--kind", "plex", "--sign-in", "--pick", server.machine_id, "--json"
+        )
+        assert added.code == 0, added.err
+        assert "Sign in with Plex: open this link" in added.err and "code=" in added.err
+        assert "local address not reachable; using the remote http address" in added.err
+        row = added.json()
+        assert row["name"] == "Zondarr Demo Plex" and row["url"] == server.url  # type: ignore[index]
+
+        found = run_cli(
+            tmp_path,
+            "server",
+            "discover",
+            "--kind",
+            "plex",
+            "--token-stdin",
+            "--json",
+            stdin=ACCOUNT_TOKEN + "\n",
+        )
+        assert found.code == 0, found.err
+        rows = found.json()
+        assert [r["machine_id"] for r in rows] == [server.machine_id, FRIEND_MACHINE_ID]  # type: ignore[index,union-attr]
+        mine, friend = rows  # type: ignore[misc]
+        assert (
+            mine["chosen"] == server.url and mine["added_as"] == "Zondarr Demo Plex" and mine["owned"] is True
+        )
+        assert friend["chosen"] is None and friend["owned"] is False
+        assert {c["where"] for c in mine["connections"]} == {"local", "remote", "relay"}
+
+        again = run_cli(tmp_path, "server", "add", "--kind", "plex", "--sign-in", "--name", "Twice")
+        assert again.code != 0 and "already added as Zondarr Demo Plex" in again.err
+    finally:
+        server.stop()
