@@ -33,7 +33,7 @@ from app.cli.servers import register as register_server_signin
 from app.core.errors import ValidationError, ZondarrError, register_secret
 from app.core.filters import TrackFilter, TrackSort
 from app.core.models import AuthMethod, Credentials, NewServer, ServerKind, Track
-from app.core.ports import NotificationChannel, SecretStore
+from app.core.ports import AdminNotice, LoggingAdminNotifier, NotificationChannel, SecretStore
 from app.core.settings import Settings
 from app.heap import freeze_long_lived
 from app.logsetup import configure_logging
@@ -54,6 +54,7 @@ from app.services.runner import ThreadRunner
 from app.services.servers import ServerService
 from app.services.sync import SyncService
 from app.services.tasks import TaskSpec
+from app.services.users import inactive_for
 from app.storage import Cache, default_data_dir, open_cache, open_secret_store
 from app.storage.autostart import LoginEntry
 
@@ -71,12 +72,16 @@ def heartbeat_task_spec(ctx: AppContext, settings: Settings) -> TaskSpec:
 
 
 def build_context(
-    data_dir: Path, overrides: dict[str, str] | None = None, *, defer_cache_check: bool = False
+    data_dir: Path,
+    overrides: dict[str, str] | None = None,
+    *,
+    defer_cache_check: bool = False,
+    clock: Callable[[], float] = time.time,
 ) -> AppContext:
     """Opens the cache in ``data_dir`` and wires stores, clients and services (the composition root; ``main.py``
     uses it too). ``overrides`` replace stored settings for this process only (demo mode points plex.tv at the
     demo server). Raises CacheError, ConfigurationError."""
-    cache = open_cache(data_dir, check=not defer_cache_check)
+    cache = open_cache(data_dir, clock, check=not defer_cache_check)
     try:
         configure_logging(cache.data_dir / "logs")
         settings = Settings.load({**cache.settings.load_raw(), **(overrides or {})})
@@ -112,7 +117,7 @@ def build_context(
         settings_store=cache.settings,
         servers=servers,
         sync=sync,
-        clock=time.time,
+        clock=clock,
         secrets=secrets,
     )
     ctx.closers += [cache.close, runner.close]
@@ -124,10 +129,13 @@ def build_context(
         exclusions=cache.exclusions, identities=cache.identities, invitations=cache.invitations,
         task_runs=cache.task_runs, sync=sync,
         extra_tasks=[heartbeat_task_spec(ctx, settings), ctx.backups.task_spec()],
-        preferences=cache.settings,
+        preferences=cache.settings, expiry=cache.expiry, history=cache.history,
+        mail=SmtpMailSender(lambda: _live_settings(ctx), secrets), notifier=_ExpiringNotifier(ctx),
+        live_settings=lambda: _live_settings(ctx), clock=clock,
     )  # fmt: skip
     ctx.user_admin, ctx.invitations, ctx.identities = people.users, people.invitations, people.identities
     ctx.tasks = people.tasks
+    ctx.expiry = people.expiry
     wire_desktop(ctx, cache, errors, runner, secrets, settings)
     ctx.invite_cards = InviteCardService(
         runner=runner, invitations=cache.invitations, servers=cache.servers, tracks=cache.tracks,
@@ -137,6 +145,26 @@ def build_context(
     if defer_cache_check:
         ctx.deferred_cache_check = cache.quick_check
     return ctx
+
+
+def _live_settings(ctx: AppContext) -> Settings:
+    """The settings as the Settings dialog last saved them (the start-up ones before it is wired)."""
+    return ctx.preferences.current if ctx.preferences is not None else ctx.settings
+
+
+class _ExpiringNotifier:
+    """``AdminNotifier`` for the expiry task: the "expiring" kind of the notification service (tray, webhook,
+    e-mail to the admin); a log line before that service is wired."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self._ctx = ctx
+        self._fallback = LoggingAdminNotifier()
+
+    def notify(self, notice: AdminNotice) -> None:
+        if self._ctx.notifications is None:
+            self._fallback.notify(notice)
+        else:
+            self._ctx.notifications.notify("expiring", notice.title, notice.body)
 
 
 def wire_desktop(
@@ -287,6 +315,8 @@ async def cmd_tracks(ctx: AppContext, args: argparse.Namespace) -> int:
 
 async def cmd_users(ctx: AppContext, args: argparse.Namespace) -> int:
     users = ctx.users.list(server=args.server, search=args.search)
+    if args.inactive_days is not None:
+        users = inactive_for(users, ctx.clock(), args.inactive_days)
     if args.json:
         print_json([u.to_json() for u in users])
     else:
@@ -429,6 +459,12 @@ def build_parser() -> argparse.ArgumentParser:
     users = with_json(sub.add_parser("users", help="list cached users"))
     users.add_argument("--server")
     users.add_argument("--search")
+    users.add_argument(
+        "--inactive-days",
+        type=int,
+        metavar="N",
+        help="only accounts whose last activity is older than N days (unknown activity is left out)",
+    )
     users.set_defaults(handler=cmd_users)
 
     st = with_json(sub.add_parser("settings", help="show or change settings stored in the cache"))

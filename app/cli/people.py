@@ -8,44 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from datetime import datetime
-from typing import TypeVar
 
 from app.cli.invitation_cards import register as register_card_commands
+from app.cli.people_outcomes import EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, _exit_for, _need, _print_outcomes
+from app.cli.people_time import register as register_time_commands
 from app.cli.render import print_json
-from app.core.errors import ConfigurationError, ValidationError, register_secret
+from app.core.errors import ValidationError, register_secret
 from app.services.context import AppContext
-from app.services.people_common import Outcome
-
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
-T = TypeVar("T")
-
-
-def _need(service: T | None) -> T:
-    if service is None:
-        raise ConfigurationError(
-            "This build has no people services wired.", remedy="Use the zondarr command."
-        )
-    return service
-
-
-def _exit_for(outcomes: Sequence[Outcome]) -> int:
-    if not outcomes or all(o.ok for o in outcomes):
-        return EXIT_OK
-    return EXIT_FAILURE if not any(o.ok for o in outcomes) else EXIT_PARTIAL
-
-
-def _print_outcomes(
-    outcomes: Sequence[Outcome], as_json: bool, extra: dict[str, object] | None = None
-) -> None:
-    if as_json:
-        print_json(
-            {**(extra or {}), "ok": all(o.ok for o in outcomes), "results": [o.to_json() for o in outcomes]}
-        )
-        return
-    for o in outcomes:
-        print(f"{'OK  ' if o.ok else 'FAIL'} {o.message}")
 
 
 def _when(text: str) -> float:
@@ -410,6 +380,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                 "--with-accounts", action="store_true", help="delete the accounts on their servers"
             )
         sp.set_defaults(handler=cmd_identity_act)
+
+    register_time_commands(usub, idsub, with_json)
 
     tasks = sub.add_parser("tasks", help="background tasks")
     tsub = tasks.add_subparsers(dest="tasks_command", metavar="ACTION", required=True)

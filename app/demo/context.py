@@ -51,6 +51,9 @@ class DemoContext:
     identity_changed: Callable[[], bool] = lambda: False  # the fault state's "identity-change active" check
     shares: list[PlexShare] = field(default_factory=list)
     removed_friends: set[int] = field(default_factory=set)  # plex.tv ids of friends removed (removeFriend)
+    # username -> epoch of the account's last activity (Jellyfin LastActivityDate, Plex share lastSeenAt);
+    # tests set it to stage inactive accounts; absent = a deterministic time from the account's index
+    activity: dict[str, float] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     pin_approve_after_polls: int = 0  # demo plex.tv: approve a sign-in PIN by itself after this many polls
 
@@ -77,6 +80,10 @@ class DemoContext:
                     1_600_000_000 + user.index * 86_400,
                 )
             )
+
+    def last_active(self, username: str, index: int) -> float:
+        with self.lock:
+            return self.activity.get(username, 1_700_000_000 + index * 3600)
 
     def identity(self, changed: bool) -> str:
         return self.changed_machine_id if changed else self.machine_id

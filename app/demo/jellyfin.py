@@ -235,7 +235,7 @@ class JellyfinApp:
             "HasConfiguredEasyPassword": False,
             "EnableAutoLogin": False,
             "LastLoginDate": iso(1_700_000_000 + u.index * 3600),
-            "LastActivityDate": iso(1_700_000_000 + u.index * 3600),
+            "LastActivityDate": iso(int(self.ctx.last_active(u.username, u.index))),
             "Configuration": {
                 "PlayDefaultAudioTrack": True,
                 "SubtitleLanguagePreference": "",

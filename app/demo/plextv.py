@@ -138,7 +138,7 @@ class PlexTv:
         ctx = self.ctx
         return (
             f'  <Server id="{s.id}" serverId="{self._server_id()}" machineIdentifier="{ctx.machine_id}" '
-            f'name="{_x(ctx.name)}" lastSeenAt="1700000000" numLibraries="{len(s.section_keys)}" '
+            f'name="{_x(ctx.name)}" lastSeenAt="{int(ctx.last_active(s.username, s.id))}" numLibraries="{len(s.section_keys)}" '
             f'allLibraries="{int(s.all_libraries)}" owned="0" pending="0"/>\n'
         )
 

@@ -249,6 +249,7 @@ def users(data: Any) -> list[RemoteUser]:
                     is_admin=bool(_bool(policy, "IsAdministrator")),
                     is_disabled=bool(_bool(policy, "IsDisabled")),
                     library_keys=None if everything or everything is None else folders,
+                    last_active_at=_epoch(user, "LastActivityDate"),
                 )
             )
     except _BadItem as exc:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from xml.etree.ElementTree import Element
 
 from plexapi.exceptions import TwoFactorRequired
@@ -49,6 +50,15 @@ ALBUM_TYPE = 9
 def plex_session(settings: Settings) -> GuardedSession:
     """A session for a Plex server and plex.tv: plex.tv URLs rewritten to the setting, Zondarr's identity headers."""
     return GuardedSession(settings, rewrite=[(PLEX_TV, settings.plex_tv_url)], headers=plex_headers(settings))
+
+
+def _seen(when: object) -> float | None:
+    """plex.tv's ``lastSeenAt`` of a share (a datetime from plexapi; absent or 0 = unknown)."""
+    try:
+        stamp = when.timestamp() if isinstance(when, datetime) else None
+    except (OverflowError, OSError, ValueError):
+        return None
+    return stamp if stamp else None
 
 
 class PlexClient:
@@ -233,6 +243,7 @@ class PlexClient:
                         username=user.username or user.title or _id(user.id),
                         email=user.email or None,
                         library_keys=() if share.allLibraries is False else None,
+                        last_active_at=_seen(share.lastSeenAt),
                     )
                 )
             if partial:

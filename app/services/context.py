@@ -26,6 +26,7 @@ from app.services.backups import BackupService
 from app.services.bundle import BundleWriter
 from app.services.diagnostics import DiagnosticsService
 from app.services.error_recorder import ErrorRecorder
+from app.services.expiry import ExpiryService
 from app.services.health import HealthService
 from app.services.identities import IdentityService
 from app.services.invitations import InvitationService
@@ -69,6 +70,8 @@ class AppContext:
     invitations: InvitationService | None = None
     identities: IdentityService | None = None
     tasks: TaskScheduler | None = None
+    # people over time (issue 13): account expiry, reminders and the deletions that wait for confirmation
+    expiry: ExpiryService | None = None
     # desktop: live settings (the Settings dialog), notifications (tray, webhook, e-mail), start at login
     preferences: SettingsService | None = None
     notifications: NotificationService | None = None

@@ -11,9 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.core.errors import NotFoundError, ValidationError
-from app.core.models import AccountRef, Identity, User
-from app.core.ports import AccountStore, IdentityStore, Runner, ServerStore, TrackStore, UserStore
-from app.services.people_common import Outcome
+from app.core.models import AccountEvent, AccountRef, Identity, User
+from app.core.ports import (
+    AccountStore,
+    HistoryStore,
+    IdentityStore,
+    Runner,
+    ServerStore,
+    TrackStore,
+    UserStore,
+)
+from app.services.people_common import Outcome, resolve_libraries
 from app.services.users import UserService
 
 
@@ -56,6 +64,9 @@ class AccessRow:
     username: str
     is_disabled: bool
     libraries: tuple[tuple[str, bool], ...]  # (library title, has access)
+    server_id: int = 0
+    remote_id: str = ""
+    keys: tuple[str, ...] = ()  # the library keys, in the order of ``libraries``
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +96,7 @@ class IdentityService:
         tracks: TrackStore,
         user_actions: UserService,
         runner: Runner,
+        history: HistoryStore | None = None,
     ) -> None:
         self._identities = identities
         self._users = users
@@ -93,6 +105,7 @@ class IdentityService:
         self._tracks = tracks
         self._actions = user_actions
         self._runner = runner
+        self._history = history
 
     def views(self) -> list[IdentityView]:
         """Every identity with its cached accounts. Any thread."""
@@ -177,6 +190,59 @@ class IdentityService:
                     user.username if user else ref.remote_id,
                     bool(user and user.is_disabled),
                     cells,
+                    server.id,
+                    ref.remote_id,
+                    tuple(lib.key for lib in libs),
                 )
             )
         return rows
+
+    def refs(self, name_or_id: str) -> list[AccountRef]:
+        """The person's linked accounts. Raises NotFoundError. Any thread."""
+        return list(self._identities.accounts(self.find(name_or_id).id))
+
+    async def access(self, name_or_id: str, specs: Sequence[str]) -> list[Outcome]:
+        """``SERVER:LIBRARY`` values (key or title; ``SERVER:*`` = every library, ``SERVER:-`` = none): each named
+        server's account of the person gets exactly the libraries named for it; other servers are unchanged.
+        Raises NotFoundError (person, server), ValidationError (bad value, unknown library, no account there)."""
+        identity = self.find(name_or_id)
+        refs = {ref.server_id: ref for ref in self._identities.accounts(identity.id)}
+        wanted: dict[int, list[str] | None] = {}
+        for spec in specs:
+            server_name, sep, lib = spec.rpartition(":")
+            if not sep or not server_name or not lib:
+                raise ValidationError(f"{spec!r} is not SERVER:LIBRARY.", remedy="Write it like Plex:Music.")
+            server = self._servers.get_by_name(server_name)
+            if server.id not in refs:
+                raise ValidationError(
+                    f"{identity.display_name} has no account on {server.name}.",
+                    remedy="Link one first (identity link).",
+                )
+            if lib == "*":
+                wanted[server.id] = None
+            elif lib == "-":
+                wanted[server.id] = []
+            else:
+                current = wanted.setdefault(server.id, [])
+                if current is not None:
+                    current.append(lib)
+        changes: dict[AccountRef, tuple[str, ...] | None] = {}
+        for server_id, libs in wanted.items():
+            server = self._servers.get(server_id)
+            changes[refs[server_id]] = (
+                None if libs is None else await resolve_libraries(self._runner, self._tracks, server, libs)
+            )
+        return await self._actions.apply_access(changes)
+
+    async def toggle(self, row: AccessRow, key: str, on: bool) -> list[Outcome]:
+        """The grid's click: gives (``on``) or takes away one library of one account, keeping the others."""
+        current = {k for k, (_, has) in zip(row.keys, row.libraries, strict=True) if has}
+        new = current | {key} if on else current - {key}
+        keys = None if new == set(row.keys) and row.keys else tuple(k for k in row.keys if k in new)
+        return await self._actions.apply_access({AccountRef(row.server_id, row.remote_id): keys})
+
+    def history(self, name_or_id: str, limit: int = 500) -> list[AccountEvent]:
+        """The person's timeline, newest first. Any thread."""
+        if self._history is None:
+            return []
+        return self._history.list(identity_id=self.find(name_or_id).id, limit=limit)

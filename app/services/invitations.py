@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from app.core.errors import NotFoundError, ValidationError, ZondarrError
 from app.core.models import (
+    AccountAction,
+    AccountEvent,
     AccountRef,
     Capability,
     Invitation,
@@ -27,17 +29,27 @@ from app.core.models import (
     RemoteUser,
     Server,
     ServerKind,
+    Trigger,
 )
 from app.core.ports import (
     AccountStore,
     Clock,
+    ExpiryStore,
+    HistoryStore,
     IdentityStore,
     InvitationStore,
     MediaServerClient,
     ServerStore,
     TrackStore,
 )
-from app.services.people_common import Connector, Outcome, describe, reason_of
+from app.services.people_common import (
+    Connector,
+    Outcome,
+    describe,
+    reason_of,
+    record,
+    resolve_libraries,
+)
 from app.services.users import UserService
 
 log = logging.getLogger(__name__)
@@ -112,6 +124,8 @@ class InvitationService:
         identities: IdentityStore,
         users: UserService,
         clock: Clock = time.time,
+        expiry: ExpiryStore | None = None,
+        history: HistoryStore | None = None,
     ) -> None:
         self._connector = connector
         self._runner = connector.runner
@@ -122,6 +136,8 @@ class InvitationService:
         self._identities = identities
         self._users = users
         self._clock = clock
+        self._expiry = expiry
+        self._history = history
 
     # -- admin side ----------------------------------------------------------------------------------------
 
@@ -161,22 +177,7 @@ class InvitationService:
         return await self._runner.db(self._store.create, new)
 
     async def _library_keys(self, server: Server, wanted: Sequence[str]) -> tuple[str, ...]:
-        if not wanted:
-            return ()
-        libs = await self._runner.read(self._tracks.libraries, server.id)
-        keys = []
-        for w in wanted:
-            match = [lib for lib in libs if w in (lib.key, lib.title)] or [
-                lib for lib in libs if lib.title.casefold() == w.casefold()
-            ]
-            if len(match) != 1:
-                known = ", ".join(sorted(lib.title for lib in libs)) or "none cached: sync the server first"
-                raise ValidationError(
-                    f"{server.name} has {'no' if not match else 'more than one'} library {w!r}.",
-                    remedy=f"Pick one of: {known}.",
-                )
-            keys.append(match[0].key)
-        return tuple(dict.fromkeys(keys))
+        return await resolve_libraries(self._runner, self._tracks, server, wanted)
 
     def overview(self) -> list[tuple[Invitation, InvitationStatus]]:
         """Every invitation with its status now. Any thread."""
@@ -402,6 +403,27 @@ class InvitationService:
             )
         refs = [AccountRef(t.server_id, u.remote_id) for t, u in created]
         await self._runner.db(self._identities.link, identity.id, refs)
+        if expires is not None and self._expiry is not None:
+            await self._runner.db(self._expiry.set_expiry, [(ref, expires) for ref in refs])
+        text = f"created by invitation {inv.code}"
+        await record(
+            self._runner,
+            self._history,
+            [
+                AccountEvent(
+                    now,
+                    t.server,
+                    u.remote_id,
+                    username,
+                    AccountAction.CREATED,
+                    Trigger.INVITATION,
+                    True,
+                    text,
+                    t.server_id,
+                )
+                for t, u in created
+            ],
+        )
         names = ", ".join(t.server for t, _ in created)
         return RedeemResult(True, f"Created {username} on {names}.", None, tuple(outcomes), identity.id)
 
@@ -421,25 +443,6 @@ class InvitationService:
                 log.warning("could not disable expired invitation %s: %s", inv.code, exc)
         if done or failed:
             log.info("expired %d invitations (%d failed)", done, failed)
-        return done, failed
-
-    async def expire_accounts(self) -> tuple[int, int]:
-        """Disables (never deletes) accounts whose invitation duration ended. Returns (disabled, failed)."""
-        due = await self._runner.read(self._store.due_account_expiries, self._clock())
-        done = failed = 0
-        for red in due:
-            if red.server_id is None or red.remote_id is None:
-                continue
-            try:
-                [outcome] = await self._users.apply("disable", [AccountRef(red.server_id, red.remote_id)])
-            except Exception as exc:
-                log.warning("expiring account %s failed: %s", red.username, exc)
-                outcome = Outcome("", False, str(exc))
-            if outcome.ok:
-                await self._runner.db(self._store.set_redemption_status, red.id, "expired")
-                done += 1
-            else:
-                failed += 1
         return done, failed
 
 

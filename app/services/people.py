@@ -4,16 +4,21 @@ the standard background tasks."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.core.ports import (
     AccountStore,
+    AdminNotifier,
     ClientFactory,
     Clock,
     ExclusionStore,
+    ExpiryStore,
+    HistoryStore,
     IdentityStore,
     InvitationStore,
+    LoggingAdminNotifier,
+    MailSender,
     Runner,
     SecretStore,
     ServerStore,
@@ -24,6 +29,7 @@ from app.core.ports import (
     UserStore,
 )
 from app.core.settings import Settings
+from app.services.expiry import ExpiryService
 from app.services.identities import IdentityService
 from app.services.invitations import InvitationService
 from app.services.people_common import Connector
@@ -40,10 +46,15 @@ class PeopleServices:
     invitations: InvitationService
     identities: IdentityService
     tasks: TaskScheduler
+    expiry: ExpiryService
 
 
 def standard_tasks(
-    settings: Settings, invitations: InvitationService, users: UserService, sync: SyncService
+    settings: Settings,
+    invitations: InvitationService,
+    users: UserService,
+    sync: SyncService,
+    expiry: ExpiryService,
 ) -> list[TaskSpec]:
     """expire-invitations, sync-users, expire-accounts, refresh-stale (names used by ``tasks run NAME``)."""
 
@@ -60,8 +71,7 @@ def standard_tasks(
         return " ".join([text, *(r.message for r in reports if not r.ok or r.untouched)])
 
     async def expire_accounts() -> str:
-        done, failed = await invitations.expire_accounts()
-        return f"Disabled {done} accounts whose time ended" + (f"; {failed} failed." if failed else ".")
+        return (await expiry.run()).summary
 
     async def refresh_stale() -> str:
         stale = sync.stale_servers()
@@ -104,9 +114,17 @@ def build_people(
     clock: Clock = time.time,
     extra_tasks: Sequence[TaskSpec] = (),
     preferences: SettingsStore | None = None,
+    expiry: ExpiryStore,
+    history: HistoryStore | None = None,
+    mail: MailSender | None = None,
+    notifier: AdminNotifier | None = None,
+    live_settings: Callable[[], Settings] | None = None,
 ) -> PeopleServices:
     """Wires the people services and the scheduler with the standard tasks plus ``extra_tasks`` (heartbeats);
-    ``preferences`` keeps paused tasks paused across restarts."""
+    ``preferences`` keeps paused tasks paused across restarts. ``expiry`` and ``history`` are the stores of
+    account expiry and history (no history: nothing recorded); ``mail`` and
+    ``notifier`` send reminders; ``live_settings`` gives the current settings (Settings dialog changes)."""
+    expiry_store = expiry
     connector = Connector(servers, secrets, clients, runner)
     user_service = UserService(
         connector=connector,
@@ -118,6 +136,8 @@ def build_people(
         identities=identities,
         invitations=invitations,
         clock=clock,
+        tracks=tracks,
+        history=history,
     )
     invitation_service = InvitationService(
         connector=connector,
@@ -128,6 +148,8 @@ def build_people(
         identities=identities,
         users=user_service,
         clock=clock,
+        expiry=expiry_store,
+        history=history,
     )
     identity_service = IdentityService(
         identities=identities,
@@ -137,12 +159,26 @@ def build_people(
         tracks=tracks,
         user_actions=user_service,
         runner=runner,
+        history=history,
+    )
+    expiry_service = ExpiryService(
+        users=user_service,
+        expiry=expiry_store,
+        accounts=accounts,
+        servers=servers,
+        identities=identities,
+        history=history,
+        runner=runner,
+        settings=live_settings or (lambda: settings),
+        mail=mail,
+        notifier=notifier or LoggingAdminNotifier(),
+        clock=clock,
     )
     scheduler = TaskScheduler(
-        [*standard_tasks(settings, invitation_service, user_service, sync), *extra_tasks],
+        [*standard_tasks(settings, invitation_service, user_service, sync, expiry_service), *extra_tasks],
         runs=task_runs,
         runner=runner,
         clock=clock,
         preferences=preferences,
     )
-    return PeopleServices(user_service, invitation_service, identity_service, scheduler)
+    return PeopleServices(user_service, invitation_service, identity_service, scheduler, expiry_service)

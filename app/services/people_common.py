@@ -5,6 +5,8 @@ Coroutines run on the event loop; blocking calls go through the runner.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.core.errors import (
@@ -14,8 +16,18 @@ from app.core.errors import (
     ZondarrError,
     no_credentials,
 )
-from app.core.models import Capability, Credentials, Server
-from app.core.ports import ClientFactory, MediaServerClient, Runner, SecretStore, ServerStore
+from app.core.models import AccountEvent, Capability, Credentials, Server
+from app.core.ports import (
+    ClientFactory,
+    HistoryStore,
+    MediaServerClient,
+    Runner,
+    SecretStore,
+    ServerStore,
+    TrackStore,
+)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +103,47 @@ def require(client: MediaServerClient, server: Server, capability: Capability, w
             remedy="",
             detail=f"capability missing: {capability.value}",
         )
+
+
+def events_of(
+    outcomes: Sequence[Outcome], server_id: int | None, action: str, trigger: str, now: float
+) -> list[AccountEvent]:
+    """History rows for per-account outcomes (pre-flight outcomes without an account are left out)."""
+    return [
+        AccountEvent(now, o.server, o.remote_id, o.user, action, trigger, o.ok, o.message, server_id)
+        for o in outcomes
+        if o.remote_id
+    ]
+
+
+async def record(runner: Runner, history: HistoryStore | None, events: Sequence[AccountEvent]) -> None:
+    """Appends history rows (one transaction); a history that cannot be written never undoes the change."""
+    if history is None or not events:
+        return
+    try:
+        await runner.db(history.record, list(events))
+    except ZondarrError as err:
+        log.warning("could not record %d history rows: %s", len(events), err.detail)
+
+
+async def resolve_libraries(
+    runner: Runner, tracks: TrackStore, server: Server, wanted: Sequence[str]
+) -> tuple[str, ...]:
+    """Library keys or titles (as cached by the last sync; titles case-insensitive) → keys, in order, without
+    repeats. Raises ValidationError naming the libraries the server has."""
+    if not wanted:
+        return ()
+    libs = await runner.read(tracks.libraries, server.id)
+    keys = []
+    for w in wanted:
+        match = [lib for lib in libs if w in (lib.key, lib.title)] or [
+            lib for lib in libs if lib.title.casefold() == w.casefold()
+        ]
+        if len(match) != 1:
+            known = ", ".join(sorted(lib.title for lib in libs)) or "none cached: sync the server first"
+            raise ValidationError(
+                f"{server.name} has {'no' if not match else 'more than one'} library {w!r}.",
+                remedy=f"Pick one of: {known}.",
+            )
+        keys.append(match[0].key)
+    return tuple(dict.fromkeys(keys))

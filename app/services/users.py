@@ -10,26 +10,49 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from app.core.errors import NotFoundError, ValidationError, ZondarrError
-from app.core.models import AccountRef, Capability, MergeCounts, RememberedShare, Server, User
+from app.core.models import (
+    AccountAction,
+    AccountEvent,
+    AccountRef,
+    Capability,
+    MergeCounts,
+    RememberedShare,
+    RemoteUser,
+    Server,
+    Trigger,
+    User,
+)
 from app.core.ports import (
     AccountStore,
     Clock,
     ExclusionStore,
+    HistoryStore,
     IdentityStore,
     InvitationStore,
     MediaServerClient,
     ServerStore,
     ShareMemory,
+    TrackStore,
     UserStore,
 )
-from app.services.people_common import Connector, Outcome, describe, reason_of, require
+from app.services.people_common import (
+    Connector,
+    Outcome,
+    describe,
+    events_of,
+    reason_of,
+    record,
+    require,
+    resolve_libraries,
+)
 
 log = logging.getLogger(__name__)
 ACTIONS = ("enable", "disable", "delete")
+_EVENT = {"enable": AccountAction.ENABLED, "disable": AccountAction.DISABLED, "delete": AccountAction.DELETED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +67,15 @@ def classify(listed: Iterable[str], known: Iterable[str], excluded: Iterable[str
     """Pure: ``orphaned`` = listed - known - excluded; ``stale`` = known - listed. Nothing is acted on."""
     on_server, managed, skip = set(listed), set(known), set(excluded)
     return Discrepancies(frozenset(on_server - managed - skip), frozenset(managed - on_server))
+
+
+def inactive_for(users: Iterable[User], now: float, days: int) -> list[User]:
+    """Pure: non-admin accounts whose last activity is known and older than ``days`` days. Raises
+    ValidationError for a negative or absurd number of days."""
+    if not 0 <= days <= 36_500:
+        raise ValidationError(f"{days} days is out of range.", remedy="Use 0 to 36500 days.")
+    cutoff = now - days * 86_400
+    return [u for u in users if not u.is_admin and u.last_active_at is not None and u.last_active_at < cutoff]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +111,8 @@ class UserService:
         identities: IdentityStore,
         invitations: InvitationStore,
         clock: Clock = time.time,
+        tracks: TrackStore | None = None,
+        history: HistoryStore | None = None,
     ) -> None:
         self._connector = connector
         self._runner = connector.runner
@@ -90,15 +124,29 @@ class UserService:
         self._identities = identities
         self._invitations = invitations
         self._clock = clock
+        self._tracks = tracks
+        self._history = history
 
     # -- actions -------------------------------------------------------------------------------------------
 
-    async def act(self, action: str, server_name: str, names: Sequence[str]) -> list[Outcome]:
+    async def act(
+        self, action: str, server_name: str, names: Sequence[str], *, trigger: str = Trigger.ADMIN
+    ) -> list[Outcome]:
         """Applies ``action`` (enable | disable | delete) to accounts of one server named by username or remote
         id. Raises NotFoundError for an unknown server, ValidationError for an unknown action or no names.
         Per-account failures (unknown account, server down, not supported) are outcomes, never raised."""
         if action not in ACTIONS:
             raise ValidationError(f"Unknown action {action!r}.", remedy="Use enable, disable or delete.")
+        if not names:
+            raise ValidationError("Name at least one user.", remedy="Give usernames after the server.")
+        refs, outcomes = await self.find_accounts(server_name, names)
+        return outcomes + await self.apply(action, refs, trigger=trigger)
+
+    async def find_accounts(
+        self, server_name: str, names: Sequence[str]
+    ) -> tuple[list[AccountRef], list[Outcome]]:
+        """Accounts of one server by username or remote id, and a "not found" outcome for each unknown name.
+        Raises NotFoundError for an unknown server, ValidationError when no name is given."""
         if not names:
             raise ValidationError("Name at least one user.", remedy="Give usernames after the server.")
         server = self._servers.get_by_name(server_name)
@@ -112,20 +160,43 @@ class UserService:
                 )
             else:
                 refs.append(AccountRef(server.id, found.remote_id))
-        return outcomes + await self.apply(action, refs)
+        return list(dict.fromkeys(refs)), outcomes
 
-    async def apply(self, action: str, accounts: Sequence[AccountRef]) -> list[Outcome]:
-        """``action`` on each account, one connection per server; one outcome per account."""
+    async def apply(
+        self, action: str, accounts: Sequence[AccountRef], *, trigger: str = Trigger.ADMIN
+    ) -> list[Outcome]:
+        """``action`` on each account, one connection per server; one outcome per account, each recorded in
+        the history with ``trigger``. One failing server or account never stops the others."""
         by_server: dict[int, list[str]] = {}
         for ref in accounts:
             by_server.setdefault(ref.server_id, []).append(ref.remote_id)
         out: list[Outcome] = []
         for server_id, remote_ids in by_server.items():
             server = self._servers.get(server_id)
-            out += await self._apply_on(server, action, remote_ids)
+            done = await self._apply_on(server, action, remote_ids)
+            await record(
+                self._runner,
+                self._history,
+                events_of(done, server.id, _EVENT[action], trigger, self._clock()),
+            )
+            out += done
         return out
 
     async def _apply_on(self, server: Server, action: str, remote_ids: list[str]) -> list[Outcome]:
+        async def one(client: MediaServerClient, rid: str, name: str) -> str:
+            return await self._one(client, server, action, rid, name)
+
+        return await self.per_account(server, remote_ids, one, action)
+
+    async def per_account(
+        self,
+        server: Server,
+        remote_ids: Sequence[str],
+        one: Callable[[MediaServerClient, str, str], Awaitable[str]],
+        what: str,
+    ) -> list[Outcome]:
+        """Connects once and runs ``one(client, remote_id, username)`` (returning the success message) for each
+        account; a failure (connection, server, not supported) becomes that account's outcome."""
         names = {}
         for rid in remote_ids:
             cached = await self._runner.read(self._accounts.find, server.id, rid)
@@ -141,10 +212,10 @@ class UserService:
         try:
             for rid in remote_ids:
                 try:
-                    message = await self._one(client, server, action, rid, names[rid])
+                    message = await one(client, rid, names[rid])
                     out.append(Outcome(server.name, True, message, names[rid], None, rid))
                 except ZondarrError as err:
-                    log.warning("%s %s on %s failed: %s", action, names[rid], server.name, err.detail)
+                    log.warning("%s %s on %s failed: %s", what, names[rid], server.name, err.detail)
                     out.append(
                         Outcome(
                             server.name, False, describe(err), names[rid], reason_of(err), rid, err.to_dict()
@@ -180,9 +251,14 @@ class UserService:
         listed = {u.remote_id: u for u in await self._runner.net(client.users)}
         user = listed.get(rid)
         if user is None:
-            raise NotFoundError(
-                f"{server.name}: {name} is not shared with this server.", remedy="Sync users."
-            )
+            # not listed as a friend: an invitation not accepted yet (its pending share is what gives access)
+            cached = await self._runner.read(self._accounts.find, server.id, rid)
+            if cached is None:
+                raise NotFoundError(
+                    f"{server.name}: {name} is not shared with this server.", remedy="Sync users."
+                )
+            keys = (await self._runner.read(self._accounts.library_access, server.id)).get(rid)
+            user = RemoteUser(rid, cached.username, cached.email, library_keys=keys)
         if user.is_disabled:
             return  # already disabled (its shares are remembered)
         share = RememberedShare(server.id, rid, user.username, user.library_keys, self._clock())
@@ -206,6 +282,73 @@ class UserService:
             )
         await self._runner.net(client.set_library_access, rid, share.library_keys)
         await self._runner.db(self._shares.forget, server.id, rid)
+
+    # -- library access ------------------------------------------------------------------------------------
+
+    async def access(
+        self,
+        server_name: str,
+        names: Sequence[str],
+        libraries: Sequence[str] | None,
+        *,
+        trigger: str = Trigger.ADMIN,
+    ) -> list[Outcome]:
+        """Gives accounts of one server access to exactly ``libraries`` (keys or titles as cached; None = every
+        library; empty = none). Raises NotFoundError (server), ValidationError (no names, unknown library);
+        per-account failures are outcomes."""
+        server = self._servers.get_by_name(server_name)
+        keys = None if libraries is None else await self._library_keys(server, libraries)
+        refs, outcomes = await self.find_accounts(server_name, names)
+        return outcomes + await self.apply_access({ref: keys for ref in refs}, trigger=trigger)
+
+    async def _library_keys(self, server: Server, wanted: Sequence[str]) -> tuple[str, ...]:
+        if self._tracks is None:
+            raise ValidationError("Library names cannot be resolved here.", remedy="Give library keys.")
+        return await resolve_libraries(self._runner, self._tracks, server, wanted)
+
+    async def apply_access(
+        self, changes: Mapping[AccountRef, tuple[str, ...] | None], *, trigger: str = Trigger.ADMIN
+    ) -> list[Outcome]:
+        """Sets each account's libraries (None = every library), one connection per server; one outcome per
+        account, recorded in the history. Plex changes the plex.tv share, Jellyfin the policy (read-modify-
+        write). An account Zondarr disabled by removing its Plex share keeps it removed: the new libraries are
+        remembered and given when it is enabled."""
+        by_server: dict[int, list[tuple[str, tuple[str, ...] | None]]] = {}
+        for ref, keys in changes.items():
+            by_server.setdefault(ref.server_id, []).append((ref.remote_id, keys))
+        out: list[Outcome] = []
+        for server_id, items in by_server.items():
+            server = self._servers.get(server_id)
+            done = await self._access_on(server, items)
+            await record(
+                self._runner,
+                self._history,
+                events_of(done, server.id, AccountAction.ACCESS, trigger, self._clock()),
+            )
+            out += done
+        return out
+
+    async def _access_on(
+        self, server: Server, items: list[tuple[str, tuple[str, ...] | None]]
+    ) -> list[Outcome]:
+        wanted = dict(items)
+
+        async def one(client: MediaServerClient, rid: str, name: str) -> str:
+            keys = wanted[rid]
+            what = "every library" if keys is None else (", ".join(keys) if keys else "no library")
+            require(client, server, Capability.LIBRARY_ACCESS, "change library access")
+            remembered = await self._runner.read(self._shares.recall, server.id, rid)
+            if remembered is not None:  # disabled by removing the share: keep it removed
+                new = RememberedShare(server.id, rid, remembered.username, keys, remembered.removed_at)
+                await self._runner.db(self._shares.remember, new)
+                message = f"{server.name}: {name} gets {what} when enabled."
+            else:
+                await self._runner.net(client.set_library_access, rid, keys)
+                message = f"{server.name}: {name} now has {what}."
+            await self._runner.db(self._accounts.set_library_access, server.id, rid, keys)
+            return message
+
+        return await self.per_account(server, list(wanted), one, "access")
 
     # -- sync and discrepancies ------------------------------------------------------------------------------
 
@@ -274,6 +417,27 @@ class UserService:
         rid = found.remote_id if found else name
         await self._runner.db(self._exclusions.add, server.id, rid, reason)
         await self._runner.db(self._accounts.remove, server.id, rid)
+
+    async def history(
+        self, server_name: str | None = None, name: str | None = None, limit: int = 500
+    ) -> list[AccountEvent]:
+        """What Zondarr did to accounts, newest first: all, one server's, or one account's (by username or id;
+        an account deleted since is found by its id or its name in the history). Raises NotFoundError."""
+        if self._history is None:
+            return []
+        server_id = remote_id = None
+        if server_name is not None:
+            server = self._servers.get_by_name(server_name)
+            server_id = server.id
+            if name is not None:
+                found = await self._runner.read(self._accounts.find, server.id, name)
+                remote_id = found.remote_id if found else None
+        events = await self._runner.read(
+            lambda: self._history.list(server_id=server_id, remote_id=remote_id, limit=limit)  # type: ignore[union-attr]
+        )
+        if name is not None and remote_id is None:
+            events = [e for e in events if name.casefold() in (e.username.casefold(), e.remote_id.casefold())]
+        return events
 
     async def include(self, server_name: str, remote_id: str) -> None:
         server = self._servers.get_by_name(server_name)

@@ -21,6 +21,7 @@ from app.core.models import (
     ServerIdentity,
     ServerKind,
 )
+from app.core.ports import LoggingAdminNotifier, MailSender
 from app.core.settings import Settings
 from app.services.people import PeopleServices, build_people
 from app.services.runner import ThreadRunner
@@ -168,7 +169,11 @@ class PlexLikeFactory(AccountFactory):
 
 class Harness:
     def __init__(
-        self, data_dir: Path, servers: dict[str, AccountServer], now: float = 1_800_000_000.0
+        self,
+        data_dir: Path,
+        servers: dict[str, AccountServer],
+        now: float = 1_800_000_000.0,
+        mail: MailSender | None = None,
     ) -> None:
         self.cache: Cache = open_cache(data_dir)
         self.now = now
@@ -177,6 +182,8 @@ class Harness:
         self.secrets = MemorySecrets()
         factory = PlexLikeFactory(servers)
         settings = Settings()
+        self.settings = settings  # tests replace it (the services read it at each use)
+        self.notifier = LoggingAdminNotifier()
         sync = SyncService(
             servers=self.cache.servers, tracks=self.cache.tracks, users=self.cache.users, runs=self.cache.sync_runs,
             secrets=self.secrets, clients=factory, locks=self.cache.locks, runner=self.runner, settings=settings,
@@ -187,6 +194,7 @@ class Harness:
             settings=settings, runner=self.runner, servers=c.servers, secrets=self.secrets, clients=factory,
             tracks=c.tracks, users=c.users, accounts=c.accounts, shares=c.shares, exclusions=c.exclusions,
             identities=c.identities, invitations=c.invitations, task_runs=c.task_runs, sync=sync, clock=self.clock,
+            expiry=c.expiry, history=c.history, mail=mail, notifier=self.notifier, live_settings=lambda: self.settings,
         )  # fmt: skip
         for name in servers:
             new = NewServer(name, ServerKind.JELLYFIN, f"http://127.0.0.1/{name}", AuthMethod.API_KEY)
