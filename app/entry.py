@@ -1,6 +1,6 @@
 """The ``zondarr`` / ``python -m app`` entry point: the window without loading the command line first.
 
-Without a subcommand (only ``--data-dir``, ``--demo``, ``--self-test``) it opens the window through
+Without a subcommand (only ``--data-dir``, ``--demo``, ``--self-test``, ``--hidden``) it opens the window through
 ``app.main.run_gui`` having imported nothing but the standard library and ``app.storage.paths``; every other
 command line (a subcommand, ``-h``/``--help``, ``--version``, an abbreviated or unknown option, a usage error)
 goes to ``app.cli.main`` unchanged, so the CLI's parser stays the one place that defines, documents and rejects
@@ -22,19 +22,22 @@ class GuiOptions(NamedTuple):
     data_dir: Path | None
     demo: bool
     self_test: bool
+    hidden: bool = False  # start in the tray (the start-at-login entry)
 
 
 def gui_options(argv: Sequence[str]) -> GuiOptions | None:
     """The window's options when ``argv`` holds nothing else, parsed as ``app.cli.build_parser()`` parses them
     (the last ``--data-dir`` wins); None for anything else, which the CLI's parser then handles."""
     data_dir: str | None = None
-    demo = self_test = False
+    demo = self_test = hidden = False
     args = iter(argv)
     for arg in args:
         if arg == "--demo":
             demo = True
         elif arg == "--self-test":
             self_test = True
+        elif arg == "--hidden":
+            hidden = True
         elif arg == "--data-dir":
             value = next(args, None)
             if value is None or value.startswith("-"):
@@ -44,7 +47,7 @@ def gui_options(argv: Sequence[str]) -> GuiOptions | None:
             data_dir = arg.partition("=")[2]
         else:
             return None
-    return GuiOptions(None if data_dir is None else Path(data_dir), demo, self_test)
+    return GuiOptions(None if data_dir is None else Path(data_dir), demo, self_test, hidden)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,4 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cli_main(args)
     from app.main import run_gui
 
-    return run_gui(options.data_dir or default_data_dir(), demo=options.demo, self_test=options.self_test)
+    return run_gui(
+        options.data_dir or default_data_dir(),
+        demo=options.demo,
+        self_test=options.self_test,
+        hidden=options.hidden,
+    )

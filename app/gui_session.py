@@ -35,6 +35,8 @@ class FirstPaint:
     def __init__(self, head_tracks: int | None, painted_ms: float | None) -> None:
         self.head_tracks = head_tracks
         self.painted_ms = painted_ms
+        self.hidden = False  # started in the tray: the window shows only when there is no tray
+        self.crash_report: Path | None = None  # the previous run's crash report, mentioned once
 
 
 def run_attached(
@@ -120,6 +122,10 @@ async def _session(
 
         await add_demo_servers(ctx, *demo_servers)
     window.start(background_jobs=not self_test)
+    if first.hidden and not window.desktop.keeps_running():
+        window.show()  # no tray to start in
+    if first.crash_report is not None:
+        window.show_crash_notice(first.crash_report)
     ready_ms = round(process_age_ms(), 1)
     cache_check = None
     if ctx.deferred_cache_check is not None and not self_test:

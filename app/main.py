@@ -61,9 +61,10 @@ def rss_mb() -> float:
     return 0.0
 
 
-def run_gui(data_dir: Path, demo: bool = False, self_test: bool = False) -> int:
-    """Opens the window on ``data_dir`` and runs until it closes. Returns 0, or 1 when the cache or the demo
-    servers cannot be opened (the reason is printed on stderr)."""
+def run_gui(data_dir: Path, demo: bool = False, self_test: bool = False, hidden: bool = False) -> int:
+    """Opens the window on ``data_dir`` and runs until it quits. ``hidden``: start in the tray (the window shows
+    only when the platform has no tray). Returns 0, or 1 when the cache or the demo servers cannot be opened
+    (the reason is printed on stderr)."""
     headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     if sys.platform.startswith("linux") and headless and not os.environ.get("QT_QPA_PLATFORM"):
         if not self_test:
@@ -76,6 +77,9 @@ def run_gui(data_dir: Path, demo: bool = False, self_test: bool = False) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     if demo:
         data_dir = data_dir / "demo-gui"
+    from app import crashlog
+
+    crash_report = None if self_test else crashlog.arm(data_dir / "logs")
     from PySide6.QtWidgets import QApplication
 
     from app.ui.theme import app_icon, apply_theme
@@ -104,11 +108,12 @@ def run_gui(data_dir: Path, demo: bool = False, self_test: bool = False) -> int:
         if not instance.listen():
             log.warning("single-instance guard could not listen on %s", name)
     try:
-        window, head_tracks = _first_paint(app, data_dir)
+        window, head_tracks = _first_paint(app, data_dir, show=not hidden or self_test)
         painted_ms = round(process_age_ms(), 1)
         from app.gui_session import FirstPaint, run_attached  # phase 2
 
         first = FirstPaint(head_tracks, painted_ms if head_tracks is not None else None)
+        first.hidden, first.crash_report = hidden and not self_test, crash_report
         return run_attached(
             app, window, data_dir, demo=demo, self_test=self_test, instance=instance, first=first
         )
@@ -117,9 +122,10 @@ def run_gui(data_dir: Path, demo: bool = False, self_test: bool = False) -> int:
             instance.close()
 
 
-def _first_paint(app: Any, data_dir: Path) -> tuple[MainWindow, int | None]:
-    """Phase 1: the window without a context, shown with the head of the cache and painted. Returns the window and
-    the track count of the head its library painted (None when it painted none: no head, or another sort)."""
+def _first_paint(app: Any, data_dir: Path, show: bool = True) -> tuple[MainWindow, int | None]:
+    """Phase 1: the window without a context, shown with the head of the cache and painted (``show`` False: built
+    and filled, not shown). Returns the window and the track count of the head its library painted (None when
+    it painted none: no head, or another sort, or not shown)."""
     from app.storage.head import read_head
     from app.ui.main_window import MainWindow
     from app.ui.models.track_model import PAGE_SIZE
@@ -129,6 +135,8 @@ def _first_paint(app: Any, data_dir: Path) -> tuple[MainWindow, int | None]:
     head = read_head(data_dir, PAGE_SIZE)
     window = MainWindow()
     shown = head is not None and window.show_head(head.tracks, head.rows, head.last_synced_at)
+    if not show:
+        return window, None
     window.show()
     _paint_now(app, window)
     return window, head.tracks if head is not None and shown else None

@@ -56,7 +56,7 @@ from app.services.sync import SyncService
 from app.services.tasks import TaskSpec
 from app.services.users import inactive_for
 from app.storage import Cache, default_data_dir, open_cache, open_secret_store
-from app.storage.autostart import LoginEntry
+from app.storage.autostart import LoginEntry, login_command
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -192,7 +192,7 @@ def wire_desktop(
 
     ctx.preferences = preferences
     ctx.notifications = NotificationService(lambda: preferences.current, runner, channels, errors)
-    ctx.login_entry = LoginEntry()
+    ctx.login_entry = LoginEntry(login_command(cache.data_dir))
 
 
 # ---------------------------------------------------------------- commands
@@ -401,6 +401,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="open the window, wait for the first painted rows, print one JSON line and exit",
     )
+    p.add_argument(
+        "--hidden",
+        action="store_true",
+        help="start in the tray without showing the window (how start at login opens Zondarr)",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def with_json(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -507,7 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.main import run_gui  # Qt is imported only when the window is wanted
 
         data_dir = args.data_dir or default_data_dir()
-        return run_gui(data_dir, demo=args.demo, self_test=args.self_test)
+        return run_gui(data_dir, demo=args.demo, self_test=args.self_test, hidden=args.hidden)
     try:
         if hasattr(args, "sync_handler"):
             return int(args.sync_handler(args))

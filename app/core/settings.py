@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from urllib.parse import urlsplit
 
-from app.core.errors import ConfigurationError
+from app.core.errors import ConfigurationError, ValidationError
 
 _BOUNDS: dict[str, tuple[float, float]] = {
     "page_size": (10, 5000),
@@ -31,11 +31,6 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "max_response_mb": (1, 4096),
     "max_removal_pct": (0, 100),
 }
-# Settings that take one of a few words (the first is the default).
-CHOICES: dict[str, tuple[str, ...]] = {
-    "theme": ("system", "light", "dark"),
-    "webhook_format": ("json", "ntfy", "discord"),
-}
 _ALIASES = {"theme": {"auto": "system"}}  # ZONDARR_THEME=auto predates the setting
 
 EXPIRY_ACTIONS = ("disable", "disable-then-delete")
@@ -43,6 +38,13 @@ DEFAULT_REMINDER_TEMPLATE = (
     "Hello {name},\n\nyour access to {server} ends on {date}.\n{note}\n"
     "Reply to this message if you would like to keep it."
 )
+
+# Settings that take one of a few words (the first is the default).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "theme": ("system", "light", "dark"),
+    "webhook_format": ("json", "ntfy", "discord"),
+    "expiry_action": EXPIRY_ACTIONS,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,3 +190,16 @@ def reminder_days(text: str) -> tuple[int, ...]:
             raise ValueError("expected whole days between 1 and 365, separated by commas")
         out.add(int(part))
     return tuple(sorted(out, reverse=True))
+
+
+def check_webhook_url(url: str) -> str:
+    """The URL, trimmed; raises ValidationError (without echoing the URL, it may be a secret) when it is not an
+    http(s) URL with a host."""
+    text = url.strip()
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ValidationError(
+            "The webhook address is not a web address.",
+            remedy="Paste the whole address, starting with https://.",
+        )
+    return text

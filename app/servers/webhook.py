@@ -26,8 +26,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from app.core.errors import ServerError, ServerUnreachable, ValidationError
-from app.core.settings import Settings
+from app.core.errors import ServerError, ServerUnreachable
+from app.core.settings import Settings, check_webhook_url
 from app.servers.transport import GuardedSession, TransportFailure
 
 SERVICE = "webhook"
@@ -38,19 +38,6 @@ _TAGS = {
     "redemption": "tada",
     "expiring": "hourglass",
 }
-
-
-def check_webhook_url(url: str) -> str:
-    """The URL, trimmed; raises ValidationError (without echoing the URL, it may be a secret) when it is not an
-    http(s) URL with a host."""
-    text = url.strip()
-    parts = urlsplit(text)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        raise ValidationError(
-            "The webhook address is not a web address.",
-            remedy="Paste the whole address, starting with https://.",
-        )
-    return text
 
 
 def webhook_request(

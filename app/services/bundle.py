@@ -112,6 +112,10 @@ class BundleWriter:
         self._log_dir = log_dir
         self._clock = clock
 
+    @property
+    def sqlite_version(self) -> str:
+        return self._sqlite_version
+
     async def export(self, path: Path) -> BundleInfo:
         """Writes the bundle to ``path`` (atomically, mode 0600). Raises FileWriteError when it cannot be written
         (nothing half-written is left), CacheError when it would have held a secret."""

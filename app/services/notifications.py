@@ -17,8 +17,8 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
-from app.core.errors import ZondarrError
-from app.core.ports import MailMessage, MailSender, NotificationChannel, Runner
+from app.core.errors import ValidationError, ZondarrError
+from app.core.ports import AdminNotice, MailMessage, MailSender, NotificationChannel, Runner
 from app.core.settings import Settings
 from app.services.error_recorder import ErrorRecorder
 
@@ -40,7 +40,9 @@ KIND_TITLES = {
 
 WEBHOOK_URL_REF = "notify-webhook-url"  # the webhook URL's name in the SecretStore (it may hold a token)
 
-DesktopNotify = Callable[[str, str, str], None]  # (kind, title, text); loop thread; must not raise
+DesktopNotify = Callable[
+    [str, str, str, bool], None
+]  # (kind, title, text, warning); loop thread; must not raise
 
 
 class NotificationService:
@@ -62,13 +64,14 @@ class NotificationService:
         setting = KINDS.get(kind)
         return setting is None or bool(getattr(self._settings(), setting))
 
-    def notify(self, kind: str, title: str, text: str) -> bool:
-        """Tells the admin, unless ``kind`` is switched off. Returns whether it was sent. Loop thread."""
+    def notify(self, kind: str, title: str, text: str, warning: bool = False) -> bool:
+        """Tells the admin, unless ``kind`` is switched off (``warning``: something needs a look). Returns
+        whether it was sent. Loop thread."""
         if not self.enabled(kind):
             return False
         if self.desktop is not None:
             try:
-                self.desktop(kind, title, text)
+                self.desktop(kind, title, text, warning)
             except Exception:  # the tray must never break the caller (a sync, a heartbeat)
                 log.exception("desktop notification failed")
         task = asyncio.get_running_loop().create_task(
@@ -102,11 +105,18 @@ class NotificationService:
                 failures.append(ZondarrError(f"The {channel.name} notification failed.", detail=repr(exc)))
         return failures
 
-    async def test(self, channel: NotificationChannel) -> None:
-        """Sends a test message through ``channel`` now. Raises its ZondarrError (for the Test buttons)."""
-        await self._runner.net(
-            channel.send, "test", "Zondarr test", "Notifications from Zondarr reach this channel."
-        )
+    async def test(self, name: str) -> None:
+        """Sends a test message through the saved channel called ``name`` ("webhook", "e-mail") now. Raises
+        ValidationError when it is not set up, else the channel's ZondarrError (for the Test buttons)."""
+        await self._runner.net(self._test, name)
+
+    def _test(self, name: str) -> None:
+        channel = next((c for c in self._channels() if c.name == name), None)
+        if channel is None:
+            raise ValidationError(
+                f"The {name} channel is not set up.", remedy="Fill in its fields, press Save, then Test."
+            )
+        channel.send("test", "Zondarr test", "Notifications from Zondarr reach this channel.")
 
     async def drain(self) -> None:
         """Waits for the sends under way (tests; shutdown waits at most ``timeout``)."""
@@ -131,3 +141,14 @@ class MailChannel:
 
     def send(self, kind: str, title: str, text: str) -> None:
         self._sender.send(MailMessage(self._to, f"Zondarr: {title}", text))
+
+
+class AdminNoticeNotifier:
+    """``core.ports.AdminNotifier`` over this service: the reminder and expiry tasks' notices go out as the
+    ``expiring`` kind (tray, webhook, e-mail; switchable like the others)."""
+
+    def __init__(self, service: NotificationService) -> None:
+        self._service = service
+
+    def notify(self, notice: AdminNotice) -> None:
+        self._service.notify("expiring", notice.title, notice.body, warning=notice.kind == "warning")

@@ -30,6 +30,7 @@ from app.core.ports import Clock, Runner, SettingsStore, TaskRunStore
 log = logging.getLogger(__name__)
 
 PAUSED_KEY = "paused_tasks"  # settings key: the paused task names, comma-separated
+SUSPENDED_KEY = "tasks_suspended"  # settings key: "1" when the admin paused all background tasks (tray menu)
 
 TaskBody = Callable[[], Awaitable[str]]  # returns the human summary of the run; raises on failure
 
@@ -72,6 +73,9 @@ class TaskScheduler:
         self._loaded = False
         self._wake = asyncio.Event()
         self._stopping = False
+        self.suspended = (
+            False  # every schedule held (the tray's "Pause background tasks"); Run now still works
+        )
 
     @property
     def names(self) -> list[str]:
@@ -92,6 +96,7 @@ class TaskScheduler:
         now = self._clock()
         if self._preferences is not None:
             stored = await self._runner.read(self._preferences.load_raw)
+            self.suspended = stored.get(SUSPENDED_KEY) == "1"
             for name in stored.get(PAUSED_KEY, "").split(","):
                 if name in self._states:
                     self._states[name].paused = True
@@ -129,6 +134,15 @@ class TaskScheduler:
             st.next_run_at = min(st.next_run_at or self._clock(), self._clock() + st.spec.interval_s())
         self._wake.set()
 
+    async def suspend(self, suspended: bool = True) -> None:
+        """Holds (or releases) every task's schedule at once and keeps that choice in the cache; per-task pauses
+        stay as they are. Raises CacheError (the choice could not be saved: nothing changed)."""
+        await self._load()
+        if self._preferences is not None:
+            await self._runner.db(self._preferences.save_raw, {SUSPENDED_KEY: "1" if suspended else "0"})
+        self.suspended = suspended
+        self._wake.set()
+
     async def run_now(self, name: str) -> TaskRun:
         """Runs the task at once (or waits for the run already going) and returns its recorded run."""
         await self._load()
@@ -159,6 +173,8 @@ class TaskScheduler:
     async def run_due(self) -> list[TaskRun]:
         """Runs (concurrently) every unpaused task whose next run is at or before the wall clock now."""
         await self._load()
+        if self.suspended:
+            return []
         now = self._clock()
         due = [
             st

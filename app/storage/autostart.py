@@ -46,10 +46,12 @@ def _desktop_quote(arg: str) -> str:
 
 
 class LoginEntry:
-    """The start-at-login entry of this platform (``platform``/``environ``/``home`` exist for the tests)."""
+    """The start-at-login entry of this platform that runs ``command`` (default: ``login_command()``;
+    ``platform``/``environ``/``home`` exist for the tests)."""
 
     def __init__(
         self,
+        command: Sequence[str] | None = None,
         platform: str | None = None,
         environ: Mapping[str, str] | None = None,
         home: Path | None = None,
@@ -57,6 +59,7 @@ class LoginEntry:
         self._platform = platform or sys.platform
         self._environ = os.environ if environ is None else environ
         self._home = home if home is not None else Path.home()
+        self.command = list(command) if command is not None else login_command()
 
     @property
     def path(self) -> Path | None:
@@ -74,8 +77,9 @@ class LoginEntry:
         path = self.path
         return path is not None and path.exists()
 
-    def enable(self, command: Sequence[str]) -> None:
+    def enable(self) -> None:
         """Writes (or rewrites) the entry so that login runs ``command``."""
+        command = self.command
         try:
             if self._platform == "win32":
                 self._windows_set(" ".join(_windows_quote(a) for a in command))

@@ -1,47 +1,36 @@
-"""Incident alerts for the desktop: a tray message (``QSystemTrayIcon``, when the platform has a tray) or else a
-toast, exactly once per incident opening and once per closing.
+"""Incident alerts for the desktop: exactly one notification per incident opening and one per closing, and the
+set of open incidents the tray's badge shows.
 
 GUI (loop) thread only: ``HealthService`` calls the alert callback from its coroutines on the loop thread.
+``notify(title, text, opened)`` is the window's way to tell the admin (the notification service: tray message
+or toast, webhook, e-mail); ``changed`` is called when the set of open incidents changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QSystemTrayIcon, QWidget
-
 from app.services.health import IncidentAlert
-from app.ui.theme import app_icon
 
 
 class HealthNotifier:
-    def __init__(self, parent: QWidget, fallback: Callable[[str, str], object]) -> None:
-        self._fallback = fallback
+    def __init__(self, notify: Callable[[str, str, bool], object], changed: Callable[[], object]) -> None:
+        self._notify = notify
+        self._changed = changed
         self._seen: set[tuple[int, bool]] = set()
+        self.open_incidents: set[int] = set()
         self.shown: list[str] = []  # every message shown, oldest first (tests read it)
-        self.tray: QSystemTrayIcon | None = None
-        if QSystemTrayIcon.isSystemTrayAvailable():
-            self.tray = QSystemTrayIcon(app_icon(), parent)
-            self.tray.setToolTip("Zondarr")
-            self.tray.show()
 
     def __call__(self, alert: IncidentAlert) -> None:
         key = (alert.incident.id, alert.opened)
         if key in self._seen:
             return
         self._seen.add(key)
+        if alert.opened:
+            self.open_incidents.add(alert.incident.id)
+        else:
+            self.open_incidents.discard(alert.incident.id)
+        self._changed()
         title = "Server problem" if alert.opened else "Server back up"
         self.shown.append(alert.message)
-        if self.tray is not None:
-            icon = (
-                QSystemTrayIcon.MessageIcon.Warning
-                if alert.opened
-                else QSystemTrayIcon.MessageIcon.Information
-            )
-            self.tray.showMessage(title, alert.message, icon, 8000)
-        else:
-            self._fallback(alert.message, "error" if alert.opened else "success")
-
-    def close(self) -> None:
-        if self.tray is not None:
-            self.tray.hide()
+        self._notify(title, alert.message, alert.opened)

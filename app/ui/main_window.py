@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.heap import freeze_long_lived
+from app.ui.menu_bar import MenuBar
 from app.ui.pages.library_page import LibraryPage
 from app.ui.tasks import TaskGroup
 from app.ui.theme import app_icon
@@ -47,6 +48,7 @@ if TYPE_CHECKING:  # the other pages are imported when first shown (start-up imp
     from app.core.models import Server
     from app.services.context import AppContext
     from app.services.tasks import TaskScheduler
+    from app.ui.desktop_shell import DesktopShell
     from app.ui.health_alerts import HealthNotifier
     from app.ui.models.track_model import RowLike
     from app.ui.pages.diagnostics_page import DiagnosticsPage
@@ -124,8 +126,10 @@ class MainWindow(QMainWindow):
     diagnostics_page: _Page[DiagnosticsPage] = _Page("Diagnostics")
     errors_page: _Page[ErrorsPage] = _Page("Errors")
 
-    sync: SyncPresenter  # these two are set by attach()
+    sync: SyncPresenter  # these three are set by attach()
     health_notifier: HealthNotifier
+    desktop: DesktopShell
+    TRAY_AVAILABLE: bool | None = None  # None: ask the platform (tests set True)
 
     def __init__(self, ctx: AppContext | None = None, settings: QSettings | None = None) -> None:
         """Builds the window; with ``ctx`` also attaches it. GUI thread; without ``ctx`` no event loop needed."""
@@ -139,6 +143,7 @@ class MainWindow(QMainWindow):
         self.resize(1200, 760)
 
         self._started = False
+        self._quitting = False
         self.library = LibraryPage(None, self)  # attach() gives it the context
         self._built: dict[str, QWidget] = {"Library": self.library}
 
@@ -198,6 +203,7 @@ class MainWindow(QMainWindow):
         """Wires the window to ``ctx``: sync presenter, footer clock, health alerts, the library's store (its view
         loads now), and the page the sidebar shows if that is not the library. Once, on the GUI thread with the
         event loop set; ``start()`` next. Raises RuntimeError when already attached."""
+        from app.ui.desktop_shell import DesktopShell
         from app.ui.health_alerts import HealthNotifier
         from app.ui.sync_presenter import SyncPresenter
 
@@ -205,10 +211,14 @@ class MainWindow(QMainWindow):
             raise RuntimeError("MainWindow.attach() twice")
         self._ctx = ctx
         self.footer.set_clock(ctx.clock)
-        self.health_notifier = HealthNotifier(self, self.toasts.show_toast)
+        self.desktop = DesktopShell(self, ctx, self.TRAY_AVAILABLE)
+        self.health_notifier = HealthNotifier(self._notify_incident, self.desktop.update_state)
         if ctx.health is not None:
             ctx.health.alert = self.health_notifier
         self.sync = SyncPresenter(ctx, self, self.footer, self.banner, self.toasts)
+        self.desktop.watch_sync(self.sync.controller)
+        if ctx.preferences is not None:
+            self.menus.set_theme(ctx.preferences.current.theme)
         self.sync.cache_changed.connect(self._on_sync_cache_changed)
         self.sync.no_servers.connect(self._on_sync_no_servers)
         self.library.attach(ctx)
@@ -291,15 +301,7 @@ class MainWindow(QMainWindow):
         self.add_server_action = action(
             "&Add server…", "Ctrl+N", self._on_add_server_action_triggered, "Add a Plex or Jellyfin server"
         )
-        action("&Quit", "Ctrl+Q", self.close, "Quit Zondarr", False)
-        for i, _name in enumerate(PAGES):
-            action(
-                f"Page {i + 1}",
-                f"Ctrl+{(i + 1) % 10}",
-                lambda _=False, row=i: self.sidebar.setCurrentRow(row),
-                f"Show {_name}",
-                False,
-            )
+        self.menus = MenuBar(self, PAGES)  # File, View (pages Ctrl+1…Ctrl+0, theme), Help
 
     # ---- lifecycle
 
@@ -338,7 +340,10 @@ class MainWindow(QMainWindow):
         if self.ctx.health is not None:
             self.ctx.health.alert = None
             await self.ctx.health.close()  # the clients kept between heartbeat rounds
-        self.health_notifier.close()
+        self.desktop.close()
+        await self.desktop.tasks.shutdown()
+        if self.ctx.notifications is not None:
+            await self.ctx.notifications.close()
 
     def show_error(self, err: ZondarrError) -> None:
         """Non-blocking error dialog (also the exception hook's shower). After ``attach``."""
@@ -346,8 +351,52 @@ class MainWindow(QMainWindow):
 
         self.sync._keep(ErrorDialog.for_error(err, self))
 
+    def quit(self) -> None:
+        """Quit Zondarr (menu, tray, Ctrl+Q): the window closes for good, background tasks stop with it."""
+        self._quitting = True
+        self.close()
+
+    def _notify_incident(self, title: str, text: str, opened: bool) -> None:
+        if self.ctx.notifications is not None:
+            self.ctx.notifications.notify("incident", title, text, warning=opened)
+        else:
+            self.desktop.show_notification("incident", title, text, opened)
+
+    def show_crash_notice(self, report: object) -> None:
+        """Once after a crash: what happened and the way to report it (Save diagnostics bundle)."""
+        from app.ui.dialogs.error_dialog import ErrorDialog
+
+        dialog = ErrorDialog(
+            "Zondarr stopped unexpectedly last time.",
+            "Its last moments were saved in the log folder. If it happens again, save a diagnostics bundle "
+            "and send it along with what you were doing.",
+            None,
+            self,
+            title="Zondarr closed unexpectedly",
+        )
+        dialog.setObjectName("crashNotice")
+        button = dialog.add_button("Save diagnostics bundle…", self.menus.save_bundle)
+        button.setObjectName("crashSaveBundle")
+        self.sync._keep(dialog)
+
+    async def save_settings(self, changes: dict[str, str]) -> None:
+        """Validates and stores ``changes`` (the live ones apply at once). Errors go to the error dialog."""
+        from app.core.errors import ZondarrError
+
+        if self.ctx.preferences is None:
+            return
+        try:
+            await self.ctx.preferences.save(changes)
+        except ZondarrError as err:
+            self.show_error(err)
+
     def closeEvent(self, event: QCloseEvent) -> None:
         self._state.save(self, self.sidebar.currentRow(), self._tables())
+        if not self._quitting and self._ctx is not None and self.desktop.keeps_running():
+            event.ignore()  # to the tray: the scheduler, heartbeats and notifications keep running
+            self.hide()
+            self.desktop.hidden_to_tray()
+            return
         if self._ctx is not None:
             self.sync.controller.cancel()
         scheduler = self.tasks.get("scheduler")  # background jobs (heartbeats included) stop with the window

@@ -56,13 +56,25 @@ def _dark_palette() -> QPalette:
     return p
 
 
+_system_palette: QPalette | None = None  # the desktop's own palette, kept before the first switch
+
+
 def apply_theme(app: QApplication, mode: str | None = None) -> str:
-    """Applies Fusion plus the dark or light style sheet; returns the theme used (``"dark"``/``"light"``)."""
+    """Applies Fusion plus the dark or light style sheet; returns the theme used (``"dark"``/``"light"``).
+    ``mode``: ``dark``, ``light``, or ``system``/``auto`` (dark only when the desktop's palette is dark). Can be
+    called again at any time (Settings, View → Theme): the switch is live."""
+    global _system_palette
     mode = (mode or os.environ.get("ZONDARR_THEME", "auto")).lower()
+    if _system_palette is None:
+        _system_palette = QPalette(app.palette())
     app.setStyle("Fusion")
-    dark = _is_dark(app.palette()) if mode not in ("dark", "light") else mode == "dark"
+    dark = _is_dark(_system_palette) if mode not in ("dark", "light") else mode == "dark"
     if dark:
         app.setPalette(_dark_palette())
+    elif _is_dark(_system_palette):
+        app.setPalette(app.style().standardPalette())  # light on a dark desktop: Fusion's light palette
+    else:
+        app.setPalette(_system_palette)
     name = "dark" if dark else "light"
     qss = resources_dir() / f"theme-{name}.qss" if not dark else resources_dir() / "theme.qss"
     app.setStyleSheet(qss.read_text(encoding="utf-8") if qss.exists() else "")

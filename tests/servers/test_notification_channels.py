@@ -4,10 +4,7 @@ recorded as error events, and the desktop callback and other channels unaffected
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,46 +19,18 @@ from app.services.runner import ThreadRunner
 from app.storage import open_cache
 from tests.services.fakes import MemorySecrets
 from tests.smtp_standin import smtp_standin
-
-
-class _Receiver:
-    """A loopback HTTP server that stores every POST (path, JSON body) and answers ``status``."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, dict[str, object]]] = []
-        self.status = 204
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                receiver.posts.append((self.path, json.loads(body)))
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+from tests.webhook_standin import WebhookReceiver
 
 
 @pytest.fixture
-def receiver() -> Iterator[_Receiver]:
-    r = _Receiver()
+def receiver() -> Iterator[WebhookReceiver]:
+    r = WebhookReceiver()
     yield r
     r.close()
 
 
 @pytest.mark.parametrize("fmt", ["json", "ntfy", "discord"])
-def test_each_format_posts_what_its_receiver_reads(receiver: _Receiver, fmt: str) -> None:
+def test_each_format_posts_what_its_receiver_reads(receiver: WebhookReceiver, fmt: str) -> None:
     channel = WebhookChannel(f"{receiver.url}/zondarr-alerts", Settings(webhook_format=fmt))
     channel.send("incident", "Server problem", "Demo Plex is down since 15:12.")
     path, body = receiver.posts[-1]
@@ -79,7 +48,7 @@ def test_each_format_posts_what_its_receiver_reads(receiver: _Receiver, fmt: str
         }
 
 
-def test_a_refusal_and_a_dead_address_are_plain_errors_without_the_url(receiver: _Receiver) -> None:
+def test_a_refusal_and_a_dead_address_are_plain_errors_without_the_url(receiver: WebhookReceiver) -> None:
     receiver.status = 404
     secret_url = f"{receiver.url}/hooks/SECRET-TOKEN"
     with pytest.raises(ServerError) as refused:
@@ -94,7 +63,7 @@ def test_a_refusal_and_a_dead_address_are_plain_errors_without_the_url(receiver:
 
 
 def test_the_service_delivers_to_desktop_and_webhook_and_records_a_failing_channel(
-    receiver: _Receiver, tmp_path: Path
+    receiver: WebhookReceiver, tmp_path: Path
 ) -> None:
     cache = open_cache(tmp_path)
     runner = ThreadRunner()
@@ -104,17 +73,17 @@ def test_the_service_delivers_to_desktop_and_webhook_and_records_a_failing_chann
     service = NotificationService(
         lambda: settings, runner, lambda: [dead, live], ErrorRecorder(cache.error_events, runner)
     )
-    desktop: list[tuple[str, str, str]] = []
-    service.desktop = lambda kind, title, text: desktop.append((kind, title, text))
+    desktop: list[tuple[str, str, str, bool]] = []
+    service.desktop = lambda kind, title, text, warning: desktop.append((kind, title, text, warning))
 
     async def scenario() -> None:
-        assert service.notify("incident", "Server problem", "Demo Plex is down")
+        assert service.notify("incident", "Server problem", "Demo Plex is down", warning=True)
         assert not service.notify("redemption", "Invitation redeemed", "switched off")
         await service.drain()
 
     try:
         asyncio.run(scenario())
-        assert desktop == [("incident", "Server problem", "Demo Plex is down")]
+        assert desktop == [("incident", "Server problem", "Demo Plex is down", True)]
         assert [p for p, _ in receiver.posts] == ["/ok"]  # the dead channel did not stop the live one
         events = cache.error_events.list(limit=10)
         assert len(events) == 1 and events[0].server == "webhook"

@@ -191,3 +191,38 @@ def test_a_paused_task_stays_paused_after_a_restart_and_resuming_is_kept_too(tmp
     runner.close()  # type: ignore[attr-defined]
     cache.close()  # type: ignore[attr-defined]
     assert calls == ["ok"]
+
+
+def test_suspending_all_tasks_holds_every_schedule_across_a_restart_and_run_now_still_works(
+    tmp_path: Path,
+) -> None:
+    clock = [1_000.0]
+    calls: list[str] = []
+
+    async def ok() -> str:
+        calls.append("ok")
+        return "fine"
+
+    specs = [TaskSpec("ok", "OK", lambda: 60, ok)]
+    first, cache, runner = _scheduler(tmp_path, clock, specs)
+
+    async def in_first() -> None:
+        await first.suspend()
+        assert await first.run_due() == []
+        assert (await first.run_now("ok")).status == "succeeded"
+
+    asyncio.run(in_first())
+    runner.close()  # type: ignore[attr-defined]
+    cache.close()  # type: ignore[attr-defined]
+    second, cache, runner = _scheduler(tmp_path, clock, specs)
+
+    async def in_second() -> None:
+        clock[0] += 3_600
+        assert await second.run_due() == [] and second.suspended
+        await second.suspend(False)
+        assert [r.task for r in await second.run_due()] == ["ok"]
+
+    asyncio.run(in_second())
+    runner.close()  # type: ignore[attr-defined]
+    cache.close()  # type: ignore[attr-defined]
+    assert calls == ["ok", "ok"]

@@ -13,10 +13,10 @@ from app.storage.autostart import HIDDEN_FLAG, LoginEntry, login_command
 
 def test_linux_entry_is_written_in_xdg_autostart_and_removed(tmp_path: Path) -> None:
     config = tmp_path / "config"
-    entry = LoginEntry("linux", {"XDG_CONFIG_HOME": str(config)}, home=tmp_path / "home")
     command = ["/opt/my apps/zondarr", "--data-dir", "/data/50% $HOME", HIDDEN_FLAG]
+    entry = LoginEntry(command, "linux", {"XDG_CONFIG_HOME": str(config)}, home=tmp_path / "home")
     assert not entry.is_enabled()
-    entry.enable(command)
+    entry.enable()
     path = config / "autostart" / "zondarr.desktop"
     assert entry.is_enabled() and entry.path == path
     lines = dict(line.split("=", 1) for line in path.read_text().splitlines()[1:])
@@ -28,14 +28,16 @@ def test_linux_entry_is_written_in_xdg_autostart_and_removed(tmp_path: Path) -> 
 
 
 def test_without_xdg_config_home_the_entry_goes_to_dot_config(tmp_path: Path) -> None:
-    entry = LoginEntry("linux", {}, home=tmp_path)
-    entry.enable(["zondarr", HIDDEN_FLAG])
+    entry = LoginEntry(["zondarr", HIDDEN_FLAG], "linux", {}, home=tmp_path)
+    entry.enable()
     assert (tmp_path / ".config" / "autostart" / "zondarr.desktop").exists()
 
 
 def test_macos_launch_agent_runs_the_command_at_load(tmp_path: Path) -> None:
-    entry = LoginEntry("darwin", {}, home=tmp_path)
-    entry.enable(["/Applications/Zondarr.app/Contents/MacOS/Zondarr", HIDDEN_FLAG])
+    entry = LoginEntry(
+        ["/Applications/Zondarr.app/Contents/MacOS/Zondarr", HIDDEN_FLAG], "darwin", {}, tmp_path
+    )
+    entry.enable()
     assert entry.path is not None
     agent = plistlib.loads(entry.path.read_bytes())
     assert agent["RunAtLoad"] is True
@@ -47,9 +49,9 @@ def test_macos_launch_agent_runs_the_command_at_load(tmp_path: Path) -> None:
 def test_an_unwritable_folder_is_a_plain_error(tmp_path: Path) -> None:
     blocker = tmp_path / "config"
     blocker.write_text("a file where the folder should be")
-    entry = LoginEntry("linux", {"XDG_CONFIG_HOME": str(blocker)}, home=tmp_path)
+    entry = LoginEntry(["zondarr"], "linux", {"XDG_CONFIG_HOME": str(blocker)}, home=tmp_path)
     with pytest.raises(CacheError) as info:
-        entry.enable(["zondarr"])
+        entry.enable()
     assert "start at login" in info.value.user_message and str(tmp_path) not in info.value.display()
 
 

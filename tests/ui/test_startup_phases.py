@@ -230,7 +230,7 @@ def test_a_restored_sort_order_gets_no_head(synced: Shell, tmp_path: Path, qtbot
 
 _GUI_TOKENS = st.lists(
     st.one_of(
-        st.sampled_from(["--demo", "--self-test"]),
+        st.sampled_from(["--demo", "--self-test", "--hidden"]),
         st.tuples(st.just("--data-dir"), st.sampled_from(["/tmp/z", "rel/dir", "", "a b", "-x"])),
         st.sampled_from(["--data-dir=/tmp/q", "--data-dir=", "--dem", "--self", "-h", "--version", "sync"]),
     ),
@@ -247,7 +247,7 @@ def test_the_window_options_parse_as_the_cli_parses_them(tokens: list[Any]) -> N
         return  # the CLI's own parser gets these
     args = build_parser().parse_args(argv)
     assert args.command is None
-    assert (args.data_dir, args.demo, args.self_test) == tuple(options)
+    assert (args.data_dir, args.demo, args.self_test, args.hidden) == tuple(options)
 
 
 def test_anything_but_window_options_goes_to_the_cli(tmp_path: Path) -> None:

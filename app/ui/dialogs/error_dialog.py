@@ -5,6 +5,8 @@ GUI thread only. Shown with ``show()`` (never ``exec()``), so the event loop and
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -47,6 +49,7 @@ class ErrorDialog(QDialog):
         self.ref_label.setVisible(bool(correlation_id))
         layout.addWidget(self.ref_label)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        self._buttons = buttons
         self.copy_button = QPushButton("&Copy details", self)
         self.copy_button.setAccessibleName("Copy error details")
         buttons.addButton(self.copy_button, QDialogButtonBox.ButtonRole.ActionRole)
@@ -54,6 +57,14 @@ class ErrorDialog(QDialog):
         buttons.rejected.connect(self.close)
         layout.addWidget(buttons)
         self.setMinimumWidth(420)
+
+    def add_button(self, text: str, slot: Callable[[], object]) -> QPushButton:
+        """One more action (e.g. "Save diagnostics bundle…"); clicking it runs ``slot`` and closes the dialog."""
+        button = QPushButton(text, self)
+        self._buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
+        button.clicked.connect(slot)
+        button.clicked.connect(self.close)
+        return button
 
     @classmethod
     def for_error(
