@@ -22,7 +22,7 @@ from app.core.settings import _BOUNDS, CHOICES, Settings
 from app.services.notifications import WEBHOOK_URL_REF
 from app.storage.autostart import HIDDEN_FLAG
 from app.ui.dialogs.help_dialogs import AboutDialog, GuideDialog, ShortcutsDialog
-from app.ui.dialogs.settings_dialog import AFTER_RESTART, SettingsDialog
+from app.ui.dialogs.settings_dialog import AFTER_RESTART, READ_ONLY, SettingsDialog
 from app.ui.main_window import PAGES, MainWindow
 from tests.ui.conftest import screenshot
 from tests.ui.shell_fixtures import FAST_ENV, Shell, pump, run
@@ -34,6 +34,8 @@ REPO = Path(__file__).resolve().parents[2]
 TEXT_VALUES = {
     "theme": "dark",
     "plex_tv_url": "https://plex.example.org",
+    "plex_auth_url": "https://auth.example.org/auth",
+    "discovery_address": "192.168.1.255:7359",
     "expiry_reminder_days": "14,3",
     "reminder_template": "Hi {name}, {server} ends on {date}.",
     "notify_email_to": "admin@example.org",
@@ -189,13 +191,17 @@ def test_settings_round_trip_every_field_and_refuse_bad_values_with_the_cli_mess
     assert "page_size" not in shell.ctx.settings_store.load_raw()
     screenshot(dialog, "dialog_settings_refused")
 
-    wanted = {f.name: _other_value(f.name, f.type, f.default) for f in fields(Settings)}
+    wanted = {
+        f.name: _other_value(f.name, f.type, f.default) for f in fields(Settings) if f.name not in READ_ONLY
+    }
+    assert all(dialog.editors[n].isReadOnly() for n in READ_ONLY)  # type: ignore[attr-defined]
     for name, text in wanted.items():
         dialog.set_value(name, text)
     assert dialog.changes().keys() == wanted.keys()
     dialog.save_button.click()
-    pump(lambda: not dialog.isVisible(), 10)
-    expected = Settings.load(wanted, {})
+    pump(lambda: not dialog.isVisible() or dialog.error_label.isVisible(), 10)
+    assert not dialog.isVisible(), dialog.error_label.text()
+    expected = Settings.load({**shell.ctx.settings_store.load_raw(), **wanted}, {})
     assert shell.ctx.preferences is not None
     assert shell.ctx.preferences.current == expected
     assert Settings.load(shell.ctx.settings_store.load_raw(), {}) == expected  # stored

@@ -48,6 +48,12 @@ GROUPS = ("Sync", "Tasks", "Health", "Network", "Appearance", "Notifications", "
 # name -> (group, label); fields not listed are grouped by their name (see _group)
 FIELDS: dict[str, tuple[str, str]] = {
     "page_size": ("Sync", "Items per page request"),
+    "max_removal_pct": ("Sync", "Hold a sync that would remove more than (% of a library)"),
+    "backup_keep": ("Backups", "Backups kept"),
+    "max_response_mb": ("Network", "Largest server answer read (MB)"),
+    "plex_auth_url": ("Network", "plex.tv sign-in page"),
+    "discovery_address": ("Network", "Jellyfin discovery address (host:port)"),
+    "client_identifier": ("Network", "This app's client identifier (read-only)"),
     "stale_after_h": ("Sync", "Refresh a cache older than (hours)"),
     "invite_expiry_interval_s": ("Tasks", "Expire invitations every (seconds)"),
     "user_sync_interval_s": ("Tasks", "Re-sync users every (seconds)"),
@@ -80,6 +86,7 @@ for _kind, _setting in KINDS.items():
     FIELDS[_setting] = ("Notifications", f"Notify: {KIND_TITLES[_kind].lower()}")
 CHOICE_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 AFTER_RESTART = "after restart"
+READ_ONLY = frozenset({"client_identifier"})  # generated once per cache: changing it would sign Zondarr out
 
 
 def _group(name: str) -> str:
@@ -162,7 +169,7 @@ class SettingsDialog(QDialog):
 
     def _label(self, name: str) -> str:
         label = FIELDS.get(name, ("", name.replace("_", " ").capitalize()))[1]
-        return label if name in LIVE else f"{label} ({AFTER_RESTART})"
+        return label if name in LIVE or name in READ_ONLY else f"{label} ({AFTER_RESTART})"
 
     def _add_field(self, form: QFormLayout, name: str, type_name: object, value: object) -> None:
         editor: QWidget
@@ -185,6 +192,7 @@ class SettingsDialog(QDialog):
             else:
                 line = QLineEdit(self._shown(value), self)
                 line.textEdited.connect(self._on_field_edited)
+                line.setReadOnly(name in READ_ONLY)
                 editor = line
             label = QLabel(self._label(name), self)
             label.setBuddy(editor)
@@ -259,6 +267,7 @@ class SettingsDialog(QDialog):
                 editor.setStyleSheet("")
 
     def _on_buttons_accepted(self) -> None:
+        self._on_field_edited("")  # a new attempt: the last refusal no longer applies
         changes = self.changes()
         preferences = self._ctx.preferences
         if preferences is not None:
