@@ -19,9 +19,12 @@ from dataclasses import dataclass, field
 
 from app.core.errors import ValidationError
 
-ENDPOINTS = frozenset({"identity", "libraries", "albums", "tracks", "users", "any"})
+ENDPOINTS = frozenset({"identity", "libraries", "albums", "tracks", "users", "login", "any"})
 STATUS_FAULTS = frozenset({"500", "502", "401", "403", "404"})
 SIMPLE_FAULTS = frozenset({"timeout", "drip", "truncate", "malformed", "drop", "empty", "identity-change"})
+# Hostile answers (app.demo.hostile); the AMOUNT ones take an optional ``=N``.
+HOSTILE_FAULTS = frozenset({"redirect-post", "growing-total", "huge-year", "huge-total"})
+AMOUNT_FAULTS = {"huge": (1, 100_000), "gzip-bomb": (1, 100_000), "repeat-page": (0, 10**12)}
 MAX_LATENCY_S = 300.0
 _FORMAT = "Use ENDPOINT:FAULT[@PAGE[+]][xCOUNT], for example tracks:500@7 or any:latency=0.05."
 _RULE = re.compile(
@@ -32,7 +35,8 @@ _RULE = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class FaultRule:
-    """One parsed rule. ``fault`` is a status code string, a simple fault name or ``"latency"``."""
+    """One parsed rule. ``fault`` is a status code string, a simple or hostile fault name or ``"latency"``;
+    ``amount`` is the ``=N`` of an AMOUNT fault (None: its default)."""
 
     endpoint: str
     fault: str
@@ -41,6 +45,7 @@ class FaultRule:
     and_later: bool = False
     count: int | None = None
     text: str = ""
+    amount: int | None = None
 
     def matches(self, endpoint: str | None, page: int | None) -> bool:
         """Whether this rule applies to a request of ``endpoint`` (None = no named endpoint) at ``page``."""
@@ -74,14 +79,24 @@ def _parse_rule(part: str) -> FaultRule:
         if not math.isfinite(latency) or not 0 <= latency <= MAX_LATENCY_S:
             raise _bad(part, f"latency must be between 0 and {MAX_LATENCY_S:g} seconds")
         fault = "latency"
-    elif fault not in STATUS_FAULTS and fault not in SIMPLE_FAULTS:
-        known = sorted(STATUS_FAULTS | SIMPLE_FAULTS | {"latency=SECONDS"})
+    amount = None
+    name, _, raw_amount = fault.partition("=")
+    if name in AMOUNT_FAULTS:
+        lo, hi = AMOUNT_FAULTS[name]
+        if raw_amount:
+            if not raw_amount.isdigit() or not lo <= int(raw_amount) <= hi:
+                raise _bad(part, f"{name} takes a whole number from {lo} to {hi}")
+            amount = int(raw_amount)
+        fault = name
+    elif fault != "latency" and fault not in STATUS_FAULTS | SIMPLE_FAULTS | HOSTILE_FAULTS:
+        amounts = {f"{n}[=N]" for n in AMOUNT_FAULTS}
+        known = sorted(STATUS_FAULTS | SIMPLE_FAULTS | HOSTILE_FAULTS | amounts | {"latency=SECONDS"})
         raise _bad(part, f"the fault must be one of {', '.join(known)}")
     count = None if m["count"] is None else int(m["count"])
     if count == 0:
         raise _bad(part, "the count after x must be at least 1")
     page = None if m["page"] is None else int(m["page"])
-    return FaultRule(endpoint, fault, latency, page, m["plus"] is not None, count, part)
+    return FaultRule(endpoint, fault, latency, page, m["plus"] is not None, count, part, amount)
 
 
 def parse_faults(spec: str) -> list[FaultRule]:

@@ -95,7 +95,7 @@ class JellyfinApp:
         if path == "/system/info" and method == "GET":
             return Routed(lambda e, ch: jreply(self._system_info(sid(ch))), "identity", None, True, ok)
         if path == "/users/authenticatebyname" and method == "POST":
-            return Routed(lambda e, i: self._login(request.body))
+            return Routed(lambda e, i: self._login(request.body), "login")
         if path == "/users/public":
             return Routed(lambda e, i: jreply([]))
         if path in ("/library/virtualfolders", "/library/mediafolders", "/userviews") and method == "GET":
@@ -422,7 +422,12 @@ class JellyfinApp:
         endpoint = {"audio": "tracks", "musicalbum": "albums"}.get(kind)
         page = page_index(start, limit) if endpoint else None
         return Routed(
-            lambda empty, i: self._items(q, user_id, kind, start, limit, empty), endpoint, page, False, ok
+            lambda empty, i: self._items(q, user_id, kind, start, limit, empty),
+            endpoint,
+            page,
+            False,
+            ok,
+            lambda: self._items(q, user_id, kind, 0, limit, False),
         )
 
     @staticmethod

@@ -117,6 +117,7 @@ class PlexApp:
                 page,
                 False,
                 ok,
+                lambda: self._section_all(request, key, kind, 0, size, False),
             )
         m = _METADATA.match(path)
         if m:

@@ -57,7 +57,7 @@ class PlexTv:
         if path == "/api/v2/user" and method == "GET":
             return Routed(lambda e, i: self._account(token), authorized=signin.accepts(token))
         if path == "/api/v2/users/signin" and method == "POST":
-            return Routed(lambda e, i: self._signin(request.body))
+            return Routed(lambda e, i: self._signin(request.body), "login")
         if path == "/api/users" and method == "GET":
             return Routed(lambda empty, i: self._users(empty), "users", None, False, ok)
         if path in ("/api/invites/requested", "/api/invites/requests") and method == "GET":

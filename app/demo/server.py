@@ -18,6 +18,7 @@ from app.core.errors import ConfigurationError, ValidationError
 from app.demo.context import DemoContext
 from app.demo.edits import LibraryEdits
 from app.demo.faults import FaultRule, FaultState, parse_faults
+from app.demo.hostile import OtherHost
 from app.demo.jellyfin import JellyfinApp
 from app.demo.library import DemoLibrary
 from app.demo.plex import PlexApp
@@ -86,6 +87,19 @@ class DemoServer:
             daemon=True,
         )
         self._stopped = False
+        self._other: OtherHost | None = None
+        self._start_other_host_if_needed()
+
+    def _start_other_host_if_needed(self) -> None:
+        """The redirect-post fault points at a second listener; it runs only once such a rule is set."""
+        if self._other is None and any(r.fault == "redirect-post" for r in self._faults.rules):
+            self._other = OtherHost(self.config.host, lambda: self.machine_id)
+            self._httpd.other_url = self._other.url
+
+    @property
+    def other_host(self) -> OtherHost | None:
+        """The "other host" redirect-post sends requests to (what it received is in ``.received``), or None."""
+        return self._other
 
     def _start(self) -> None:
         self._thread.start()
@@ -116,6 +130,7 @@ class DemoServer:
     def set_faults(self, spec: str) -> None:
         """Replaces the active faults (COUNT budgets restart). Raises ValidationError for a bad spec."""
         self._faults.replace(parse_faults(spec))
+        self._start_other_host_if_needed()
 
     def stop(self) -> None:
         """Stops serving, wakes every handler (timeouts, drips, keep-alive), closes the socket, joins the thread."""
@@ -127,6 +142,8 @@ class DemoServer:
             self._httpd.shutdown()
             self._thread.join(timeout=10)
         self._httpd.server_close()
+        if self._other is not None:
+            self._other.stop()
 
     def __enter__(self) -> DemoServer:
         return self

@@ -12,12 +12,13 @@ import struct
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from app.demo import hostile
 from app.demo.faults import Decision, FaultState
 
 TIMEOUT_FAULT_MAX_S = 300.0
@@ -52,6 +53,7 @@ class Routed:
     page: int | None = None
     carries_identity: bool = False
     authorized: bool = True
+    first_page: Callable[[], Reply] | None = None  # the same listing at start 0 (the repeat-page fault)
 
 
 class DemoApp(Protocol):
@@ -79,6 +81,7 @@ class DemoHTTPServer(ThreadingHTTPServer):
         self.faults = faults
         self.stopping = threading.Event()
         self.served = 0
+        self.other_url: str | None = None  # where the redirect-post fault points (app.demo.hostile.OtherHost)
         # The headers of the most recent requests (keys lower-cased), so tests can check what clients send.
         self.recent_headers: deque[dict[str, str]] = deque(maxlen=2000)
         self._lock = threading.Lock()
@@ -187,18 +190,35 @@ class _Handler(BaseHTTPRequestHandler):
             srv.stopping.wait(TIMEOUT_FAULT_MAX_S)
             self._abort()
             return
-        reply = routed.render(fault == "empty", decision.identity_change)
+        if fault == "redirect-post" and request.method != "GET" and srv.other_url:
+            self._send(Reply(307, b"", "text/plain", {"Location": srv.other_url + self.path}))
+            return
+        if fault == "repeat-page" and routed.first_page is not None:
+            reply = routed.first_page()
+        else:
+            reply = routed.render(fault == "empty", decision.identity_change)
         if fault == "malformed":
             reply = Reply(200, app.malformed_body(), reply.content_type)
+        amount = decision.fault.amount if decision.fault else None
+        if fault is not None and reply.status == 200:
+            reply.body = hostile.rewrite(fault, amount, reply.body, routed.page)
+            pieces = hostile.streamed(fault, amount, reply.body)
+            if pieces is not None:
+                self._send_stream(reply, pieces, gzipped=fault == "gzip-bomb")
+                return
         if fault in ("drip", "truncate", "drop"):
             self._send_broken(reply, fault)
         else:
             self._send(reply)
 
-    def _head(self, reply: Reply, length: int) -> None:
+    def _head(self, reply: Reply, length: int | None) -> None:
+        """Status and headers; ``length`` None sends the body chunked."""
         self.send_response(reply.status)  # adds the Date header every Jellyfin client needs
         self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(length))
+        if length is None:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(length))
         for name, value in {**getattr(self.server.app, "reply_headers", {}), **reply.headers}.items():
             self.send_header(name, value)
         self.end_headers()
@@ -207,6 +227,22 @@ class _Handler(BaseHTTPRequestHandler):
         self._head(reply, len(reply.body))
         if self.command != "HEAD" and reply.body:
             self.wfile.write(reply.body)
+
+    def _send_stream(self, reply: Reply, pieces: Iterator[bytes], *, gzipped: bool) -> None:
+        """Sends ``pieces`` chunked, each made only when the client has taken the one before (a huge body is
+        never held in memory); stops quietly when the client hangs up."""
+        if gzipped:
+            reply.headers["Content-Encoding"] = "gzip"
+        self._head(reply, None)
+        self.close_connection = True
+        try:
+            for piece in pieces:
+                if self.server.stopping.is_set():
+                    return
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            return  # the client stopped reading (what a bounded client does)
 
     def _send_broken(self, reply: Reply, fault: str) -> None:
         body = reply.body or b" "
