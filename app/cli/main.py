@@ -38,8 +38,8 @@ from app.core.settings import Settings
 from app.heap import freeze_long_lived
 from app.logsetup import configure_logging
 from app.servers.mail import SmtpMailSender
-from app.servers.people_registry import PeopleRegistry
 from app.servers.plex_account import PlexAccountClient
+from app.servers.registry import ServerRegistry
 from app.servers.webhook import WebhookChannel
 from app.services.backups import BackupService
 from app.services.context import AppContext
@@ -54,6 +54,7 @@ from app.services.runner import ThreadRunner
 from app.services.servers import ServerService
 from app.services.sync import SyncService
 from app.services.tasks import TaskSpec
+from app.services.user_policy import UserPolicy
 from app.services.users import inactive_for
 from app.storage import Cache, default_data_dir, open_cache, open_secret_store
 from app.storage.autostart import LoginEntry, login_command
@@ -89,8 +90,7 @@ def build_context(
     except BaseException:
         cache.close()
         raise
-    # a ServerRegistry whose clients hide excluded accounts and list Plex accounts disabled by Zondarr
-    registry = PeopleRegistry(settings, cache.shares, cache.exclusions)
+    registry = ServerRegistry(settings)
     runner = ThreadRunner()
     errors = ErrorRecorder(cache.error_events, runner)  # issue 5: every error event is stored
     servers = ServerService(servers=cache.servers, secrets=secrets, clients=registry, runner=runner)
@@ -105,6 +105,7 @@ def build_context(
         runner=runner,
         settings=settings,
         errors=errors,
+        policy=UserPolicy(cache.exclusions, cache.shares, runner),
     )
     ctx = AppContext(
         data_dir=cache.data_dir,

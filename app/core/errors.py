@@ -115,10 +115,12 @@ class ConfigurationError(ZondarrError):
 def no_credentials(server_name: str) -> ConfigurationError:
     """The error for a server whose token, API key or password is missing from the secret store (every service
     that connects reads it first)."""
-    return ConfigurationError(
+    err = ConfigurationError(
         f"{server_name}: no credentials are stored for this server.",
         remedy="Enter its token, API key or password again (Servers page → Edit…).",
     )
+    err.failure_class = "no_credentials"
+    return err
 
 
 class ValidationError(ZondarrError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.core.errors import AuthFailed, ExternalServiceError, ValidationError
+from app.core.errors import AuthFailed, ExternalServiceError, ValidationError, no_credentials
 from app.core.health import check_version, normalize_server_url
 from app.core.models import AuthMethod, ConnectResult, Credentials, NewServer, Server, ServerKind
 from app.core.ports import MediaServerClient
@@ -54,10 +54,9 @@ class ServerRegistry:
         from app.servers.plex import PlexClient
 
         url = normalize_url(server.url, server.name)
-        if server.kind == ServerKind.PLEX:
-            token = _need(credentials.token, server.name, "token")
-        else:
-            token = _need(credentials.token, server.name, "API key or access token")
+        token = credentials.token
+        if not token:
+            raise no_credentials(server.name)
         try:
             if server.kind == ServerKind.PLEX:
                 return PlexClient.connect(server.name, url, token, self._settings)

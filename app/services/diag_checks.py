@@ -11,10 +11,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
-from app.core.errors import ZondarrError, redact
+from app.core.errors import ConfigurationError, ZondarrError, redact
 from app.core.health import TITLES, DiagnosticResult, FailureClass, Outcome, ProbeResult, failure_class_of
-from app.core.models import Capability, Credentials, Server, ServerIdentity
+from app.core.models import Capability, Server, ServerIdentity
 from app.core.ports import ClientFactory, MediaServerClient, Runner, SecretStore
+from app.services.connector import Connector
 
 MAX_CLOCK_SKEW_S = 120.0
 RESPONSE_BOUND_MS = 2000.0
@@ -114,12 +115,14 @@ class ServerScenarios:
 
     async def connect(self) -> MediaServerClient | None:
         started = time.perf_counter()
-        self.token = await self.runner.net(self.secrets.get, self.server.secret_ref)
-        if not self.token:
+        connector = Connector(self.secrets, self.clients, self.runner)
+        try:
+            self.token = await connector.secret(self.server)
+        except ConfigurationError:
             self.add("auth valid", Outcome.FAIL, TITLES[FailureClass.NO_CREDENTIALS], started)
             return None
         try:
-            client = await self.runner.net(self.clients.connect, self.server, Credentials(token=self.token))
+            client = await connector.connect_with(self.server, self.token)
         except ZondarrError as err:
             self.add("auth valid", Outcome.FAIL, why(err), started, err.detail)
             return None

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.core.errors import ConfigurationError, ZondarrError, no_credentials, redact
+from app.core.errors import ConfigurationError, ZondarrError, redact
 from app.core.health import (
     TITLES,
     FailureClass,
@@ -28,8 +28,9 @@ from app.core.health import (
     IncidentKind,
     failure_class_of,
 )
-from app.core.models import Credentials, Server
+from app.core.models import Server
 from app.core.ports import ClientFactory, Clock, MediaServerClient, Runner, SecretStore, ServerStore
+from app.services.connector import Connector
 from app.services.error_recorder import ErrorRecorder
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ class HealthService:
         self._secrets = secrets
         self._clients = clients
         self._runner = runner
+        self._connector = Connector(secrets, clients, runner)
         self._clock = clock
         self._errors = errors
         self.alert = alert
@@ -162,14 +164,12 @@ class HealthService:
         return check
 
     async def _client(self, server: Server) -> MediaServerClient:
-        token = await self._runner.net(self._secrets.get, server.secret_ref)
-        if not token:
-            raise no_credentials(server.name)
+        token = await self._connector.secret(server)
         held = self._connected.get(server.id)
         if held is not None and held[0] == server.url and held[1] == token:
             return held[2]
         await self._drop(server.id)
-        client = await self._runner.net(self._clients.connect, server, Credentials(token=token))
+        client = await self._connector.connect_with(server, token)
         self._connected[server.id] = (server.url, token, client)
         return client
 

@@ -42,8 +42,8 @@ from app.core.ports import (
     ServerStore,
     TrackStore,
 )
+from app.services.connector import Connector
 from app.services.people_common import (
-    Connector,
     Outcome,
     describe,
     reason_of,
@@ -259,7 +259,7 @@ class InvitationService:
             wanted = {username.casefold(), (email or "").casefold()} - {""}
             taken = [
                 u
-                for u in await self._runner.net(client.users)
+                for u in await self._connector.users(client, server)
                 if {u.username.casefold(), (u.email or "").casefold()} & wanted
             ]
             if taken:

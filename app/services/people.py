@@ -29,12 +29,13 @@ from app.core.ports import (
     UserStore,
 )
 from app.core.settings import Settings
+from app.services.connector import Connector
 from app.services.expiry import ExpiryService
 from app.services.identities import IdentityService
 from app.services.invitations import InvitationService
-from app.services.people_common import Connector
 from app.services.sync import SyncService
 from app.services.tasks import TaskScheduler, TaskSpec
+from app.services.user_policy import UserPolicy
 from app.services.users import UserService
 
 STALE_CHECK_INTERVAL_S = 3600.0
@@ -125,7 +126,7 @@ def build_people(
     account expiry and history (no history: nothing recorded); ``mail`` and
     ``notifier`` send reminders; ``live_settings`` gives the current settings (Settings dialog changes)."""
     expiry_store = expiry
-    connector = Connector(servers, secrets, clients, runner)
+    connector = Connector(secrets, clients, runner, UserPolicy(exclusions, shares, runner))
     user_service = UserService(
         connector=connector,
         servers=servers,

@@ -1,4 +1,4 @@
-"""What the people services share: connecting to a configured server, and per-server outcomes.
+"""What the people services share: per-server outcomes and capability checks.
 
 Coroutines run on the event loop; blocking calls go through the runner.
 """
@@ -10,20 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.core.errors import (
-    ConfigurationError,
     ExternalServiceError,
     ValidationError,
     ZondarrError,
-    no_credentials,
 )
-from app.core.models import AccountEvent, Capability, Credentials, Server
+from app.core.models import AccountEvent, Capability, Server
 from app.core.ports import (
-    ClientFactory,
     HistoryStore,
     MediaServerClient,
     Runner,
-    SecretStore,
-    ServerStore,
     TrackStore,
 )
 
@@ -67,32 +62,6 @@ def reason_of(err: ZondarrError) -> str:
     if isinstance(err, ValidationError) and "cannot" in err.user_message:
         return "not supported"
     return "failed"
-
-
-class Connector:
-    """Connects to configured servers with their stored secret."""
-
-    def __init__(
-        self, servers: ServerStore, secrets: SecretStore, clients: ClientFactory, runner: Runner
-    ) -> None:
-        self.servers = servers
-        self._secrets = secrets
-        self._clients = clients
-        self.runner = runner
-
-    async def connect(self, server: Server) -> MediaServerClient:
-        """Raises ConfigurationError (no secret stored, server disabled) or ExternalServiceError."""
-        if not server.enabled:
-            raise ConfigurationError(
-                f"{server.name}: the server is disabled in Zondarr.", remedy="Enable it on the Servers page."
-            )
-        secret = await self.runner.net(self._secrets.get, server.secret_ref)
-        if not secret:
-            raise no_credentials(server.name)
-        return await self.runner.net(self._clients.connect, server, Credentials(token=secret))
-
-    async def close(self, client: MediaServerClient) -> None:
-        await self.runner.net(client.close)
 
 
 def require(client: MediaServerClient, server: Server, capability: Capability, what: str) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TypeVar
 
 from app.core.errors import (
     ExternalServiceError,
@@ -21,10 +22,8 @@ from app.core.errors import (
     RemovalsHeld,
     ServerUnreachable,
     ZondarrError,
-    no_credentials,
 )
 from app.core.models import (
-    Credentials,
     MergeCounts,
     RemoteLibrary,
     RemoteUser,
@@ -35,11 +34,9 @@ from app.core.models import (
     SyncStatus,
 )
 from app.core.ports import (
-    ClientFactory,
     Clock,
     MediaServerClient,
     Runner,
-    SecretStore,
     ServerStore,
     SyncRunStore,
     TrackStore,
@@ -47,10 +44,12 @@ from app.core.ports import (
 )
 from app.core.progress import CancelToken
 from app.core.settings import Settings
+from app.services.connector import Connector
 from app.services.error_recorder import ErrorRecorder
 from app.services.paging import IncompleteListing, call_with_retries, iter_pages
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Called on the loop thread after the run's stage, ``done`` or ``total`` changed; reads them from the run.
 Report = Callable[[SyncRun], None]
@@ -87,8 +86,7 @@ class SyncPorts:
     tracks: TrackStore
     users: UserStore
     runs: SyncRunStore
-    secrets: SecretStore
-    clients: ClientFactory
+    connector: Connector
     runner: Runner
     settings: Settings
     clock: Clock
@@ -149,13 +147,9 @@ class ServerSync:
 
     async def _connect_and_sync(self) -> ServerSyncResult:
         p = self.ports
-        secret = await p.runner.net(p.secrets.get, self.server.secret_ref)  # a keychain call may block
-        if not secret:
-            raise no_credentials(self.server.name)
+        secret = await p.connector.secret(self.server)
         await self._stage(SyncStage.CONNECTING)
-        client = await call_with_retries(
-            p.runner, p.settings, self.cancel, p.clients.connect, self.server, Credentials(token=secret)
-        )
+        client = await p.connector.connect_with(self.server, secret, call=self._retrying)
         try:
             return await self._run_connected(client)
         finally:
@@ -289,7 +283,7 @@ class ServerSync:
         when the listing would remove more than the floor allows of the cached users."""
         p, server = self.ports, self.server
         try:
-            users = await call_with_retries(p.runner, p.settings, self.cancel, client.users)
+            users = await p.connector.users(client, server, call=self._retrying)
         except ExternalServiceError as err:
             reason = (
                 f"{err.service_name} could not be reached"
@@ -367,6 +361,10 @@ class ServerSync:
         await p.runner.db(p.runs.save, run)
         self.report(run)
         return ServerSyncResult(server.name, SyncStatus.HELD, run.id, total=run.total, message=run.message)
+
+    def _retrying(self, fn: Callable[..., T], *args: object) -> Awaitable[T]:
+        """``fn(*args)`` on the net pool with the sync's retries and backoff (``call_with_retries``)."""
+        return call_with_retries(self.ports.runner, self.ports.settings, self.cancel, fn, *args)
 
     async def _stage(self, stage: SyncStage) -> None:
         self.cancel.raise_if_cancelled()

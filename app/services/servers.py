@@ -10,7 +10,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 
-from app.core.errors import ConfigurationError, ValidationError, no_credentials
+from app.core.errors import ConfigurationError, ValidationError
 from app.core.health import check_version, normalize_server_url
 from app.core.models import (
     AuthMethod,
@@ -23,6 +23,7 @@ from app.core.models import (
 )
 from app.core.ports import ClientFactory, Clock, Runner, SecretStore, ServerStore
 from app.core.signin import ChosenConnection
+from app.services.connector import Connector
 
 
 def validate_new_server(new: NewServer, credentials: Credentials) -> None:
@@ -93,6 +94,7 @@ class ServerService:
         self._secrets = secrets
         self._clients = clients
         self._runner = runner
+        self._connector = Connector(secrets, clients, runner)
         self._clock = clock
 
     async def add(self, new: NewServer, credentials: Credentials) -> Server:
@@ -251,10 +253,7 @@ class ServerService:
     async def _identity_with_stored_secret(self, server: Server) -> ServerIdentity:
         """Connects to ``server.url`` with the stored secret and reads the identity (checked against the minimum
         version). Raises ConfigurationError (no stored secret), ExternalServiceError, UnsupportedVersion."""
-        token = await self._runner.net(self._secrets.get, server.secret_ref)
-        if not token:
-            raise no_credentials(server.name)
-        client = await self._runner.net(self._clients.connect, server, Credentials(token=token))
+        client = await self._connector.connect(server, enabled_only=False)
         try:
             identity: ServerIdentity = await self._runner.net(client.identity)
         finally:

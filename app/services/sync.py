@@ -29,8 +29,10 @@ from app.core.ports import (
 )
 from app.core.progress import CancelToken, JobProgress, ProgressCallback, no_progress
 from app.core.settings import Settings
+from app.services.connector import Connector
 from app.services.error_recorder import ErrorRecorder
 from app.services.server_sync import ServerSync, SyncPorts
+from app.services.user_policy import UserPolicy
 
 log = logging.getLogger(__name__)
 
@@ -107,19 +109,20 @@ class SyncService:
         settings: Settings,
         clock: Clock = time.time,
         errors: ErrorRecorder | None = None,
+        policy: UserPolicy | None = None,
     ) -> None:
+        """``policy``: which accounts the users cache keeps (exclusions, remembered shares); None = as listed."""
         self._errors = errors
         self._servers = servers
         self._tracks = tracks
         self._users = users
         self._runs = runs
-        self._secrets = secrets
-        self._clients = clients
         self._locks = locks
         self._runner = runner
         self._settings = settings
         self._clock = clock
-        self._ports = SyncPorts(servers, tracks, users, runs, secrets, clients, runner, settings, clock)
+        connector = Connector(secrets, clients, runner, policy)
+        self._ports = SyncPorts(servers, tracks, users, runs, connector, runner, settings, clock)
         self._in_flight: set[int] = set()
 
     def is_syncing(self, server_id: int) -> bool:

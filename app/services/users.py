@@ -39,8 +39,8 @@ from app.core.ports import (
     TrackStore,
     UserStore,
 )
+from app.services.connector import Connector
 from app.services.people_common import (
-    Connector,
     Outcome,
     describe,
     events_of,
@@ -248,7 +248,7 @@ class UserService:
         return f"{server.name}: {action}d {name}."
 
     async def _remove_shares(self, client: MediaServerClient, server: Server, rid: str, name: str) -> None:
-        listed = {u.remote_id: u for u in await self._runner.net(client.users)}
+        listed = {u.remote_id: u for u in await self._connector.users(client, server)}
         user = listed.get(rid)
         if user is None:
             # not listed as a friend: an invitation not accepted yet (its pending share is what gives access)
@@ -272,7 +272,7 @@ class UserService:
     async def _restore_shares(self, client: MediaServerClient, server: Server, rid: str) -> None:
         share = await self._runner.read(self._shares.recall, server.id, rid)
         if share is None:
-            listed = {u.remote_id for u in await self._runner.net(client.users)}
+            listed = {u.remote_id for u in await self._connector.users(client, server)}
             if rid in listed:
                 return  # not disabled: nothing to restore
             raise ValidationError(
@@ -358,7 +358,7 @@ class UserService:
         try:
             client = await self._connector.connect(server)
             try:
-                listed = await self._runner.net(client.users)
+                listed = await self._connector.users(client, server)
             finally:
                 await self._connector.close(client)
         except ZondarrError as err:

@@ -1,6 +1,5 @@
 """User management in the adapters, through plexapi / jellyfin-apiclient-python over real HTTP against the demo
-servers; the demo's own state (users, policies, plex.tv shares) is the oracle. Also the PeopleRegistry's users()
-view (exclusions hidden, remembered Plex shares listed as disabled)."""
+servers; the demo's own state (users, policies, plex.tv shares) is the oracle."""
 
 from __future__ import annotations
 
@@ -9,12 +8,11 @@ from collections.abc import Iterator
 import pytest
 
 from app.core.errors import NotFoundError, ServerError, ValidationError
-from app.core.models import AuthMethod, Capability, Credentials, RememberedShare, Server, ServerKind
+from app.core.models import AuthMethod, Capability, Credentials, Server, ServerKind
 from app.core.ports import MediaServerClient
 from app.core.settings import Settings
 from app.demo import DemoConfig, DemoServer, start_demo_server
 from app.servers import ServerRegistry
-from app.servers.people_registry import PeopleRegistry
 
 
 @pytest.fixture(scope="module")
@@ -127,37 +125,4 @@ def test_plex_tv_failure_is_a_server_error(plex: DemoServer) -> None:
             client.create_user("x@example.com", None, None, ())
     finally:
         plex.set_faults("")
-        client.close()
-
-
-class _Shares:
-    def __init__(self, shares: list[RememberedShare]) -> None:
-        self.shares = shares
-
-    def remembered(self, server_id: int) -> list[RememberedShare]:
-        return [s for s in self.shares if s.server_id == server_id]
-
-
-class _Excluded:
-    def __init__(self, ids: set[str]) -> None:
-        self.ids = ids
-
-    def excluded(self, server_id: int) -> set[str]:
-        return self.ids
-
-
-def test_people_registry_hides_excluded_and_lists_remembered(jelly: DemoServer) -> None:
-    reg = PeopleRegistry(
-        Settings(request_timeout_s=5),
-        _Shares([RememberedShare(1, "gone-1", "ghost", ("a",), 0.0)]),  # type: ignore[arg-type]
-        _Excluded({jelly.library.users[1].jellyfin_id}),  # type: ignore[arg-type]
-    )
-    server = Server(1, "J", ServerKind.JELLYFIN, jelly.url, AuthMethod.API_KEY)
-    client = reg.connect(server, Credentials(token=jelly.config.effective_token))
-    try:
-        users = {u.remote_id: u for u in client.users()}
-        assert jelly.library.users[1].jellyfin_id not in users
-        assert users["gone-1"].is_disabled and users["gone-1"].library_keys == ("a",)
-        assert client.capabilities == frozenset(Capability) and client.music_libraries()
-    finally:
         client.close()
