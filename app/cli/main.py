@@ -124,6 +124,7 @@ def build_context(
     ctx.closers += [cache.close, runner.close]
     ctx.backups = BackupService(store=cache.backups, runner=runner, settings=settings)
     wire_health(ctx, cache, errors, registry, runner, secrets, settings)  # issue 5 (app/cli_health.py)
+    mail = SmtpMailSender(lambda: _live_settings(ctx), secrets)  # one sender: reminders and notifications
     people = build_people(
         settings=settings, runner=runner, servers=cache.servers, secrets=secrets, clients=registry,
         tracks=cache.tracks, users=cache.users, accounts=cache.accounts, shares=cache.shares,
@@ -131,13 +132,13 @@ def build_context(
         task_runs=cache.task_runs, sync=sync,
         extra_tasks=[heartbeat_task_spec(ctx, settings), ctx.backups.task_spec()],
         preferences=cache.settings, expiry=cache.expiry, history=cache.history,
-        mail=SmtpMailSender(lambda: _live_settings(ctx), secrets), notifier=_ExpiringNotifier(ctx),
+        mail=mail, notifier=_ExpiringNotifier(ctx),
         live_settings=lambda: _live_settings(ctx), clock=clock,
     )  # fmt: skip
     ctx.user_admin, ctx.invitations, ctx.identities = people.users, people.invitations, people.identities
     ctx.tasks = people.tasks
     ctx.expiry = people.expiry
-    wire_desktop(ctx, cache, errors, runner, secrets, settings)
+    wire_desktop(ctx, cache, errors, runner, secrets, settings, mail)
     ctx.invite_cards = InviteCardService(
         runner=runner, invitations=cache.invitations, servers=cache.servers, tracks=cache.tracks,
         settings=cache.settings,
@@ -175,11 +176,11 @@ def wire_desktop(
     runner: ThreadRunner,
     secrets: SecretStore,
     settings: Settings,
+    mail: SmtpMailSender,
 ) -> None:
     """Live settings, the notification channels (webhook URL from the secret store; e-mail through the shared
     SMTP sender) and the start-at-login entry."""
     preferences = SettingsService(cache.settings, runner, settings)
-    mail = SmtpMailSender(lambda: preferences.current, secrets)
 
     def channels() -> list[NotificationChannel]:  # net pool: reads the keychain
         now = preferences.current

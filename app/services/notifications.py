@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from app.core.errors import ValidationError, ZondarrError
-from app.core.ports import AdminNotice, MailMessage, MailSender, NotificationChannel, Runner
+from app.core.ports import MailMessage, MailSender, NotificationChannel, Runner
 from app.core.settings import Settings
 from app.services.error_recorder import ErrorRecorder
 
@@ -141,14 +141,3 @@ class MailChannel:
 
     def send(self, kind: str, title: str, text: str) -> None:
         self._sender.send(MailMessage(self._to, f"Zondarr: {title}", text))
-
-
-class AdminNoticeNotifier:
-    """``core.ports.AdminNotifier`` over this service: the reminder and expiry tasks' notices go out as the
-    ``expiring`` kind (tray, webhook, e-mail; switchable like the others)."""
-
-    def __init__(self, service: NotificationService) -> None:
-        self._service = service
-
-    def notify(self, notice: AdminNotice) -> None:
-        self._service.notify("expiring", notice.title, notice.body, warning=notice.kind == "warning")

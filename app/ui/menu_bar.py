@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
 
 THEMES = (("system", "Follow the &system"), ("light", "&Light"), ("dark", "&Dark"))
-BACKUPS_UNAVAILABLE = "Backups are not part of this version yet: `zondarr` backs up nothing on its own."
 
 
 def native(shortcut: QKeySequence | str) -> str:
@@ -41,8 +40,7 @@ class MenuBar:
         self.export_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)  # the library owns Ctrl+E
         self.bundle_action = self._add(self.file_menu, "Save &diagnostics bundle…", None, self.save_bundle)
         self.backups_action = self._add(self.file_menu, "&Backups…", None, self._on_backups)
-        self.backups_action.setEnabled(False)
-        self.backups_action.setToolTip(BACKUPS_UNAVAILABLE)
+        self.backups_action.setToolTip("Copies of the cache: see them, make one now, how to restore")
         self.file_menu.setToolTipsVisible(True)
         self.file_menu.addSeparator()
         self.settings_action = self._add(
@@ -128,7 +126,14 @@ class MenuBar:
         w.library.export_csv()
 
     def _on_backups(self) -> None:
-        pass  # enabled once backups exist
+        w = self._window
+        if not w.attached or w.ctx.backups is None:
+            return
+        from app.ui.dialogs.backups_dialog import BackupsDialog
+
+        dialog = BackupsDialog(w.ctx.backups, w)
+        self._keep(dialog)
+        dialog.show()
 
     def open_settings(self) -> None:
         if not self._window.attached:

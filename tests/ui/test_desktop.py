@@ -21,6 +21,7 @@ import app.ui.main_window as main_window_module
 from app.core.settings import _BOUNDS, CHOICES, Settings
 from app.services.notifications import WEBHOOK_URL_REF
 from app.storage.autostart import HIDDEN_FLAG
+from app.ui.dialogs.backups_dialog import BackupsDialog
 from app.ui.dialogs.help_dialogs import AboutDialog, GuideDialog, ShortcutsDialog
 from app.ui.dialogs.settings_dialog import AFTER_RESTART, READ_ONLY, SettingsDialog
 from app.ui.main_window import PAGES, MainWindow
@@ -301,7 +302,11 @@ def test_menu_actions_reach_the_right_pages_and_dialogs(
     bundle = tmp_path / "bundle.zip"
     menus.save_bundle(bundle)
     pump(bundle.exists, 20)
-    assert not menus.backups_action.isEnabled() and menus.backups_action.toolTip()
+    menus.backups_action.trigger()
+    backups = next(d for d in menus.dialogs if isinstance(d, BackupsDialog))
+    backups.backup_button.click()
+    pump(lambda: backups.table.rowCount() == 1, 20)
+    assert backups.table.item(0, 2).text() == "manual"
     menus.shortcuts_action.trigger()
     menus.guide_action.trigger()
     menus.about_action.trigger()
@@ -324,6 +329,7 @@ def test_menu_actions_reach_the_right_pages_and_dialogs(
         (shortcuts, "dialog_shortcuts"),
         (guide, "dialog_admin_guide"),
         (about, "dialog_about"),
+        (backups, "dialog_backups"),
     ):
         screenshot(dialog, name)
     window.menus.file_menu.popup(window.mapToGlobal(window.rect().topLeft()))

@@ -16,6 +16,7 @@ from dataclasses import fields
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -320,3 +321,7 @@ class SettingsDialog(QDialog):
             return
         self.error_label.setText(f"Test {channel} notification sent.")
         self.error_label.show()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.tasks.cancel_all()  # the dialog is deleted on close: nothing may touch it afterwards
+        super().closeEvent(event)
