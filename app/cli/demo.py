@@ -6,6 +6,10 @@ demo data dir (Plex by token, Jellyfin by user/password), syncs them with progre
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -23,6 +27,22 @@ from app.demo import (
 )
 from app.heap import freeze_long_lived
 from app.services.context import AppContext
+
+
+def command_name(argv0: str | None = None, cwd: Path | None = None) -> str:
+    """How the admin types this command again: ``zondarr`` when that is what PATH finds, else the script as
+    the README's set-up has it (``.venv/bin/zondarr``, relative to the current folder when inside it), else
+    ``python -m app``."""
+    script = Path(argv0 if argv0 is not None else sys.argv[0]).resolve()
+    found = shutil.which("zondarr")
+    if found is not None and Path(found).resolve() == script:
+        return "zondarr"
+    if script.name.startswith("zondarr") and script.exists():
+        here = (cwd or Path.cwd()).resolve()
+        shown = os.path.relpath(script, here) if script.is_relative_to(here) else str(script)
+        return shlex.quote(shown)
+    return f"{shlex.quote(sys.executable)} -m app"
+
 
 DEMO_PLEX = "Demo Plex"
 DEMO_JELLYFIN = "Demo Jellyfin"
@@ -83,7 +103,7 @@ async def run_headless_demo(data_dir: Path, tracks: int, as_json: bool) -> int:
                 users = len(ctx.users.list(server=s.name))
                 print(f"  {s.name:<14} {s.kind.value:<9} {n:>9,} tracks {users:>3} users  {s.url}")
             print(f"Cache: {ctx.data_dir}")
-            print(f"Query it: zondarr --data-dir {ctx.data_dir} tracks --search love --limit 5")
+            print(f"Query it: {command_name()} --data-dir {ctx.data_dir} tracks --search love --limit 5")
         return result.exit_code
     finally:
         ctx.close()

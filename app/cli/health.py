@@ -209,13 +209,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     h.add_argument("--ack", type=int, metavar="INCIDENT", help="acknowledge an incident (with --note)")
     h.add_argument("--note", default="", help="note for --ack")
-    h.add_argument("--json", action="store_true", help="stable JSON output (see README)")
+    h.add_argument("--json", action="store_true", help="stable JSON output (see docs/CLI.md)")
     h.set_defaults(handler=cmd_health)
 
     d = sub.add_parser("diagnose", help="run the diagnostics scenarios; optionally export a redacted bundle")
     d.add_argument("--server", action="append", metavar="NAME", help="only this server (repeatable)")
     d.add_argument("--bundle", metavar="FILE.zip", help="write a redacted diagnostics bundle")
-    d.add_argument("--json", action="store_true", help="stable JSON output (see README)")
+    d.add_argument("--json", action="store_true", help="stable JSON output (see docs/CLI.md)")
     d.set_defaults(handler=cmd_diagnose)
 
     e = sub.add_parser("errors", help="recorded errors; --id shows the operator detail of one reference")
@@ -223,7 +223,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     e.add_argument("--search", help="text or reference prefix to look for")
     e.add_argument("--limit", type=int, default=50)
     e.add_argument("--verbose", "-v", action="store_true", help="show operator detail for every error")
-    e.add_argument("--json", action="store_true", help="stable JSON output (see README)")
+    e.add_argument("--json", action="store_true", help="stable JSON output (see docs/CLI.md)")
     e.set_defaults(handler=cmd_errors)
 
 

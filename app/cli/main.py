@@ -193,7 +193,15 @@ def wire_desktop(
         return out
 
     ctx.preferences = preferences
-    ctx.notifications = NotificationService(lambda: preferences.current, runner, channels, errors)
+    notifications = NotificationService(lambda: preferences.current, runner, channels, errors)
+    ctx.notifications = notifications
+
+    def redeemed(code: str, user: str, servers: tuple[str, ...]) -> None:
+        text = f"{user} redeemed {code}: an account on {', '.join(servers)}."
+        notifications.notify("redemption", "Invitation redeemed", text)
+
+    if ctx.invitations is not None:
+        ctx.invitations.redeemed = redeemed
     ctx.login_entry = LoginEntry(login_command(cache.data_dir))
 
 
@@ -411,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def with_json(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sp.add_argument("--json", action="store_true", help="stable JSON output (see README)")
+        sp.add_argument("--json", action="store_true", help="stable JSON output (see docs/CLI.md)")
         return sp
 
     server = sub.add_parser("server", help="add, list, test or remove servers")

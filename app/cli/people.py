@@ -297,7 +297,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     stays the default; the actions become sub-commands of it)."""
 
     def with_json(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sp.add_argument("--json", action="store_true", help="stable JSON output (see README)")
+        sp.add_argument("--json", action="store_true", help="stable JSON output (see docs/CLI.md)")
         return sp
 
     inv = sub.add_parser("invite", help="create, list, disable, delete and redeem invitations")

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from app.core.errors import NotFoundError, ValidationError, ZondarrError
@@ -138,6 +138,8 @@ class InvitationService:
         self._clock = clock
         self._expiry = expiry
         self._history = history
+        # Told (loop thread, must not raise) after each successful redemption: (code, username, servers).
+        self.redeemed: Callable[[str, str, tuple[str, ...]], None] | None = None
 
     # -- admin side ----------------------------------------------------------------------------------------
 
@@ -305,7 +307,13 @@ class InvitationService:
                 fresh, again = await self._runner.read(self.check, code)
                 why = again or RefusalReason.USED_UP
                 return _refused(why, f"The invitation {inv.code} is {why.value}.")
-            return await self._create_all(inv, clients, username, email, password)
+            result = await self._create_all(inv, clients, username, email, password)
+            if result.ok and self.redeemed is not None:
+                try:
+                    self.redeemed(inv.code, username, tuple(o.server for o in result.servers))
+                except Exception:  # telling the admin must never undo or fail a redemption
+                    log.exception("redemption listener failed")
+            return result
         finally:
             for client in clients.values():
                 await self._connector.close(client)

@@ -97,6 +97,8 @@ def test_invitation_create_preflight_then_redeem_creates_the_jellyfin_account(
     made = _demo_user(jelly, "robin")
     assert made is not None and set(made.library_keys) == {libs[1].key, libs[2].key}
     assert "pw-robin-1" not in redeem.stage.text()
+    # the admin is told (no tray here: a toast), as they would be of a redemption made elsewhere
+    assert f"robin redeemed {code}: an account on Demo Jellyfin." in window.toasts.history
     screenshot(redeem, "page_invitation_redeemed")
     pump(lambda: page.model.row(0)[1] == "used up", 10)
     assert page.model.row(0)[2] == "1 / 1"
