@@ -138,6 +138,7 @@ def build_context(
     ctx.user_admin, ctx.invitations, ctx.identities = people.users, people.invitations, people.identities
     ctx.tasks = people.tasks
     ctx.expiry = people.expiry
+    ctx.devices = people.devices
     wire_desktop(ctx, cache, errors, runner, secrets, settings, mail)
     ctx.invite_cards = InviteCardService(
         runner=runner, invitations=cache.invitations, servers=cache.servers, tracks=cache.tracks,

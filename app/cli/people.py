@@ -10,6 +10,7 @@ import argparse
 import sys
 from datetime import datetime
 
+from app.cli.devices import register as register_device_commands
 from app.cli.invitation_cards import register as register_card_commands
 from app.cli.people_outcomes import EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, _exit_for, _need, _print_outcomes
 from app.cli.people_time import register as register_time_commands
@@ -355,6 +356,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ux.add_argument("--server", required=True, metavar="NAME")
     ux.add_argument("names", nargs="+", metavar="USER")
     ux.set_defaults(handler=cmd_users_exclude)
+    register_device_commands(usub, with_json)
 
     ident = sub.add_parser("identity", help="people and their accounts across servers")
     idsub = ident.add_subparsers(dest="identity_command", metavar="ACTION", required=True)

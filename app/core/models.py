@@ -38,6 +38,7 @@ class Capability(StrEnum):
     MAX_SESSIONS = "max_sessions"  # Restrictions.max_sessions
     ALLOW_DOWNLOADS = "allow_downloads"  # Restrictions.allow_downloads
     REMOTE_ACCESS = "remote_access"  # Restrictions.allow_remote
+    SIGN_IN_DEVICE = "sign_in_device"  # approve a device's Quick Connect code as an account (Jellyfin)
 
 
 class Change(StrEnum):

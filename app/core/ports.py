@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from app.core.filters import TrackFilter, TrackSort
 from app.core.models import (
@@ -133,6 +133,19 @@ class MediaServerClient(Protocol):
 
     def set_library_access(self, remote_id: str, library_keys: Sequence[str] | None) -> None:
         """Needs Capability.LIBRARY_ACCESS. ``None`` = every library; ``()`` = none (Plex: share removed)."""
+        ...
+
+
+@runtime_checkable
+class DeviceSignIn(Protocol):
+    """A client that can sign in someone's device as one of its accounts (Capability.SIGN_IN_DEVICE; Jellyfin's
+    Quick Connect). Blocking; call through the runner's ``net`` pool."""
+
+    def quick_connect_enabled(self) -> bool: ...
+
+    def authorize_device(self, remote_id: str, code: str) -> None:
+        """Approves the device showing ``code`` as ``remote_id``. Raises ValidationError (bad, unknown or
+        expired code; Quick Connect off; not allowed), NotFoundError (no such account), ExternalServiceError."""
         ...
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.demo.edits import LibraryEdits
+from app.demo.jellyfin_quickconnect import QuickConnect
 from app.demo.library import DemoLibrary, DemoUser
 
 PLEX_VERSION = "1.41.3.9314-a0bfb8370"
@@ -60,6 +61,7 @@ class DemoContext:
     def __post_init__(self) -> None:
         lib = self.library
         self.edits = LibraryEdits(lib)  # the library as edited by tests (/zondarr-demo/edit)
+        self.quick_connect = QuickConnect(self.lock)  # Jellyfin's pending Quick Connect requests
         self.users = list(lib.users)
         self.machine_id = machine_id_for(lib.kind, lib.seed)
         self.changed_machine_id = machine_id_for(lib.kind, lib.seed, changed=True)

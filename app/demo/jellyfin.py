@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from app.demo import control
 from app.demo.context import JELLYFIN_VERSION, DemoContext
 from app.demo.jellyfin_items import ItemRenderer, iso, slice_ranges
+from app.demo.jellyfin_quickconnect import QuickConnectRequest
 from app.demo.library import DemoUser
 from app.demo.transport import Reply, Request, Routed, page_index
 
@@ -45,6 +46,7 @@ class JellyfinApp:
         self.lib = ctx.library
         self.items = ItemRenderer(ctx.library, ctx.edits)
         self.movies_id = self.lib.hex_id("library-movies", 0)
+        self.quick_connect = ctx.quick_connect
 
     # ---- transport hooks --------------------------------------------------------------------------------
     def error_reply(self, status: int) -> Reply:
@@ -96,6 +98,8 @@ class JellyfinApp:
             return Routed(lambda e, ch: jreply(self._system_info(sid(ch))), "identity", None, True, ok)
         if path == "/users/authenticatebyname" and method == "POST":
             return Routed(lambda e, i: self._login(request.body), "login")
+        if path.startswith("/quickconnect/") or path == "/users/authenticatewithquickconnect":
+            return self._quick_connect_route(path, method, request, q, ok, user_id)
         if path == "/users/public":
             return Routed(lambda e, i: jreply([]))
         if path in ("/library/virtualfolders", "/library/mediafolders", "/userviews") and method == "GET":
@@ -273,6 +277,10 @@ class JellyfinApp:
             good = u is not None and self.ctx.passwords.get(u.jellyfin_id, "") == pw
         if u is None or not good or self._policy(u)["IsDisabled"]:
             return self.error_reply(401)
+        return jreply(self._auth_result(u))
+
+    def _auth_result(self, u: DemoUser) -> dict[str, object]:
+        """A new access token for ``u`` and the AuthenticationResult real servers send with it."""
         token = secrets.token_hex(16)
         with self.ctx.lock:
             self.ctx.issued_tokens[token] = u.jellyfin_id
@@ -289,13 +297,55 @@ class JellyfinApp:
             "ServerId": server_id,
             "LastActivityDate": iso(1_700_000_000),
         }
-        result = {
+        return {
             "User": self._user_dto(u, server_id),
             "SessionInfo": session,
             "AccessToken": token,
             "ServerId": server_id,
         }
-        return jreply(result)
+
+    # ---- Quick Connect ----------------------------------------------------------------------------------
+    def _quick_connect_route(
+        self, path: str, method: str, request: Request, q: dict[str, str], ok: bool, user_id: str | None
+    ) -> Routed:
+        qc = self.quick_connect
+        if path == "/quickconnect/enabled" and method == "GET":
+            return Routed(lambda e, i: jreply(qc.enabled))
+        if path == "/quickconnect/initiate" and method in ("POST", "GET"):
+            auth = request.headers.get("authorization", "") or request.headers.get("x-emby-authorization", "")
+            return Routed(lambda e, i: self._qc_reply(qc.initiate(auth), 401))
+        if path == "/quickconnect/connect" and method == "GET":
+            return Routed(lambda e, i: self._qc_reply(qc.by_secret(q.get("secret", "")), 404))
+        if path == "/quickconnect/authorize" and method == "POST":
+            return Routed(lambda e, i: self._qc_authorize(q, user_id), authorized=ok)
+        if path == "/users/authenticatewithquickconnect" and method == "POST":
+            return Routed(lambda e, i: self._qc_authenticate(request.body))
+        return Routed(lambda e, i: self.error_reply(404), authorized=ok)
+
+    def _qc_reply(self, request: QuickConnectRequest | None, missing: int) -> Reply:
+        return self.error_reply(missing) if request is None else jreply(request.to_json())
+
+    def _qc_authorize(self, q: dict[str, str], caller_id: str | None) -> Reply:
+        target = q.get("userid") or caller_id
+        caller = self._find(caller_id) if caller_id is not None else None
+        is_admin = caller_id is None or (caller is not None and caller.is_admin)
+        if target is None or self._find(target) is None:
+            return self.error_reply(404)
+        if target != caller_id and not is_admin:
+            return self.error_reply(403)
+        if not self.quick_connect.enabled:
+            return self.error_reply(401)
+        return (
+            jreply(True) if self.quick_connect.authorize(q.get("code", ""), target) else self.error_reply(404)
+        )
+
+    def _qc_authenticate(self, body: bytes) -> Reply:
+        data = _json_body(body) or {}
+        request = self.quick_connect.redeem(str(data.get("secret") or ""))
+        u = self._find(request.user_id) if request is not None else None
+        if u is None:
+            return self.error_reply(401)
+        return jreply(self._auth_result(u))
 
     def _new_user(self, body: bytes) -> Reply:
         data = _json_body(body)

@@ -351,6 +351,15 @@ class JellyfinClient:
         with self._lock:
             self._users_admin().set_access(remote_id, library_keys)
 
+    def quick_connect_enabled(self) -> bool:
+        with self._lock:
+            return self._users_admin().quick_connect_enabled()
+
+    def authorize_device(self, remote_id: str, code: str) -> None:
+        """Quick Connect: signs in the device showing ``code`` as ``remote_id`` (see JellyfinUserAdmin)."""
+        with self._lock:
+            self._users_admin().authorize_device(remote_id, code)
+
 
 def _since(change: Change, since: float) -> dict[str, str]:
     """``MinDateLastSaved`` (metadata; an album edit saves its tracks too) or ``MinDateLastSavedForUser``

@@ -108,6 +108,42 @@ class JellyfinUserAdmin:
             policy["EnabledFolders"] = list(library_keys or ())
             self._post_policy(remote_id, policy)
 
+    def quick_connect_enabled(self) -> bool:
+        with calling(self._name, "asking whether Quick Connect is on", (self._token,)):
+            return self._api._get("QuickConnect/Enabled") is True
+
+    def authorize_device(self, remote_id: str, code: str) -> None:
+        """Approves the device showing Quick Connect ``code`` as the account ``remote_id`` (an administrator's
+        token may approve for anyone). Raises ValidationError for a malformed or unknown/expired code and when
+        Quick Connect is off; NotFoundError for an unknown account."""
+        digits = code.strip().replace(" ", "")
+        if len(digits) != 6 or not digits.isdigit():
+            raise ValidationError(
+                f"{code!r} is not a Quick Connect code.", remedy="Type the 6 digits the Jellyfin app shows."
+            )
+        with calling(self._name, "signing in a device with Quick Connect", (self._token,)):
+            if not self.quick_connect_enabled():
+                raise ValidationError(
+                    f"{self._name}: Quick Connect is turned off on this server.",
+                    remedy="Turn it on in the Jellyfin dashboard (General → Quick Connect), then try again.",
+                )
+            self._policy(remote_id)  # NotFoundError for an account the server no longer has
+            try:
+                self._api._post("QuickConnect/Authorize", params={"code": digits, "userId": remote_id})
+            except HttpStatus as exc:
+                if exc.status == 404:
+                    raise ValidationError(
+                        f"{self._name}: no device is waiting with the code {digits}.",
+                        remedy="Codes last about 10 minutes: ask them to start Quick Connect again and read "
+                        "the new code.",
+                    ) from None
+                if exc.status in (401, 403):
+                    raise ValidationError(
+                        f"{self._name}: Zondarr's account may not sign in devices for other users.",
+                        remedy="Connect this server with an administrator account or an API key.",
+                    ) from None
+                raise
+
     def delete(self, remote_id: str) -> None:
         with calling(self._name, "deleting a user", (self._token,)):
             policy = self._policy(remote_id)  # NotFoundError for an unknown id

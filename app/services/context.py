@@ -24,6 +24,7 @@ from app.core.ports import (
 from app.core.settings import Settings
 from app.services.backups import BackupService
 from app.services.bundle import BundleWriter
+from app.services.device_signin import DeviceSignInService
 from app.services.diagnostics import DiagnosticsService
 from app.services.error_recorder import ErrorRecorder
 from app.services.expiry import ExpiryService
@@ -77,6 +78,7 @@ class AppContext:
     notifications: NotificationService | None = None
     login_entry: LoginItem | None = None
     invite_cards: InviteCardService | None = None
+    devices: DeviceSignInService | None = None  # Quick Connect: sign in someone's device as their account
     backups: BackupService | None = None  # copies of the cache: on demand and the daily "backup" task
     # signing in and finding servers (issue 12)
     plex_signin: PlexSignInService | None = None

@@ -30,6 +30,7 @@ from app.core.ports import (
 )
 from app.core.settings import Settings
 from app.services.connector import Connector
+from app.services.device_signin import DeviceSignInService
 from app.services.expiry import ExpiryService
 from app.services.identities import IdentityService
 from app.services.invitations import InvitationService
@@ -48,6 +49,7 @@ class PeopleServices:
     identities: IdentityService
     tasks: TaskScheduler
     expiry: ExpiryService
+    devices: DeviceSignInService
 
 
 def standard_tasks(
@@ -182,4 +184,7 @@ def build_people(
         clock=clock,
         preferences=preferences,
     )
-    return PeopleServices(user_service, invitation_service, identity_service, scheduler, expiry_service)
+    devices = DeviceSignInService(connector=connector, servers=servers, accounts=accounts)
+    return PeopleServices(
+        user_service, invitation_service, identity_service, scheduler, expiry_service, devices
+    )
