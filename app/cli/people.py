@@ -14,6 +14,7 @@ from app.cli.devices import register as register_device_commands
 from app.cli.invitation_cards import register as register_card_commands
 from app.cli.people_outcomes import EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, _exit_for, _need, _print_outcomes
 from app.cli.people_time import register as register_time_commands
+from app.cli.people_time import restriction_options, restrictions_of
 from app.cli.render import print_json
 from app.core.errors import ValidationError, register_secret
 from app.services.context import AppContext
@@ -66,6 +67,7 @@ async def cmd_invite_create(ctx: AppContext, args: argparse.Namespace) -> int:
         max_uses=args.max_uses,
         duration_days=args.duration_days,
         note=args.note or "",
+        restrictions=restrictions_of(args),
     )
     if args.json:
         print_json(inv.to_json("active"))
@@ -316,6 +318,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     create.add_argument("--max-uses", type=int, metavar="N")
     create.add_argument("--duration-days", type=int, metavar="N", help="accounts are disabled after N days")
     create.add_argument("--note", metavar="TEXT")
+    restriction_options(create)
     create.set_defaults(handler=cmd_invite_create)
     with_json(isub.add_parser("list", help="invitations with status")).set_defaults(handler=cmd_invite_list)
     for action, text in (("disable", "disable"), ("enable", "enable again"), ("delete", "delete")):

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from app.cli.people_outcomes import _exit_for, _need, _print_outcomes
 from app.cli.render import print_json
 from app.core.errors import ValidationError
-from app.core.models import AccountEvent
+from app.core.models import AccountEvent, Restrictions
 from app.services.context import AppContext
 from app.services.expiry import ExpiryChange
 
@@ -61,6 +61,29 @@ async def cmd_users_history(ctx: AppContext, args: argparse.Namespace) -> int:
         raise ValidationError("A user needs its server.", remedy="Add --server NAME.")
     _print_events(await service.history(args.server, args.name, args.limit), args.json)
     return 0
+
+
+def restrictions_of(args: argparse.Namespace) -> Restrictions:
+    return Restrictions(args.max_sessions, args.downloads, args.remote)
+
+
+def restriction_options(sp: argparse.ArgumentParser) -> None:
+    """``--max-sessions N``, ``--downloads/--no-downloads``, ``--remote/--no-remote`` (unset = unchanged)."""
+    sp.add_argument(
+        "--max-sessions", type=int, metavar="N", help="Jellyfin: at most N active sessions (0 = no limit)"
+    )
+    sp.add_argument(
+        "--downloads",
+        action=argparse.BooleanOptionalAction,
+        help="allow downloads (Jellyfin; Plex: allow sync)",
+    )
+    sp.add_argument("--remote", action=argparse.BooleanOptionalAction, help="Jellyfin: allow remote access")
+
+
+async def cmd_users_restrict(ctx: AppContext, args: argparse.Namespace) -> int:
+    outcomes = await _need(ctx.user_admin).restrict(args.server, args.names, restrictions_of(args))
+    _print_outcomes(outcomes, args.json)
+    return _exit_for(outcomes)
 
 
 async def cmd_identity_access(ctx: AppContext, args: argparse.Namespace) -> int:
@@ -118,6 +141,12 @@ def register(
     ue.add_argument("names", nargs="+", metavar="USER", help="username or id")
     _expiry_options(ue)
     ue.set_defaults(handler=cmd_users_expire)
+
+    ur = with_json(usub.add_parser("restrict", help="sessions, downloads and remote access of accounts"))
+    ur.add_argument("--server", required=True, metavar="NAME")
+    ur.add_argument("names", nargs="+", metavar="USER", help="username or id")
+    restriction_options(ur)
+    ur.set_defaults(handler=cmd_users_restrict)
 
     uh = with_json(usub.add_parser("history", help="what Zondarr did to accounts, newest first"))
     uh.add_argument("--server", metavar="NAME")

@@ -35,6 +35,7 @@ from app.core.models import (
     RememberedShare,
     RemoteLibrary,
     RemoteUser,
+    Restrictions,
     Server,
     ServerIdentity,
     ServerKind,
@@ -117,10 +118,16 @@ class MediaServerClient(Protocol):
     # -- user management (issue 4). A client without the matching Capability raises ValidationError saying why.
 
     def create_user(
-        self, username: str, password: str | None, email: str | None, library_keys: Sequence[str]
+        self,
+        username: str,
+        password: str | None,
+        email: str | None,
+        library_keys: Sequence[str],
+        restrictions: Restrictions | None = None,
     ) -> RemoteUser:
         """Creates (Jellyfin) or invites/shares with (Plex) an account with access to exactly ``library_keys``
-        (empty = every library). Raises ValidationError (username taken, missing input), ExternalServiceError."""
+        (empty = every library) and ``restrictions``. Raises ValidationError (username taken, missing input, a
+        restriction the kind does not have), ExternalServiceError."""
         ...
 
     def set_user_disabled(self, remote_id: str, disabled: bool) -> None:
@@ -133,6 +140,11 @@ class MediaServerClient(Protocol):
 
     def set_library_access(self, remote_id: str, library_keys: Sequence[str] | None) -> None:
         """Needs Capability.LIBRARY_ACCESS. ``None`` = every library; ``()`` = none (Plex: share removed)."""
+        ...
+
+    def set_restrictions(self, remote_id: str, restrictions: Restrictions) -> None:
+        """Applies the fields that are not None (each needs its Capability: MAX_SESSIONS, ALLOW_DOWNLOADS,
+        REMOTE_ACCESS; a missing one raises ValidationError saying why). Raises NotFoundError, ExternalServiceError."""
         ...
 
 

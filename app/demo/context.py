@@ -35,6 +35,9 @@ class PlexShare:
     all_libraries: bool
     pending: bool
     invited_at: int
+    allow_sync: bool = (
+        False  # plex.tv "allow downloads" (sharing_settings.allowSync; PUT /api/v2/sharings/{id})
+    )
 
 
 @dataclass
@@ -55,6 +58,7 @@ class DemoContext:
     # username -> epoch of the account's last activity (Jellyfin LastActivityDate, Plex share lastSeenAt);
     # tests set it to stage inactive accounts; absent = a deterministic time from the account's index
     activity: dict[str, float] = field(default_factory=dict)
+    last_share_id: int = 0  # plex.tv never reuses an id, even after a share is removed
     lock: threading.RLock = field(default_factory=threading.RLock)
     pin_approve_after_polls: int = 0  # demo plex.tv: approve a sign-in PIN by itself after this many polls
 
@@ -80,6 +84,7 @@ class DemoContext:
                     user.library_keys is None,
                     False,
                     1_600_000_000 + user.index * 86_400,
+                    True,
                 )
             )
 

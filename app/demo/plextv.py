@@ -66,6 +66,8 @@ class PlexTv:
         parts = path.split("/")  # ['', 'api', 'servers', MID, 'shared_servers', ID]
         if path.startswith("/api/v2/sharings/") and method == "DELETE":
             return Routed(lambda e, i: self._remove_friend(parts[-1]), authorized=ok)
+        if path.startswith("/api/v2/sharings/") and method == "PUT":
+            return Routed(lambda e, i: self._sharing_settings(parts[-1], request.query), authorized=ok)
         if len(parts) == 6 and parts[2] == "servers" and parts[4] == "shared_servers":
             if parts[3] != ctx.machine_id:
                 return missing
@@ -128,7 +130,7 @@ class PlexTv:
             rows.append(
                 f'<User id="{u.plex_id}" title="{_x(u.username)}" username="{_x(u.username if u.email else "")}" '
                 f'email="{_x(u.email or "")}" recommendationsPlaylistId="" thumb="https://plex.tv/users/{u.plex_id}/avatar" '
-                f'protected="0" home="{int(u.home)}" allowTuners="0" allowSync="1" allowCameraUpload="0" '
+                f'protected="0" home="{int(u.home)}" allowTuners="0" allowSync="{int(s is None or s.allow_sync)}" allowCameraUpload="0" '
                 f'allowChannels="0" allowSubtitleAdmin="0" filterAll="" filterMovies="" filterMusic="" '
                 f'filterPhotos="" filterTelevision="" restricted="{int(u.home)}">\n{server}</User>\n'
             )
@@ -172,7 +174,7 @@ class PlexTv:
         return (
             f'<SharedServer id="{s.id}" username="{_x(s.username)}" email="{_x(s.email)}" userID="{s.user_id}" '
             f'accessToken="demo-share-{s.id}" name="{_x(self.ctx.name)}" acceptedAt="{accepted}" invitedAt="{s.invited_at}" '
-            f'allowSync="1" allowCameraUpload="0" allowChannels="0" allowTuners="0" allowSubtitleAdmin="0" owned="0" '
+            f'allowSync="{int(s.allow_sync)}" allowCameraUpload="0" allowChannels="0" allowTuners="0" allowSubtitleAdmin="0" owned="0" '
             f'allLibraries="{int(s.all_libraries)}" filterAll="" filterMovies="" filterMusic="" filterPhotos="" '
             f'filterTelevision="">\n{self._sections_xml(s.section_keys)}</SharedServer>\n'
         )
@@ -202,6 +204,7 @@ class PlexTv:
             chosen = self._section_ids(shared.get("library_section_ids"))
             invited_id = str(shared.get("invited_id") or "").strip()
             who = str(shared.get("invited_email") or invited_id).strip()
+            allow_sync = str((data.get("sharing_settings") or {}).get("allowSync") or "0") == "1"
         except (ValueError, KeyError, TypeError, AttributeError):
             return _xml('<errors><error code="1002" message="Invalid request" status="400"/></errors>', 400)
         if not who or chosen is None:
@@ -227,7 +230,9 @@ class PlexTv:
                 return _xml(
                     '<errors><error code="1001" message="User not found" status="404"/></errors>', 404
                 )
-            share_id = max([s.id for s in self.ctx.shares] + [0]) + 1
+            share_id = self.ctx.last_share_id = (
+                max([s.id for s in self.ctx.shares] + [self.ctx.last_share_id]) + 1
+            )
             user_id = (
                 friend.plex_id if friend else 7_000_000 + share_id
             )  # plex.tv assigns ids to new accounts
@@ -235,7 +240,15 @@ class PlexTv:
             email = (friend.email or "") if friend else (who if "@" in who else "")
             section_keys = tuple(chosen.values()) or all_keys
             share = PlexShare(
-                share_id, user_id, username, email, section_keys, not chosen, not invited_id, int(time.time())
+                share_id,
+                user_id,
+                username,
+                email,
+                section_keys,
+                not chosen,
+                not invited_id,
+                int(time.time()),
+                allow_sync,
             )
             self.ctx.shares.append(share)
         return self._shared_servers(share)
@@ -258,6 +271,17 @@ class PlexTv:
             share.section_keys = tuple(chosen.values())
             share.all_libraries = False
         return self._shared_servers(share)
+
+    def _sharing_settings(self, user_id: str, query: dict[str, str]) -> Reply:
+        """PUT /api/v2/sharings/{userId}?allowSync=0|1 (updateFriend's settings): every share of that friend."""
+        with self.ctx.lock:
+            shares = [s for s in self.ctx.shares if str(s.user_id) == user_id]
+            if not shares:
+                return _xml('<errors><error code="1000" message="Not found" status="404"/></errors>', 404)
+            if "allowSync" in query:
+                for share in shares:
+                    share.allow_sync = query["allowSync"] == "1"
+        return Reply(200, b"", "text/plain")
 
     def _delete_share(self, share_id: str) -> Reply:
         """DELETE shared_servers/{id} (updateFriend removeSections): the user loses this server."""

@@ -36,6 +36,7 @@ from app.core.models import (
     ConnectResult,
     RemoteLibrary,
     RemoteUser,
+    Restrictions,
     ServerIdentity,
     ServerKind,
     TrackRecord,
@@ -333,11 +334,17 @@ class JellyfinClient:
         return JellyfinUserAdmin(self._name, self._lib.jellyfin, self._token)
 
     def create_user(
-        self, username: str, password: str | None, email: str | None, library_keys: Sequence[str]
+        self,
+        username: str,
+        password: str | None,
+        email: str | None,
+        library_keys: Sequence[str],
+        restrictions: Restrictions | None = None,
     ) -> RemoteUser:
-        """``Users/New`` then the policy limiting it to ``library_keys`` (Jellyfin keeps no email)."""
+        """``Users/New`` then the policy limiting it to ``library_keys`` and ``restrictions`` (Jellyfin keeps no
+        email)."""
         with self._lock:
-            return self._users_admin().create(username, password, library_keys)
+            return self._users_admin().create(username, password, library_keys, restrictions)
 
     def set_user_disabled(self, remote_id: str, disabled: bool) -> None:
         with self._lock:
@@ -359,6 +366,10 @@ class JellyfinClient:
         """Quick Connect: signs in the device showing ``code`` as ``remote_id`` (see JellyfinUserAdmin)."""
         with self._lock:
             self._users_admin().authorize_device(remote_id, code)
+
+    def set_restrictions(self, remote_id: str, restrictions: Restrictions) -> None:
+        with self._lock:
+            self._users_admin().set_restrictions(remote_id, restrictions)
 
 
 def _since(change: Change, since: float) -> dict[str, str]:

@@ -12,10 +12,20 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.core.errors import NotFoundError, ServerError, ValidationError
-from app.core.models import RemoteUser
+from app.core.models import RemoteUser, Restrictions
 from app.servers import jellyfin_parse
 from app.servers.translate import BadBody, HttpStatus
 from app.servers.user_common import calling
+
+
+def apply_restrictions(policy: dict[str, Any], restrictions: Restrictions) -> None:
+    """Writes the fields of ``restrictions`` that are set into a Jellyfin ``UserPolicy`` (in place)."""
+    if restrictions.max_sessions is not None:
+        policy["MaxActiveSessions"] = max(0, restrictions.max_sessions)
+    if restrictions.allow_downloads is not None:
+        policy["EnableContentDownloading"] = restrictions.allow_downloads
+    if restrictions.allow_remote is not None:
+        policy["EnableRemoteAccess"] = restrictions.allow_remote
 
 
 class JellyfinUserAdmin:
@@ -53,7 +63,13 @@ class JellyfinUserAdmin:
                 remedy="Edit the invitation or the access and pick libraries that exist.",
             )
 
-    def create(self, username: str, password: str | None, library_keys: Sequence[str]) -> RemoteUser:
+    def create(
+        self,
+        username: str,
+        password: str | None,
+        library_keys: Sequence[str],
+        restrictions: Restrictions | None = None,
+    ) -> RemoteUser:
         """Creates the user, then limits it to ``library_keys`` (every library when empty). When the policy
         cannot be set the new user is deleted again, so no account with too much access is left behind."""
         name = username.strip()
@@ -79,6 +95,8 @@ class JellyfinUserAdmin:
                 policy = self._policy(remote_id)
                 policy["EnableAllFolders"] = not library_keys
                 policy["EnabledFolders"] = list(library_keys)
+                if restrictions is not None:
+                    apply_restrictions(policy, restrictions)
                 self._post_policy(remote_id, policy)
             except BaseException:
                 try:
@@ -143,6 +161,15 @@ class JellyfinUserAdmin:
                         remedy="Connect this server with an administrator account or an API key.",
                     ) from None
                 raise
+
+    def set_restrictions(self, remote_id: str, restrictions: Restrictions) -> None:
+        """Policy read-modify-write: ``MaxActiveSessions``, ``EnableContentDownloading``, ``EnableRemoteAccess``."""
+        if restrictions.empty:
+            return
+        with calling(self._name, "changing a user's restrictions", (self._token,)):
+            policy = self._policy(remote_id)
+            apply_restrictions(policy, restrictions)
+            self._post_policy(remote_id, policy)
 
     def delete(self, remote_id: str) -> None:
         with calling(self._name, "deleting a user", (self._token,)):

@@ -29,6 +29,7 @@ from app.core.models import (
     Change,
     RemoteLibrary,
     RemoteUser,
+    Restrictions,
     ServerIdentity,
     ServerKind,
     TrackRecord,
@@ -72,6 +73,7 @@ class PlexClient:
             Capability.CREATE_USER,
             Capability.DELETE_USER,
             Capability.LIBRARY_ACCESS,
+            Capability.ALLOW_DOWNLOADS,
         }
     )  # no DISABLE_USER/PASSWORD: plex.tv accounts have neither here (services disable by removing shares)
     needs_album_pass = True  # real Plex track listings carry no genre/year: albums provide them
@@ -277,12 +279,18 @@ class PlexClient:
         return PlexUserAdmin(self._name, self._server, self._session, self._token)
 
     def create_user(
-        self, username: str, password: str | None, email: str | None, library_keys: Sequence[str]
+        self,
+        username: str,
+        password: str | None,
+        email: str | None,
+        library_keys: Sequence[str],
+        restrictions: Restrictions | None = None,
     ) -> RemoteUser:
         """Shares ``library_keys`` with the plex.tv account ``username`` (a username or email; the password is
-        not used: plex.tv accounts keep their own). The share is pending until the invitee accepts it."""
+        not used: plex.tv accounts keep their own). The share is pending until the invitee accepts it.
+        ``restrictions``: only ``allow_downloads`` (plex.tv "allow sync"); another field raises ValidationError."""
         with self._lock:
-            return self._users_admin().create(username, email, library_keys)
+            return self._users_admin().create(username, email, library_keys, restrictions)
 
     def set_user_disabled(self, remote_id: str, disabled: bool) -> None:
         """Always raises ValidationError: Plex has no disabled state (services remove and remember shares)."""
@@ -297,6 +305,11 @@ class PlexClient:
     def set_library_access(self, remote_id: str, library_keys: Sequence[str] | None) -> None:
         with self._lock:
             self._users_admin().set_access(remote_id, library_keys)
+
+    def set_restrictions(self, remote_id: str, restrictions: Restrictions) -> None:
+        """Only ``allow_downloads`` (plex.tv "allow sync" of the friend); other fields raise ValidationError."""
+        with self._lock:
+            self._users_admin().set_restrictions(remote_id, restrictions)
 
 
 _CHANGE_FILTER = {

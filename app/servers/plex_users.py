@@ -23,10 +23,10 @@ from plexapi.myplex import MyPlexAccount, MyPlexUser
 from plexapi.server import PlexServer
 
 from app.core.errors import NotFoundError, ValidationError
-from app.core.models import RemoteUser
+from app.core.models import RemoteUser, Restrictions
 from app.servers.translate import BadBody
 from app.servers.transport import GuardedSession
-from app.servers.user_common import calling
+from app.servers.user_common import calling, not_supported
 
 PLEX_TV = "https://plex.tv"
 
@@ -80,7 +80,13 @@ class PlexUserAdmin:
         url = f"{PLEX_TV}/api/servers/{self._mid}/shared_servers/{share.get('id')}"
         account.query(url, self._session.delete)
 
-    def create(self, who: str, email: str | None, library_keys: Sequence[str]) -> RemoteUser:
+    def create(
+        self,
+        who: str,
+        email: str | None,
+        library_keys: Sequence[str],
+        restrictions: Restrictions | None = None,
+    ) -> RemoteUser:
         """Shares ``library_keys`` (every library when empty) with the plex.tv account ``who`` (username or
         email). Raises ValidationError when that account already has this server or a library is missing."""
         with calling(self._name, "sharing libraries on plex.tv", (self._token,)):
@@ -90,8 +96,10 @@ class PlexUserAdmin:
                     f"{self._name}: {who} already has access to this server.",
                     remedy="Pick another plex.tv account, or change that user's libraries instead.",
                 )
+            self._only_downloads(restrictions)
             sections = self._sections(library_keys) if library_keys else None
-            root = account.inviteFriend(who, self._mid, sections=sections)
+            allow_sync = bool(restrictions and restrictions.allow_downloads)
+            root = account.inviteFriend(who, self._mid, sections=sections, allowSync=allow_sync)
             share = next(iter(root.iter("SharedServer")), None) if isinstance(root, Element) else None
             user_id = (share.get("userID") if share is not None else None) or ""
             username = (share.get("username") if share is not None else None) or who
@@ -128,6 +136,30 @@ class PlexUserAdmin:
             url = f"{PLEX_TV}/api/servers/{self._mid}/shared_servers/{share.get('id')}"
             body = {"server_id": self._mid, "shared_server": {"library_section_ids": ids}}
             account.query(url, self._session.put, json=body, headers={"Content-Type": "application/json"})
+
+    def _only_downloads(self, restrictions: Restrictions | None) -> None:
+        if restrictions is not None and (
+            restrictions.max_sessions is not None or restrictions.allow_remote is not None
+        ):
+            raise not_supported(
+                self._name, "Plex", "limit sessions or remote access", 'plex.tv only has "allow downloads".'
+            )
+
+    def set_restrictions(self, remote_id: str, restrictions: Restrictions) -> None:
+        """plex.tv "allow sync" of the friend (``PUT /api/v2/sharings/{id}?allowSync=``). Raises ValidationError
+        for the fields Plex does not have, NotFoundError for an account that is not a friend (yet)."""
+        self._only_downloads(restrictions)
+        if restrictions.allow_downloads is None:
+            return
+        with calling(self._name, "changing a user's restrictions on plex.tv", (self._token,)):
+            account = self._account()
+            friend = self._friend(account, remote_id)
+            if friend is None:
+                raise NotFoundError(
+                    f"{self._name}: {remote_id} has not accepted the invitation yet.",
+                    remedy="Try again once they accepted it on plex.tv.",
+                )
+            account.updateFriend(friend, self._mid, allowSync=restrictions.allow_downloads)
 
     def delete(self, remote_id: str) -> None:
         """Removes this server's share (or pending invitation); a friend left without any server of the owner

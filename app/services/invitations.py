@@ -27,6 +27,7 @@ from app.core.models import (
     NewInvitation,
     RefusalReason,
     RemoteUser,
+    Restrictions,
     Server,
     ServerKind,
     Trigger,
@@ -50,7 +51,7 @@ from app.services.people_common import (
     record,
     resolve_libraries,
 )
-from app.services.users import UserService
+from app.services.users import UserService, describe_restrictions, supported_part
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,7 @@ class InvitationService:
         max_uses: int | None = None,
         duration_days: int | None = None,
         note: str = "",
+        restrictions: Restrictions | None = None,
     ) -> Invitation:
         """``libraries`` maps a server name to library keys or titles (as cached by the last sync); a target
         server without an entry shares every library. Raises ValidationError, NotFoundError."""
@@ -175,7 +177,10 @@ class InvitationService:
             server = self._servers.get_by_name(name)
             keys = await self._library_keys(server, libraries.get(name, ()))
             targets.append(InvitationTarget(server.id, server.name, keys))
-        new = NewInvitation(new_code(), tuple(targets), expires_at, max_uses, duration_days, note)
+        limits = restrictions or Restrictions()
+        if limits.max_sessions is not None and not 0 <= limits.max_sessions <= 100:
+            raise ValidationError("Max sessions must be 0 (unlimited) to 100.", remedy="")
+        new = NewInvitation(new_code(), tuple(targets), expires_at, max_uses, duration_days, note, limits)
         return await self._runner.db(self._store.create, new)
 
     async def _library_keys(self, server: Server, wanted: Sequence[str]) -> tuple[str, ...]:
@@ -331,15 +336,22 @@ class InvitationService:
         for target in inv.targets:
             client = clients[target.server]
             try:
-                user = await self._runner.net(
-                    client.create_user, username, password, email, target.library_keys
-                )
+                if inv.restrictions.empty:
+                    user = await self._runner.net(
+                        client.create_user, username, password, email, target.library_keys
+                    )
+                else:
+                    limits, _ = supported_part(inv.restrictions, client.capabilities)
+                    user = await self._runner.net(
+                        client.create_user, username, password, email, target.library_keys, limits
+                    )
                 created.append((target, user))
             except ZondarrError as err:
                 failure = (target, err)
                 break
         if failure is None:
-            return await self._record_success(inv, created, username, email)
+            caps = {name: client.capabilities for name, client in clients.items()}
+            return await self._record_success(inv, created, username, email, caps)
         target, error = failure
         log.warning("redeeming %s failed on %s: %s", inv.code, target.server, error.detail)
         outcomes = [
@@ -387,6 +399,7 @@ class InvitationService:
         created: list[tuple[InvitationTarget, RemoteUser]],
         username: str,
         email: str | None,
+        clients_caps: Mapping[str, frozenset[Capability]],
     ) -> RedeemResult:
         now = self._clock()
         expires = None if inv.duration_days is None else now + inv.duration_days * 86400
@@ -404,11 +417,15 @@ class InvitationService:
                 "ok",
             )
             await self._runner.db(self._accounts.upsert, target.server_id, user)
-            outcomes.append(
-                Outcome(
-                    target.server, True, f"{target.server}: account ready.", username, None, user.remote_id
+            text = f"{target.server}: account ready."
+            if not inv.restrictions.empty:
+                limits, missing = supported_part(
+                    inv.restrictions, clients_caps.get(target.server, frozenset())
                 )
-            )
+                text += f" Restrictions: {describe_restrictions(limits)}."
+                if missing:
+                    text += f" This server cannot {' or '.join(missing)}: left as it is."
+            outcomes.append(Outcome(target.server, True, text, username, None, user.remote_id))
         refs = [AccountRef(t.server_id, u.remote_id) for t, u in created]
         await self._runner.db(self._identities.link, identity.id, refs)
         if expires is not None and self._expiry is not None:

@@ -22,6 +22,7 @@ from app.core.models import (
     MergeCounts,
     RememberedShare,
     RemoteUser,
+    Restrictions,
     Server,
     Trigger,
     User,
@@ -67,6 +68,42 @@ def classify(listed: Iterable[str], known: Iterable[str], excluded: Iterable[str
     """Pure: ``orphaned`` = listed - known - excluded; ``stale`` = known - listed. Nothing is acted on."""
     on_server, managed, skip = set(listed), set(known), set(excluded)
     return Discrepancies(frozenset(on_server - managed - skip), frozenset(managed - on_server))
+
+
+def needed_capabilities(restrictions: Restrictions) -> list[tuple[Capability, str]]:
+    """The capability each set field of ``restrictions`` needs, with the words of its refusal."""
+    out = []
+    if restrictions.max_sessions is not None:
+        out.append((Capability.MAX_SESSIONS, "limit active sessions"))
+    if restrictions.allow_downloads is not None:
+        out.append((Capability.ALLOW_DOWNLOADS, "allow or forbid downloads"))
+    if restrictions.allow_remote is not None:
+        out.append((Capability.REMOTE_ACCESS, "allow or forbid remote access"))
+    return out
+
+
+def supported_part(
+    restrictions: Restrictions, capabilities: frozenset[Capability]
+) -> tuple[Restrictions, list[str]]:
+    """The fields a server with ``capabilities`` has, and the words of those it has not (left out)."""
+    kept = Restrictions(
+        restrictions.max_sessions if Capability.MAX_SESSIONS in capabilities else None,
+        restrictions.allow_downloads if Capability.ALLOW_DOWNLOADS in capabilities else None,
+        restrictions.allow_remote if Capability.REMOTE_ACCESS in capabilities else None,
+    )
+    missing = [what for cap, what in needed_capabilities(restrictions) if cap not in capabilities]
+    return kept, missing
+
+
+def describe_restrictions(r: Restrictions) -> str:
+    parts = []
+    if r.max_sessions is not None:
+        parts.append("unlimited sessions" if r.max_sessions == 0 else f"at most {r.max_sessions} sessions")
+    if r.allow_downloads is not None:
+        parts.append("downloads allowed" if r.allow_downloads else "no downloads")
+    if r.allow_remote is not None:
+        parts.append("remote access" if r.allow_remote else "no remote access")
+    return ", ".join(parts) or "no restrictions"
 
 
 def inactive_for(users: Iterable[User], now: float, days: int) -> list[User]:
@@ -349,6 +386,47 @@ class UserService:
             return message
 
         return await self.per_account(server, list(wanted), one, "access")
+
+    # -- restrictions --------------------------------------------------------------------------------------
+
+    async def restrict(
+        self,
+        server_name: str,
+        names: Sequence[str],
+        restrictions: Restrictions,
+        *,
+        trigger: str = Trigger.ADMIN,
+    ) -> list[Outcome]:
+        """Applies ``restrictions`` (the fields that are set) to accounts of one server. A field the server kind
+        does not have is refused per account with the reason ("not supported")."""
+        if restrictions.empty:
+            raise ValidationError(
+                "Say which restriction to set.", remedy="Give --max-sessions, --downloads ..."
+            )
+        refs, outcomes = await self.find_accounts(server_name, names)
+        return outcomes + await self.apply_restrictions(refs, restrictions, trigger=trigger)
+
+    async def apply_restrictions(
+        self, refs: Sequence[AccountRef], restrictions: Restrictions, *, trigger: str = Trigger.ADMIN
+    ) -> list[Outcome]:
+        by_server: dict[int, list[str]] = {}
+        for ref in refs:
+            by_server.setdefault(ref.server_id, []).append(ref.remote_id)
+        out: list[Outcome] = []
+        for server_id, remote_ids in by_server.items():
+            server = self._servers.get(server_id)
+
+            async def one(client: MediaServerClient, rid: str, name: str, server: Server = server) -> str:
+                for capability, what in needed_capabilities(restrictions):
+                    require(client, server, capability, what)
+                await self._runner.net(client.set_restrictions, rid, restrictions)
+                return f"{server.name}: {name} now has {describe_restrictions(restrictions)}."
+
+            done = await self.per_account(server, remote_ids, one, "restrict")
+            event = events_of(done, server.id, AccountAction.RESTRICTIONS, trigger, self._clock())
+            await record(self._runner, self._history, event)
+            out += done
+        return out
 
     # -- sync and discrepancies ------------------------------------------------------------------------------
 

@@ -230,3 +230,45 @@ def test_last_activity_and_the_inactive_filter(env: tuple[DemoPair, Path, SmtpSt
     assert [u["username"] for u in inactive] == [sleeper]  # type: ignore[union-attr,index]
     r = run_cli(data_dir, "users", "disable", "--server", "Jelly", sleeper, "--json")
     assert r.code == 0 and next(u for u in pair.jellyfin._ctx.users if u.username == sleeper).is_disabled
+
+
+def test_restrictions_applied_at_redemption_and_again_later(env: tuple[DemoPair, Path, SmtpStandIn]) -> None:
+    pair, data_dir, _ = env
+    _redeem(data_dir, "vera", "--max-sessions", "2", "--no-downloads", "--no-remote")
+    policy = _jelly_policy(pair, "vera")
+    assert (policy["MaxActiveSessions"], policy["EnableContentDownloading"], policy["EnableRemoteAccess"]) == (
+        2, False, False,
+    )  # fmt: skip
+    [share] = [s for s in pair.plex._ctx.shares if "vera" in (s.username, s.email)]
+    assert share.allow_sync is False  # Plex has "allow downloads" only; sessions and remote are left out
+    r = run_cli(
+        data_dir,
+        "users",
+        "restrict",
+        "--server",
+        "Jelly",
+        "vera",
+        "--max-sessions",
+        "3",
+        "--downloads",
+        "--json",
+    )
+    assert r.code == 0, r.out + r.err
+    policy = _jelly_policy(pair, "vera")
+    assert (policy["MaxActiveSessions"], policy["EnableContentDownloading"], policy["EnableRemoteAccess"]) == (
+        3, True, False,
+    )  # fmt: skip
+    friend = pair.plex.library.users[2]
+    r = run_cli(
+        data_dir, "users", "restrict", "--server", "Plex", friend.username, "--no-downloads", "--json"
+    )
+    assert r.code == 0, r.out + r.err
+    assert [s.allow_sync for s in pair.plex._ctx.shares if s.username == friend.username] == [False]
+    refused = run_cli(
+        data_dir, "users", "restrict", "--server", "Plex", friend.username, "--max-sessions", "1", "--json"
+    )
+    assert refused.code == 1
+    [result] = refused.json()["results"]  # type: ignore[index]
+    assert result["reason"] == "not supported" and "limit active sessions" in result["message"]
+    actions = [e["action"] for e in run_cli(data_dir, "identity", "history", "vera", "--json").json()]  # type: ignore[union-attr,index]
+    assert actions.count("restrictions set") == 1 and actions.count("created") == 2

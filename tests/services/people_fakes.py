@@ -17,6 +17,7 @@ from app.core.models import (
     NewServer,
     RemoteLibrary,
     RemoteUser,
+    Restrictions,
     Server,
     ServerIdentity,
     ServerKind,
@@ -44,6 +45,7 @@ class AccountServer:
     create_delay_s: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
     next_id: int = 100
+    restrictions: dict[str, Restrictions] = field(default_factory=dict)
 
     def add(self, username: str, keys: tuple[str, ...] | None = None, admin: bool = False) -> RemoteUser:
         with self.lock:
@@ -78,7 +80,12 @@ class AccountClient:
             return list(self._s.users.values())
 
     def create_user(
-        self, username: str, password: str | None, email: str | None, library_keys: Sequence[str]
+        self,
+        username: str,
+        password: str | None,
+        email: str | None,
+        library_keys: Sequence[str],
+        restrictions: Restrictions | None = None,
     ) -> RemoteUser:
         self._check()
         time.sleep(self._s.create_delay_s)
@@ -86,7 +93,10 @@ class AccountClient:
             raise ServerUnreachable(self._name)
         if any(u.username == username for u in self.users()):
             raise ValidationError(f"{self._name}: the user name {username} is taken.")
-        return self._s.add(username, tuple(library_keys) or None)
+        user = self._s.add(username, tuple(library_keys) or None)
+        if restrictions is not None:
+            self._s.restrictions[user.remote_id] = restrictions
+        return user
 
     def _get(self, rid: str) -> RemoteUser:
         with self._s.lock:
@@ -127,6 +137,11 @@ class AccountClient:
                 return
             keys = None if library_keys is None else tuple(library_keys)
             self._s.users[remote_id] = RemoteUser(u.remote_id, u.username, u.email, u.is_admin, False, keys)
+
+    def set_restrictions(self, remote_id: str, restrictions: Restrictions) -> None:
+        self._check()
+        self._get(remote_id)
+        self._s.restrictions[remote_id] = restrictions
 
     def close(self) -> None:
         pass
