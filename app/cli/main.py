@@ -33,7 +33,7 @@ from app.cli.servers import register as register_server_signin
 from app.core.errors import ValidationError, ZondarrError, register_secret
 from app.core.filters import TrackFilter, TrackSort
 from app.core.models import AuthMethod, Credentials, NewServer, ServerKind, Track
-from app.core.ports import AdminNotice, LoggingAdminNotifier, NotificationChannel, SecretStore
+from app.core.ports import AdminNotice, LoggingAdminNotifier, MailSender, NotificationChannel, SecretStore
 from app.core.settings import Settings
 from app.heap import freeze_long_lived
 from app.logsetup import configure_logging
@@ -177,10 +177,10 @@ def wire_desktop(
     runner: ThreadRunner,
     secrets: SecretStore,
     settings: Settings,
-    mail: SmtpMailSender,
+    mail: MailSender,
 ) -> None:
     """Live settings, the notification channels (webhook URL from the secret store; e-mail through the shared
-    SMTP sender) and the start-at-login entry."""
+    SMTP sender, which reads the live settings) and the start-at-login entry."""
     preferences = SettingsService(cache.settings, runner, settings)
 
     def channels() -> list[NotificationChannel]:  # net pool: reads the keychain
