@@ -77,3 +77,73 @@ def test_redeem_dialog_fills_the_form_from_the_invitees_reply(
     assert not dialog.redeem_button.isEnabled()  # filled, but nothing can be created before Check
     dialog.show()
     screenshot(dialog, "dialog_redeem_from_reply")
+
+
+def test_sign_in_a_device_from_the_users_page(
+    shell_factory: Callable[..., Shell], demo_factory: Callable[..., Any], qtbot: Any
+) -> None:
+    import json
+    import urllib.request
+
+    from app.ui.dialogs.device_signin_dialog import DeviceSignInDialog
+
+    jelly = demo_factory("jellyfin", tracks=20, users=3)
+    shell = shell_factory()
+    shell.add_jellyfin(jelly)
+    shell.sync_now()
+    window = shell.open(background_jobs=False)
+    page = window.users_page
+    window.sidebar.setCurrentRow(2)
+    total = len(shell.ctx.users.list())
+    pump(lambda: page.model.rowCount() == total, 10)
+    rows = {(page.model.row(i)[0], page.model.row(i)[1]): i for i in range(total)}
+    assert not page.device_button.isEnabled()  # nothing selected
+    kim = next(u for u in shell.ctx.users.list("Demo Jellyfin") if not u.is_admin and not u.is_disabled)
+    page.view.selectRow(rows[("Demo Jellyfin", kim.username)])
+    assert page.device_button.isEnabled()
+
+    # The person's TV starts Quick Connect (as the Jellyfin app does) and shows a code.
+    req = urllib.request.Request(
+        f"{jelly.url}/QuickConnect/Initiate",
+        data=b"",
+        method="POST",
+        headers={"Authorization": 'MediaBrowser Client="Jellyfin", Device="TV", DeviceId="tv1", Version="10.11"'},
+    )
+    with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - loopback demo server
+        started = json.loads(resp.read())
+
+    qtbot.mouseClick(page.device_button, Qt.MouseButton.LeftButton)
+    dialog = page.device_dialog
+    assert isinstance(dialog, DeviceSignInDialog)
+    assert not dialog.sign_in_button.isEnabled()
+    qtbot.keyClicks(dialog.code, "12x3")  # the validator keeps digits only
+    assert dialog.code.text() == "123"
+    dialog.code.clear()
+    qtbot.keyClicks(dialog.code, started["Code"])
+    assert dialog.sign_in_button.isEnabled()
+    screenshot(dialog, "dialog_device_signin_code")
+    qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+    pump(lambda: dialog.outcome is not None, 10)
+    assert dialog.outcome is not None and dialog.outcome.ok, dialog.status.text()
+    assert "signed in as" in dialog.status.text()
+    screenshot(dialog, "dialog_device_signin_done")
+    assert jelly._ctx.quick_connect.by_secret(started["Secret"]).user_id == kim.remote_id
+    dialog.close()
+
+
+def test_device_block_reason() -> None:
+    from app.core.models import AuthMethod, Server, ServerKind, User
+    from app.ui.pages.users_page import device_block_reason
+
+    plex = Server(1, "Home Plex", ServerKind.PLEX, "http://p", AuthMethod.TOKEN)
+    jelly = Server(2, "Jelly", ServerKind.JELLYFIN, "http://j", AuthMethod.API_KEY)
+    servers = {1: plex, 2: jelly}
+
+    def user(server: Server, disabled: bool = False, n: int = 1) -> User:
+        return User(n, server.id, server.name, f"r{n}", f"u{n}", None, False, disabled)
+
+    assert device_block_reason([user(jelly)], servers) is None
+    assert "plex.tv" in (device_block_reason([user(plex)], servers) or "")
+    assert "enable it" in (device_block_reason([user(jelly, disabled=True)], servers) or "")
+    assert device_block_reason([user(jelly), user(jelly, n=2)], servers) == "Select one account."
+    assert device_block_reason([], servers) == "Select one account."

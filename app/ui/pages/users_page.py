@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.core.models import AccountRef, Server, ServerKind, User
 from app.services.context import AppContext
+from app.ui.dialogs.device_signin_dialog import DeviceSignInDialog
 from app.ui.dialogs.discrepancies_dialog import DiscrepanciesDialog
 from app.ui.dialogs.outcomes import OutcomesDialog, confirm, summarize
 from app.ui.models.simple_table import SimpleTableModel, add_page_title, make_table_view, refill_choices
@@ -58,6 +59,18 @@ def block_reason(action: str, users: Sequence[User], servers: dict[int, Server])
     return None
 
 
+def device_block_reason(users: Sequence[User], servers: dict[int, Server]) -> str | None:
+    """Why no device can be signed in for the selection (None = it can): one Jellyfin account. Pure."""
+    if len(users) != 1:
+        return "Select one account."
+    server = servers.get(users[0].server_id)
+    if server is None or server.kind is not ServerKind.JELLYFIN:
+        return "Only Jellyfin signs in devices by code; on Plex people sign in with their plex.tv account."
+    if users[0].is_disabled:
+        return "The account is disabled: enable it first."
+    return None
+
+
 class UsersPage(QWidget):
     message = Signal(str, str)  # text, kind (info | success | error)
 
@@ -70,6 +83,7 @@ class UsersPage(QWidget):
         self.confirm_box: QWidget | None = None
         self.results: OutcomesDialog | None = None
         self.discrepancies: DiscrepanciesDialog | None = None
+        self.device_dialog: DeviceSignInDialog | None = None
         layout = QVBoxLayout(self)
         add_page_title(layout, "Users", self)
         bar = QHBoxLayout()
@@ -102,6 +116,11 @@ class UsersPage(QWidget):
             actions.addWidget(button)
             self.buttons[action] = button
         self.buttons["delete"].setObjectName("danger")
+        self.device_button = QPushButton("Sign in a de&vice…", self)
+        self.device_button.setAccessibleName("Sign in the selected person's device with a Quick Connect code")
+        self.device_button.setToolTip("Jellyfin: approve the 6-digit Quick Connect code their app shows.")
+        self.device_button.clicked.connect(self.open_device_dialog)
+        actions.addWidget(self.device_button)
         actions.addStretch(1)
         self.discrepancies_button = QPushButton("Dis&crepancies…", self)
         self.discrepancies_button.setAccessibleName("Review orphaned and stale accounts")
@@ -157,8 +176,25 @@ class UsersPage(QWidget):
             button.setEnabled(reason is None)
             button.setToolTip(reason or f"{action.capitalize()} the selected accounts on their servers.")
         self.discrepancies_button.setEnabled(available and bool(self._servers))
+        reason = (
+            device_block_reason(users, self._servers) if self._ctx.devices is not None else "Not available."
+        )
+        self.device_button.setEnabled(reason is None)
+        self.device_button.setToolTip(
+            reason or "Approve the 6-digit Quick Connect code their Jellyfin app shows."
+        )
 
     # ---- actions
+
+    def open_device_dialog(self) -> DeviceSignInDialog | None:
+        users = self.selected_users()
+        if device_block_reason(users, self._servers) is not None:
+            return None
+        dialog = DeviceSignInDialog(self._ctx, users[0], self)
+        dialog.signed_in.connect(lambda outcome: self.message.emit(outcome.message, "success"))
+        self.device_dialog = dialog
+        dialog.show()
+        return dialog
 
     def _on_action_clicked(self, action: str) -> None:
         users = self.selected_users()
