@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.cli.render import print_json
+from app.cli.args import LIMIT, int_in
+from app.cli.render import format_time, print_json, term
 from app.core.errors import NotFoundError, ValidationError, ZondarrError
 from app.core.health import REMEDIES, TITLES, Outcome, failure_class_of
 from app.core.settings import Settings
@@ -110,7 +110,7 @@ def _need(value: object, what: str) -> None:
 
 
 def _when(ts: float | None) -> str:
-    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+    return format_time(ts, "-", seconds=True)
 
 
 def _pct(v: float | None) -> str:
@@ -144,7 +144,7 @@ async def cmd_health(ctx: AppContext, args: argparse.Namespace) -> int:
             up = " / ".join(_pct(r.uptime[k]) for k in ("24h", "7d", "30d"))
             inc = r.open_incident
             shown = "-" if inc is None else f"#{inc.id} {inc.kind} since {_when(inc.opened_at)}"
-            print(f"{r.server.name:<20} {r.status:<12} {latency:>9}  {up:<24} {shown}")
+            print(term(f"{r.server.name:<20} {r.status:<12} {latency:>9}  {up:<24} {shown}"))
     active = [r for r in rows if r.status not in ("draft", "disabled")]
     return EXIT_FAILURE if args.check and any(r.status != "up" for r in active) else EXIT_OK
 
@@ -159,7 +159,9 @@ async def cmd_diagnose(ctx: AppContext, args: argparse.Namespace) -> int:
     elif not args.json:
         for r in run.results:
             where = f"{r.server} · " if r.server else ""
-            print(f"[{r.outcome.value.upper():<4}] {where}{r.check}: {r.message} ({r.duration_ms:.0f} ms)")
+            print(
+                term(f"[{r.outcome.value.upper():<4}] {where}{r.check}: {r.message} ({r.duration_ms:.0f} ms)")
+            )
         print(f"Diagnostics run {run.id}: {run.summary}.")
     if args.bundle:
         info = await bundle.export(Path(args.bundle))
@@ -194,10 +196,10 @@ async def cmd_errors(ctx: AppContext, args: argparse.Namespace) -> int:
     if not events:
         print("No errors recorded.")
     for e in events:
-        print(f"{_when(e.created_at)}  ref {e.correlation_id}  {e.server or '-'}  {e.error_type}")
-        print(f"    {e.user_message}")
+        print(term(f"{_when(e.created_at)}  ref {e.correlation_id}  {e.server or '-'}  {e.error_type}"))
+        print(term(f"    {e.user_message}"))
         if e.detail and (args.id or args.verbose):
-            print(f"    detail: {e.detail}")
+            print(term(f"    detail: {e.detail}"))
     return EXIT_OK
 
 
@@ -207,7 +209,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     h.add_argument(
         "--check", action="store_true", help="run one heartbeat round first (exit 1 if a server is down)"
     )
-    h.add_argument("--ack", type=int, metavar="INCIDENT", help="acknowledge an incident (with --note)")
+    h.add_argument(
+        "--ack",
+        type=int_in(1, 2**63 - 1, "--ack"),
+        metavar="INCIDENT",
+        help="acknowledge an incident (with --note)",
+    )
     h.add_argument("--note", default="", help="note for --ack")
     h.add_argument("--json", action="store_true", help="stable JSON output (see docs/CLI.md)")
     h.set_defaults(handler=cmd_health)
@@ -221,7 +228,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     e = sub.add_parser("errors", help="recorded errors; --id shows the operator detail of one reference")
     e.add_argument("--id", metavar="CID", help="correlation id (the 'ref' shown with an error)")
     e.add_argument("--search", help="text or reference prefix to look for")
-    e.add_argument("--limit", type=int, default=50)
+    e.add_argument("--limit", type=LIMIT, default=50)
     e.add_argument("--verbose", "-v", action="store_true", help="show operator detail for every error")
     e.add_argument("--json", action="store_true", help="stable JSON output (see docs/CLI.md)")
     e.set_defaults(handler=cmd_errors)
@@ -229,4 +236,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def main_stderr(text: str) -> None:
     if text:
-        print(text, file=sys.stderr)
+        print("\n".join(term(line) for line in text.splitlines()), file=sys.stderr)

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
+import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
+from app.cli.args import LIMIT, int_in, known_server, name_of, number_in
 from app.cli.backup import register as register_backup
 from app.cli.health import describe_failure, main_stderr, record_cli_error
 from app.cli.health import register as register_health
@@ -24,17 +28,19 @@ from app.cli.render import (
     format_users,
     print_json,
     server_json,
+    term,
     write_tracks_json,
     write_tracks_text,
 )
 from app.cli.servers import add_arguments as add_sign_in_arguments
 from app.cli.servers import cmd_server_add_sign_in
 from app.cli.servers import register as register_server_signin
-from app.core.errors import ValidationError, ZondarrError, register_secret
+from app.core.errors import ValidationError, ZondarrError, new_correlation_id, register_secret
 from app.core.filters import TrackFilter, TrackSort
 from app.core.models import AuthMethod, Credentials, NewServer, ServerKind, Track
 from app.core.ports import AdminNotice, LoggingAdminNotifier, MailSender, NotificationChannel, SecretStore
 from app.core.settings import Settings
+from app.core.validate import MAX_DAYS
 from app.heap import freeze_long_lived
 from app.logsetup import configure_logging
 from app.servers.mail import SmtpMailSender
@@ -60,6 +66,7 @@ from app.storage import Cache, default_data_dir, open_cache, open_secret_store
 from app.storage.autostart import LoginEntry, login_command
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+log = logging.getLogger(__name__)
 
 
 def heartbeat_task_spec(ctx: AppContext, settings: Settings) -> TaskSpec:
@@ -233,7 +240,7 @@ async def cmd_server_add(ctx: AppContext, args: argparse.Namespace) -> int:
     if args.json:
         print_json(server_json(server, 0))
     else:
-        print(f"Added {server.name} ({server.kind.value} {server.version or ''}) at {server.url}.")
+        print(term(f"Added {server.name} ({server.kind.value} {server.version or ''}) at {server.url}."))
     return EXIT_OK
 
 
@@ -246,7 +253,7 @@ async def cmd_server_list(ctx: AppContext, args: argparse.Namespace) -> int:
     if not servers:
         print("No servers yet. Add one with `zondarr server add`.")
     for s in servers:
-        print(f"{s.name:<20} {s.kind.value:<9} {s.url:<32} {counts[s.id]:>9,} tracks")
+        print(term(f"{s.name:<20} {s.kind.value:<9} {s.url:<32} {counts[s.id]:>9,} tracks"))
     return EXIT_OK
 
 
@@ -268,7 +275,7 @@ async def cmd_server_test(ctx: AppContext, args: argparse.Namespace) -> int:
             }
         )
     else:
-        print(f"{args.name}: OK — {identity.name}, {identity.kind.value} {identity.version}")
+        print(term(f"{args.name}: OK — {identity.name}, {identity.kind.value} {identity.version}"))
     return EXIT_OK
 
 
@@ -292,7 +299,7 @@ async def cmd_sync(ctx: AppContext, args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_json())
     else:
-        print(result.summary)
+        print("\n".join(term(line) for line in result.summary.splitlines()))
     return result.exit_code
 
 
@@ -314,6 +321,7 @@ def iter_tracks(ctx: AppContext, flt: TrackFilter, sort: TrackSort, limit: int |
 
 
 async def cmd_tracks(ctx: AppContext, args: argparse.Namespace) -> int:
+    known_server(ctx, args.server)
     flt = _track_filter(args)
     sort = TrackSort.parse(args.sort)
     tracks = iter_tracks(ctx, flt, sort, args.limit)
@@ -325,6 +333,7 @@ async def cmd_tracks(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_users(ctx: AppContext, args: argparse.Namespace) -> int:
+    known_server(ctx, args.server)
     users = ctx.users.list(server=args.server, search=args.search)
     if args.inactive_days is not None:
         users = inactive_for(users, ctx.clock(), args.inactive_days)
@@ -427,7 +436,11 @@ def build_parser() -> argparse.ArgumentParser:
     ssub = server.add_subparsers(dest="server_command", metavar="ACTION", required=True)
     add = with_json(ssub.add_parser("add", help="test a server and add it"))
     add.add_argument("--kind", choices=[k.value for k in ServerKind], required=True)
-    add.add_argument("--name", help="the server's name in Zondarr (with --sign-in: the server's own name)")
+    add.add_argument(
+        "--name",
+        type=name_of("The server name"),
+        help="the server's name in Zondarr (with --sign-in: the server's own name)",
+    )
     add.add_argument("--url", help="the server's address (not needed with --sign-in)")
     add.add_argument(
         "--token-stdin", action="store_true", help="read the Plex token / Jellyfin API key from stdin"
@@ -457,8 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
     tracks = sub.add_parser("tracks", help="query cached tracks")
     tracks.add_argument("--server")
     tracks.add_argument("--genre")
-    tracks.add_argument("--decade", type=int)
-    tracks.add_argument("--min-rating", type=float)
+    tracks.add_argument("--decade", type=int_in(1000, 2990, "--decade"), help="e.g. 1990")
+    tracks.add_argument("--min-rating", type=number_in(0, 10, "--min-rating"))
     tracks.add_argument("--exclude-live", action="store_true")
     tracks.add_argument("--search")
     tracks.add_argument(
@@ -466,7 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="title",
         help="title, artist, album, genre, year, rating, duration, server, added; prefix - for descending",
     )
-    tracks.add_argument("--limit", type=int)
+    tracks.add_argument("--limit", type=LIMIT, help="at most N tracks (N >= 1)")
     fmt = tracks.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--csv", action="store_true")
@@ -477,7 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_argument("--search")
     users.add_argument(
         "--inactive-days",
-        type=int,
+        type=int_in(0, MAX_DAYS, "--inactive-days"),
         metavar="N",
         help="only accounts whose last activity is older than N days (unknown activity is left out)",
     )
@@ -496,18 +509,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo = with_json(
         sub.add_parser("demo", help="headless demo: start demo servers, add them, sync, summarise")
     )
-    demo.add_argument("--tracks", type=int, default=20_000, help="tracks per demo server")
+    demo.add_argument(
+        "--tracks", type=int_in(1, 1_000_000, "--tracks"), default=20_000, help="tracks per demo server"
+    )
     demo.set_defaults(sync_handler=cmd_demo)
 
     ds = sub.add_parser("demo-server", help="run a demo Plex or Jellyfin server on loopback")
     ds.add_argument("--kind", choices=["plex", "jellyfin"], required=True)
     ds.add_argument("--host", default="127.0.0.1")
-    ds.add_argument("--port", type=int, default=0)
-    ds.add_argument("--tracks", type=int, default=1000)
-    ds.add_argument("--users", type=int, default=5)
-    ds.add_argument("--libraries", type=int, default=2)
+    ds.add_argument("--port", type=int_in(0, 65535, "--port"), default=0)
+    ds.add_argument("--tracks", type=int_in(0, 1_000_000, "--tracks"), default=1000)
+    ds.add_argument("--users", type=int_in(0, 100_000, "--users"), default=5)
+    ds.add_argument("--libraries", type=int_in(1, 100, "--libraries"), default=2)
     ds.add_argument("--token-stdin", action="store_true", help="read the token / API key from stdin")
-    ds.add_argument("--seed", type=int, default=1)
+    ds.add_argument("--seed", type=int_in(0, 2**63 - 1, "--seed"), default=1)
     ds.add_argument("--faults", default="", help="fault spec, e.g. 'tracks:500@7;any:latency=0.05'")
     ds.set_defaults(sync_handler=cmd_demo_server)
     register_health(sub)  # health, diagnose, errors (app/cli_health.py)
@@ -525,18 +540,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_dir = args.data_dir or default_data_dir()
         return run_gui(data_dir, demo=args.demo, self_test=args.self_test, hidden=args.hidden)
     try:
-        if hasattr(args, "sync_handler"):
-            return int(args.sync_handler(args))
-        return _run(args)
-    except ValidationError as err:
-        _report(err, args)
-        return EXIT_USAGE
-    except ZondarrError as err:
-        _report(err, args)
+        try:
+            if hasattr(args, "sync_handler"):
+                return int(args.sync_handler(args))
+            return _run(args)
+        except ValidationError as err:
+            _report(err, args)
+            return EXIT_USAGE
+        except ZondarrError as err:
+            _report(err, args)
+            return EXIT_FAILURE
+        except KeyboardInterrupt:
+            print("Interrupted.", file=sys.stderr)
+            return EXIT_FAILURE
+    except BrokenPipeError:  # the reader went away (`tracks --json | head`): stop quietly, like other tools
+        _detach_stdout()
+        return EXIT_OK
+    except Exception as exc:  # a defect: one line with a reference here, the traceback in the log
+        cid = new_correlation_id()
+        log.error("unexpected error in %r (ref %s)", args.command, cid, exc_info=True)
+        print(
+            f"zondarr: the command stopped on an unexpected error ({type(exc).__name__}). Please report it with "
+            f"the reference; the log in the data folder has the detail. (ref {cid})",
+            file=sys.stderr,
+        )
         return EXIT_FAILURE
-    except KeyboardInterrupt:
-        print("Interrupted.", file=sys.stderr)
-        return EXIT_FAILURE
+
+
+def _detach_stdout() -> None:
+    """Points stdout at the null device so that flushing it at exit does not raise (and print) again."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        pass
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (
+        OSError,
+        ValueError,
+        io.UnsupportedOperation,
+    ):  # a stdout without a file (tests): nothing to flush
+        pass
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -555,6 +601,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(err: ZondarrError, args: argparse.Namespace) -> None:
-    print(f"zondarr: {err.display()}", file=sys.stderr)
+    print(f"zondarr: {term(err.display())}", file=sys.stderr)
     if getattr(args, "json", False):
         print_json(err.to_dict())

@@ -10,13 +10,15 @@ import argparse
 import sys
 from datetime import datetime
 
+from app.cli.args import days_up_to, int_in, known_server, name_of
 from app.cli.devices import register as register_device_commands
 from app.cli.invitation_cards import register as register_card_commands
 from app.cli.people_outcomes import EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, _exit_for, _need, _print_outcomes
 from app.cli.people_time import register as register_time_commands
 from app.cli.people_time import restriction_options, restrictions_of
-from app.cli.render import print_json
+from app.cli.render import format_time, print_json, term
 from app.core.errors import ValidationError, register_secret
+from app.core.validate import MAX_DAYS, MAX_USES
 from app.services.context import AppContext
 
 
@@ -28,10 +30,6 @@ def _when(text: str) -> float:
             f"{text!r} is not a date.", remedy="Write it like 2030-12-31 or 2030-12-31T18:00+01:00."
         ) from None
     return (moment if moment.tzinfo else moment.astimezone()).timestamp()
-
-
-def _fmt_time(value: float | None) -> str:
-    return "never" if value is None else datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M")
 
 
 def _read_password(from_stdin: bool) -> str | None:
@@ -49,6 +47,8 @@ def _read_password(from_stdin: bool) -> str | None:
 
 async def cmd_invite_create(ctx: AppContext, args: argparse.Namespace) -> int:
     service = _need(ctx.invitations)
+    for name in args.server:
+        known_server(ctx, name)
     libraries: dict[str, list[str]] = {}
     for spec in args.library or []:
         server, sep, lib = spec.partition(":")
@@ -87,7 +87,9 @@ async def cmd_invite_list(ctx: AppContext, args: argparse.Namespace) -> int:
         uses = f"{inv.use_count}/{inv.max_uses if inv.max_uses is not None else '∞'}"
         servers = ", ".join(t.server for t in inv.targets)
         print(
-            f"{inv.code}  {status.value:<9} uses {uses:<7} expires {_fmt_time(inv.expires_at):<16} {servers}"
+            term(
+                f"{inv.code}  {status.value:<9} uses {uses:<7} expires {format_time(inv.expires_at):<16} {servers}"
+            )
         )
     return EXIT_OK
 
@@ -130,8 +132,8 @@ async def cmd_invite_redeem(ctx: AppContext, args: argparse.Namespace) -> int:
         print_json(result.to_json())
     else:
         for o in result.servers:
-            print(f"{'OK  ' if o.ok else 'FAIL'} {o.message}")
-        print(result.message if result.ok else f"Not redeemed ({result.reason}): {result.message}")
+            print(f"{'OK  ' if o.ok else 'FAIL'} {term(o.message)}")
+        print(term(result.message if result.ok else f"Not redeemed ({result.reason}): {result.message}"))
     return EXIT_OK if result.ok else EXIT_FAILURE
 
 
@@ -154,7 +156,7 @@ async def cmd_users_sync(ctx: AppContext, args: argparse.Namespace) -> int:
         print_json([r.to_json() for r in reports])
     else:
         for r in reports:
-            print(f"{'OK  ' if r.ok else 'FAIL'} {r.message}")
+            print(f"{'OK  ' if r.ok else 'FAIL'} {term(r.message)}")
     oks = [r.ok for r in reports]
     return EXIT_OK if all(oks) else EXIT_FAILURE if not any(oks) else EXIT_PARTIAL
 
@@ -172,10 +174,10 @@ async def cmd_users_discrepancies(ctx: AppContext, args: argparse.Namespace) -> 
         return EXIT_OK
     print(f"Orphaned (on {args.server}, not managed by Zondarr): {len(orphaned)}")
     for u in orphaned:
-        print(f"  {u.username} ({u.remote_id})")
+        print(term(f"  {u.username} ({u.remote_id})"))
     print(f"Stale (managed by Zondarr, gone from {args.server}): {len(stale)}")
     for ref in stale:
-        print(f"  {ref.remote_id}")
+        print(term(f"  {ref.remote_id}"))
     return EXIT_OK
 
 
@@ -210,9 +212,9 @@ async def cmd_identity_list(ctx: AppContext, args: argparse.Namespace) -> int:
         return EXIT_OK
     for v in views:
         accounts = ", ".join(f"{u.server}:{u.username}" for u in v.accounts) or "no accounts"
-        print(f"{v.identity.id:>4} {v.identity.display_name:<24} {accounts}")
+        print(term(f"{v.identity.id:>4} {v.identity.display_name:<24} {accounts}"))
     for s in suggestions:
-        print(f"suggest ({s.by} {s.key}): " + ", ".join(f"{u.server}:{u.username}" for u in s.accounts))
+        print(term(f"suggest ({s.by} {s.key}): " + ", ".join(f"{u.server}:{u.username}" for u in s.accounts)))
     return EXIT_OK
 
 
@@ -261,7 +263,7 @@ async def cmd_identity_show(ctx: AppContext, args: argparse.Namespace) -> int:
         return EXIT_OK
     for r in rows:
         libs = "  ".join(f"[{'x' if a else ' '}] {t}" for t, a in r.libraries)
-        print(f"{r.server:<16} {r.username:<20} {'disabled ' if r.is_disabled else ''}{libs}")
+        print(term(f"{r.server:<16} {r.username:<20} {'disabled ' if r.is_disabled else ''}{libs}"))
     return EXIT_OK
 
 
@@ -277,7 +279,7 @@ async def cmd_tasks(ctx: AppContext, args: argparse.Namespace) -> int:
                 {"task": run.task, "status": run.status, "message": run.message, "duration_s": run.duration_s}
             )
         else:
-            print(f"{run.task}: {run.status} — {run.message}")
+            print(term(f"{run.task}: {run.status} — {run.message}"))
         return EXIT_OK if run.status == "succeeded" else EXIT_FAILURE
     statuses = await scheduler.status()
     if args.json:
@@ -286,9 +288,11 @@ async def cmd_tasks(ctx: AppContext, args: argparse.Namespace) -> int:
     for s in statuses:
         last = s.last_run
         result = (
-            "never run" if last is None else f"{last.status} {_fmt_time(last.started_at)}: {last.message}"
+            "never run" if last is None else f"{last.status} {format_time(last.started_at)}: {last.message}"
         )
-        print(f"{s.name:<20} every {s.interval_s:>6.0f} s  next {_fmt_time(s.next_run_at):<16} {result}")
+        print(
+            term(f"{s.name:<20} every {s.interval_s:>6.0f} s  next {format_time(s.next_run_at):<16} {result}")
+        )
     return EXIT_OK
 
 
@@ -314,10 +318,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     when = create.add_mutually_exclusive_group()
     when.add_argument("--expires-at", metavar="ISO", help="expiry date/time, e.g. 2030-12-31T18:00")
-    when.add_argument("--expires-in", type=float, metavar="DAYS", help="expires this many days from now")
-    create.add_argument("--max-uses", type=int, metavar="N")
-    create.add_argument("--duration-days", type=int, metavar="N", help="accounts are disabled after N days")
-    create.add_argument("--note", metavar="TEXT")
+    when.add_argument(
+        "--expires-in",
+        type=days_up_to(what="--expires-in"),
+        metavar="DAYS",
+        help="expires this many days from now",
+    )
+    create.add_argument("--max-uses", type=int_in(1, MAX_USES, "--max-uses"), metavar="N")
+    create.add_argument(
+        "--duration-days",
+        type=int_in(1, MAX_DAYS, "--duration-days"),
+        metavar="N",
+        help="accounts are disabled after N days",
+    )
+    create.add_argument("--note", metavar="TEXT", type=name_of("The note"))
     restriction_options(create)
     create.set_defaults(handler=cmd_invite_create)
     with_json(isub.add_parser("list", help="invitations with status")).set_defaults(handler=cmd_invite_list)
@@ -367,7 +381,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     il.add_argument("--suggest", action="store_true")
     il.set_defaults(handler=cmd_identity_list)
     link = with_json(idsub.add_parser("link", help="link accounts to a person (created if new)"))
-    link.add_argument("name")
+    link.add_argument("name", type=name_of("The person's name"))
     link.add_argument("accounts", nargs="+", metavar="SERVER:USER")
     link.add_argument("--email")
     link.set_defaults(handler=cmd_identity_link)

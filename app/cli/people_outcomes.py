@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
-from app.cli.render import print_json
+from app.cli.render import print_json, term
 from app.core.errors import ConfigurationError
 from app.services.people_common import Outcome
 
@@ -37,4 +37,4 @@ def _print_outcomes(
         )
         return
     for o in outcomes:
-        print(f"{'OK  ' if o.ok else 'FAIL'} {o.message}")
+        print(f"{'OK  ' if o.ok else 'FAIL'} {term(o.message)}")

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date
 
+from app.cli.args import int_in
 from app.cli.people_outcomes import _exit_for, _need, _print_outcomes
-from app.cli.render import print_json
+from app.cli.render import format_time, print_json, term
 from app.core.errors import ValidationError
 from app.core.models import AccountEvent, Restrictions
+from app.core.validate import MAX_DAYS
 from app.services.context import AppContext
 from app.services.expiry import ExpiryChange
 
@@ -36,9 +38,11 @@ def _print_events(events: Sequence[AccountEvent], as_json: bool) -> None:
     if not events:
         print("Nothing recorded yet.")
     for e in events:
-        when = datetime.fromtimestamp(e.at).strftime("%Y-%m-%d %H:%M")
+        when = format_time(e.at)
         print(
-            f"{when}  {'OK  ' if e.ok else 'FAIL'} {e.action:<16} {e.trigger:<10} {e.server}:{e.username}  {e.message}"
+            term(
+                f"{when}  {'OK  ' if e.ok else 'FAIL'} {e.action:<16} {e.trigger:<10} {e.server}:{e.username}  {e.message}"
+            )
         )
 
 
@@ -70,7 +74,10 @@ def restrictions_of(args: argparse.Namespace) -> Restrictions:
 def restriction_options(sp: argparse.ArgumentParser) -> None:
     """``--max-sessions N``, ``--downloads/--no-downloads``, ``--remote/--no-remote`` (unset = unchanged)."""
     sp.add_argument(
-        "--max-sessions", type=int, metavar="N", help="Jellyfin: at most N active sessions (0 = no limit)"
+        "--max-sessions",
+        type=int_in(0, 1000, "--max-sessions"),
+        metavar="N",
+        help="Jellyfin: at most N active sessions (0 = no limit)",
     )
     sp.add_argument(
         "--downloads",
@@ -109,16 +116,29 @@ def _expiry_options(sp: argparse.ArgumentParser) -> None:
     when.add_argument(
         "--on", metavar="DATE", help="ends at the start of this day (local time), e.g. 2030-06-01"
     )
-    when.add_argument("--in", dest="in_days", type=int, metavar="DAYS", help="ends DAYS days from now")
     when.add_argument(
-        "--extend", type=int, metavar="DAYS", help="DAYS more, from the current expiry (or from today)"
+        "--in",
+        dest="in_days",
+        type=int_in(1, MAX_DAYS, "--in"),
+        metavar="DAYS",
+        help="ends DAYS days from now",
+    )
+    when.add_argument(
+        "--extend",
+        type=int_in(1, MAX_DAYS, "--extend"),
+        metavar="DAYS",
+        help="DAYS more, from the current expiry (or from today)",
     )
     when.add_argument("--never", action="store_true", help="clear the expiry")
 
 
 def _limit(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
-        "--limit", type=int, default=500, metavar="N", help="newest N rows (1-10000, default 500)"
+        "--limit",
+        type=int_in(1, 10_000, "--limit"),
+        default=500,
+        metavar="N",
+        help="newest N rows (1-10000, default 500)",
     )
 
 

@@ -1,21 +1,59 @@
-"""Text, JSON and CSV rendering for the command line, and the stderr progress line. Depends on core only."""
+"""Text, JSON and CSV rendering for the command line, and the stderr progress line. Depends on core only.
+
+JSON is strict (no NaN or Infinity: a non-finite number is written as null). Text meant for a terminal passes
+every value that may come from a server (titles, usernames, messages) through ``term``: control and bidi
+characters are printed as escapes, so a name cannot move the cursor, recolour the terminal or spoof a row.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from collections.abc import Iterable
+from datetime import datetime
 from typing import IO, Any
 
 from app.core.models import Server, Track, User
 from app.core.progress import JobProgress
+from app.core.validate import escape
+
+term = escape  # for text output: control and bidi characters of a value written as escapes
+
+
+def strict(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, ±Infinity: not JSON) replaced by None, in nested lists and
+    dicts too."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict(v) for v in value]
+    return value
+
+
+def json_text(value: Any) -> str:
+    """Strict JSON text of ``value`` (see ``strict``)."""
+    return json.dumps(strict(value), ensure_ascii=False, allow_nan=False)
 
 
 def print_json(value: Any, out: IO[str] | None = None) -> None:
     out = out or sys.stdout
-    json.dump(value, out, ensure_ascii=False, indent=None)
+    out.write(json_text(value))
     out.write("\n")
+
+
+def format_time(value: float | None, never: str = "never", *, seconds: bool = False) -> str:
+    """Local "YYYY-MM-DD HH:MM" of an epoch time; ``never`` for None or ±Infinity; a value no calendar holds
+    (stored by an older version, say 1e300) as "after 9999" rather than an exception."""
+    if value is None or not math.isfinite(value):
+        return never
+    try:
+        return datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    except (OverflowError, OSError, ValueError):
+        return "after 9999" if value > 0 else "before 1970"
 
 
 def server_json(server: Server, track_count: int | None = None) -> dict[str, object]:
@@ -39,7 +77,7 @@ def write_tracks_json(tracks: Iterable[Track], out: IO[str]) -> int:
     out.write("[")
     for t in tracks:
         out.write(",\n" if n else "\n")
-        out.write(json.dumps(t.to_json(), ensure_ascii=False))
+        out.write(json_text(t.to_json()))
         n += 1
     out.write("\n]\n")
     return n
@@ -49,7 +87,7 @@ def write_tracks_text(tracks: Iterable[Track], out: IO[str]) -> int:
     n = 0
     for t in tracks:
         year = f" ({t.year})" if t.year else ""
-        out.write(f"{t.title} — {t.artist or '?'} — {t.album or '?'}{year} [{t.server}]\n")
+        out.write(term(f"{t.title} — {t.artist or '?'} — {t.album or '?'}{year} [{t.server}]") + "\n")
         n += 1
     return n
 
@@ -58,7 +96,7 @@ def format_users(users: list[User]) -> str:
     lines = [f"{'server':<20} {'username':<24} {'email':<30} flags"]
     for u in users:
         flags = ",".join(f for f, on in (("admin", u.is_admin), ("disabled", u.is_disabled)) if on)
-        lines.append(f"{u.server:<20} {u.username:<24} {u.email or '':<30} {flags}")
+        lines.append(term(f"{u.server:<20} {u.username:<24} {u.email or '':<30} {flags}"))
     return "\n".join(lines)
 
 

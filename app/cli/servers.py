@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from app.cli.render import print_json, server_json
+from app.cli.render import print_json, server_json, term
 from app.core.errors import ConfigurationError, ServerUnreachable, ValidationError
 from app.core.models import ServerKind
 from app.core.signin import ChosenConnection, PlexResource
@@ -71,12 +71,12 @@ async def cmd_server_add_sign_in(ctx: AppContext, args: argparse.Namespace) -> i
     token = await plex_token_by_sign_in(ctx)
     resource = await svc.find(token, args.pick)
     chosen = await svc.choose_connection(resource)
-    print(f"{resource.name}: {chosen.why} ({chosen.connection.uri}).", file=sys.stderr)
+    print(term(f"{resource.name}: {chosen.why} ({chosen.connection.uri})."), file=sys.stderr)
     server = await ctx.servers.add_from_plex(chosen, args.name)
     if args.json:
         print_json(server_json(server, 0))
     else:
-        print(f"Added {server.name} ({server.kind.value} {server.version or ''}) at {server.url}.")
+        print(term(f"Added {server.name} ({server.kind.value} {server.version or ''}) at {server.url}."))
     return 0
 
 
@@ -125,7 +125,7 @@ async def cmd_server_discover(ctx: AppContext, args: argparse.Namespace) -> int:
     for row in rows:
         mark = f"  (already added as {row['added_as']})" if row["added_as"] else ""
         owner = "owned" if row["owned"] else "shared"
-        print(f"{row['name']}  [{owner}]  {row['chosen'] or '-'}  — {row['why']}{mark}")
+        print(term(f"{row['name']}  [{owner}]  {row['chosen'] or '-'}  — {row['why']}{mark}"))
     return 0
 
 

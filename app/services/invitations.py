@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from app.core import validate
 from app.core.errors import NotFoundError, ValidationError, ZondarrError
 from app.core.models import (
     AccountAction,
@@ -159,12 +160,16 @@ class InvitationService:
         server without an entry shares every library. Raises ValidationError, NotFoundError."""
         if not servers:
             raise ValidationError("An invitation needs at least one target server.", remedy="Name a server.")
-        if max_uses is not None and max_uses < 1:
-            raise ValidationError("Max uses must be at least 1.", remedy="Leave it out for unlimited uses.")
-        if duration_days is not None and duration_days < 1:
-            raise ValidationError("The account duration must be at least 1 day.", remedy="")
+        if max_uses is not None:
+            validate.whole_number(max_uses, "Max uses", 1, validate.MAX_USES)
+        if duration_days is not None:
+            validate.whole_number(duration_days, "The account duration in days", 1, validate.MAX_DAYS)
         if expires_at is not None and expires_at <= self._clock():
             raise ValidationError("The expiry date is in the past.", remedy="Pick a later date.")
+        if expires_at is not None:
+            validate.days((expires_at - self._clock()) / 86400, "The expiry (days from now)")
+        if note:
+            validate.name(note, "The note", max_len=2000)
         libraries = dict(libraries or {})
         unknown = set(libraries) - set(servers)
         if unknown:

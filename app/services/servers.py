@@ -10,6 +10,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 
+from app.core import validate
 from app.core.errors import ConfigurationError, ValidationError
 from app.core.health import check_version, normalize_server_url
 from app.core.models import (
@@ -30,6 +31,7 @@ def validate_new_server(new: NewServer, credentials: Credentials) -> None:
     """Raises ValidationError when the form is incomplete for its kind and auth method."""
     if not new.name.strip():
         raise ValidationError("The server needs a name.", remedy="Give it a short name, like 'Home Plex'.")
+    validate.name(new.name, "The server name")  # no control or text-direction characters
     if new.kind is ServerKind.PLEX and new.auth_method is not AuthMethod.TOKEN:
         raise ValidationError("A Plex server is added with its token.", remedy="Pass --token-stdin.")
     if new.auth_method is AuthMethod.PASSWORD:
