@@ -23,6 +23,7 @@ runs on its own short-lived thread and only calls ``socket.shutdown``.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -104,9 +105,16 @@ class ResponseTooLarge(TransportFailure):
 
 
 # Parsed size bounds (see the module docstring). A real listing page of 5,000 tracks holds about 25,000 XML
-# elements or 250,000 JSON values; each parsed element or value costs 80-300 bytes.
-MAX_XML_TAGS = 300_000
-MAX_JSON_VALUES = 1_000_000
+# elements with 190,000 attributes, or up to 400,000 JSON values; each parsed element, attribute or value costs
+# 80-200 bytes, so at these bounds a parsed page stays under about 100 MB.
+MAX_XML_TAGS = 200_000
+MAX_XML_ATTRIBUTES = 500_000
+MAX_JSON_VALUES = 600_000
+_FIRST_BYTE = re.compile(rb"[^ \t\r\n\xef\xbb\xbf]")
+_ASTRAL_LEAD = re.compile(
+    rb"[\xf0-\xf4]"
+)  # UTF-8 lead bytes of characters beyond U+FFFF: 4 bytes each in a str
+_WIDE_LEAD = re.compile(rb"[\xc4-\xef]")  # lead bytes of characters beyond U+00FF: 2 bytes each in a str
 
 
 class _Deadline:
@@ -209,20 +217,31 @@ def _origin_text(url: str) -> str:
     return f"{scheme}://{host}:{port}"
 
 
-def check_markup(head: bytes, body: bytes | bytearray) -> None:
-    """Raises ResponseTooLarge when ``body`` (XML or JSON, told by its first byte) holds more elements or values
-    than any real answer: parsed, they would cost far more memory than the bytes. A count of ``<`` bounds the
-    XML elements; a count of ``,``, ``{`` and ``[`` bounds the JSON values (strings may hold some: an
-    over-estimate, never an under-estimate). Linear, in C."""
-    first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    if first == b"<":
-        tags = body.count(b"<")
+def check_markup(body: bytes | bytearray, max_bytes: int) -> None:
+    """Raises ResponseTooLarge when ``body`` (XML or JSON, told by its first byte that is not blank) would cost far
+    more memory parsed than its bytes: more elements, attributes or values than any real answer, or JSON whose
+    decoded text (1, 2 or 4 bytes a character, by its widest character) is over ``max_bytes``. A count of ``<``
+    bounds the XML elements, of ``=`` the attributes; of ``,``, ``{`` and ``[`` the JSON values (strings may hold
+    some: an over-estimate, never an under-estimate). Linear, in C."""
+    first = _FIRST_BYTE.search(body)
+    kind = body[first.start() : first.start() + 1] if first else b""
+    if kind == b"<":
+        tags, attributes = body.count(b"<"), body.count(b"=")
         if tags > MAX_XML_TAGS:
             raise ResponseTooLarge(f"{tags:,} XML tags (at most {MAX_XML_TAGS:,})")
-    elif first in (b"{", b"["):
+        if attributes > MAX_XML_ATTRIBUTES:
+            raise ResponseTooLarge(f"{attributes:,} XML attributes (at most {MAX_XML_ATTRIBUTES:,})")
+    elif kind in (b"{", b"["):
         values = body.count(b",") + body.count(b"{") + body.count(b"[")
         if values > MAX_JSON_VALUES:
             raise ResponseTooLarge(f"{values:,} JSON values (at most {MAX_JSON_VALUES:,})")
+        if len(body) * 4 > max_bytes and not body.isascii():
+            width = 4 if _ASTRAL_LEAD.search(body) else 2 if _WIDE_LEAD.search(body) else 1
+            if len(body) * width > max_bytes:
+                decoded = len(body) * width // 1048576
+                raise ResponseTooLarge(
+                    f"about {decoded:,} MB once decoded (at most {max_bytes // 1048576} MB)"
+                )
 
 
 def strip_secret_params(url: str) -> str:
@@ -347,7 +366,7 @@ class GuardedSession(requests.Session):
                 raise ResponseTooLarge(f"over {self.max_mb} MB (after decompression)")
             if deadline.remaining() <= 0:
                 raise DeadlineExceeded(self.request_timeout)
-        check_markup(bytes(body[:64]), body)
+        check_markup(body, self.max_bytes)
         return bytes(body)
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:

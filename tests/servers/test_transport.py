@@ -11,6 +11,7 @@ from app.core.errors import AuthFailed, BadServerResponse, ServerError, ServerUn
 from app.servers import JellyfinClient, PlexClient
 from app.servers.transport import (
     MAX_JSON_VALUES,
+    MAX_XML_ATTRIBUTES,
     MAX_XML_TAGS,
     DeadlineExceeded,
     GuardedSession,
@@ -31,6 +32,7 @@ from tests.servers.fakes import (
 )
 
 SECRETS = (PLEX_TOKEN, JF_KEY)
+MB = 1024 * 1024
 
 
 def _recorder():  # type: ignore[no-untyped-def]
@@ -229,17 +231,24 @@ def test_a_gzip_bomb_is_stopped_after_decompression(serve) -> None:  # type: ign
     [
         (b"<a>" + b"<b/>" * (MAX_XML_TAGS - 10) + b"</a>", True),
         (b"<a>" + b"<b/>" * (MAX_XML_TAGS + 10) + b"</a>", False),
+        (b" " * 1000 + b"<a>" + b"<b/>" * (MAX_XML_TAGS + 10) + b"</a>", False),  # blanks first
+        (b"<a " + b'x="" ' * (MAX_XML_ATTRIBUTES - 10) + b"/>", True),
+        (b"<a " + b'x="" ' * (MAX_XML_ATTRIBUTES + 10) + b"/>", False),  # attributes of one element
         (b"[" + b"{}," * (MAX_JSON_VALUES // 2 - 10) + b"0]", True),
         (b" \n[" + b"{}," * (MAX_JSON_VALUES // 2 + 10) + b"0]", False),
+        (b'["' + b"x" * (5 * MB) + '\u00e9"]'.encode(), True),  # Latin-1: one byte a character decoded
+        (b'["' + b"x" * (3 * MB) + '\u0100"]'.encode(), True),  # two bytes a character: 6 MB decoded
+        (b'["' + b"x" * (5 * MB) + '\u0100"]'.encode(), False),  # two bytes a character: 10 MB decoded
+        (b'["' + b"x" * (3 * MB) + '\U0001f600"]'.encode(), False),  # an emoji: 4 bytes a character
         (b"plain text, " * 200_000, True),
     ],
 )
 def test_markup_that_would_parse_into_gigabytes_is_refused(body: bytes, ok: bool) -> None:
     if ok:
-        check_markup(body[:64], body)
+        check_markup(body, 8 * MB)
     else:
         with pytest.raises(ResponseTooLarge):
-            check_markup(body[:64], body)
+            check_markup(body, 8 * MB)
 
 
 def test_a_too_large_answer_is_a_bad_response_with_its_own_class(serve) -> None:  # type: ignore[no-untyped-def]
