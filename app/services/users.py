@@ -496,6 +496,10 @@ class UserService:
         await self._runner.db(self._exclusions.add, server.id, rid, reason)
         await self._runner.db(self._accounts.remove, server.id, rid)
 
+    def library_access(self, server_id: int) -> dict[str, tuple[str, ...] | None]:
+        """Cached library keys per account of a server (None = every library). Any thread."""
+        return self._accounts.library_access(server_id)
+
     async def history(
         self, server_name: str | None = None, name: str | None = None, limit: int = 500
     ) -> list[AccountEvent]:

@@ -180,3 +180,17 @@ def shell_factory(
     yield make
     for shell in reversed(shells):
         shell.close()
+
+
+def open_plex_and_jellyfin(
+    shell_factory: Callable[..., Shell], demo_factory: Callable[..., DemoServer], libraries: int
+) -> tuple[DemoServer, DemoServer, Shell, MainWindow]:
+    """A demo Plex (with its plex.tv) and a demo Jellyfin, both added and synced, and the window open without
+    background jobs."""
+    plex = demo_factory("plex", tracks=60, users=3, libraries=libraries)
+    jelly = demo_factory("jellyfin", tracks=60, users=3, libraries=libraries)
+    shell = shell_factory(overrides={"plex_tv_url": plex.url})
+    shell.add_plex(plex)
+    shell.add_jellyfin(jelly)
+    shell.sync_now()
+    return plex, jelly, shell, shell.open(background_jobs=False)

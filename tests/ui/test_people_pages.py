@@ -21,7 +21,7 @@ from app.ui.dialogs.outcomes import OutcomesDialog
 from app.ui.pages.identities_page import grid_cells
 from app.ui.pages.users_page import block_reason
 from tests.ui.conftest import screenshot
-from tests.ui.shell_fixtures import Shell, pump
+from tests.ui.shell_fixtures import Shell, open_plex_and_jellyfin, pump
 
 PAGE = {"Users": 2, "Invitations": 4, "Identities": 5, "Tasks": 6}
 
@@ -189,13 +189,7 @@ def test_users_page_disable_enable_refusal_and_greyed_admin(
 def test_identities_accept_suggestion_and_grid_shows_access(
     shell_factory: Callable[..., Shell], demo_factory: Callable[..., Any], dark_theme: None, qtbot: Any
 ) -> None:
-    plex = demo_factory("plex", tracks=60, users=3, libraries=2)
-    jelly = demo_factory("jellyfin", tracks=60, users=3, libraries=2)
-    shell = shell_factory(overrides={"plex_tv_url": plex.url})
-    shell.add_plex(plex)
-    shell.add_jellyfin(jelly)
-    shell.sync_now()
-    window = shell.open(background_jobs=False)
+    plex, jelly, shell, window = open_plex_and_jellyfin(shell_factory, demo_factory, libraries=2)
     page = window.identities_page
     window.sidebar.setCurrentRow(PAGE["Identities"])
     pump(lambda: page.suggestions.count() > 0, 10)

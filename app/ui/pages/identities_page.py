@@ -1,11 +1,14 @@
 """The Identities page: people with their accounts across servers; auto-suggested links to accept; manual
-link / unlink; the person × server × library access grid; identity-wide enable / disable / delete (after a
-confirmation naming the servers, with per-server results).
+link / unlink; the person × server × library access grid, editable (tick a library on a server: the server
+changes at once, per-server results); the person's timeline (what Zondarr did to their accounts); identity-wide
+enable / disable / delete (after a confirmation naming the servers, with per-server results).
 
 GUI thread only; reads run on the read pool, changes as background tasks (``ctx.identities``).
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -21,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.models import AccountRef
+from app.core.models import AccountEvent, AccountRef
 from app.services.context import AppContext
 from app.services.identities import AccessRow, IdentityView, LinkSuggestion
 from app.ui.dialogs.link_dialog import LinkDialog
@@ -47,6 +50,20 @@ def grid_cells(rows: list[AccessRow]) -> tuple[list[str], list[list[str]]]:
             "" if t not in access else ("✓" if access[t] else "✗") for t in titles
         ])  # fmt: skip
     return ["Server", "Account", *titles], table
+
+
+def timeline_rows(events: list[AccountEvent]) -> list[tuple[str, str, str, str, str]]:
+    """(when, server: account, what, by, result) per event, newest first as given. Pure."""
+    return [
+        (
+            datetime.fromtimestamp(e.at).strftime("%Y-%m-%d %H:%M"),
+            f"{e.server}: {e.username}",
+            e.action,
+            e.trigger,
+            ("OK" if e.ok else "FAILED") + (f" — {e.message}" if e.message else ""),
+        )
+        for e in events
+    ]
 
 
 class IdentitiesPage(QWidget):
@@ -98,7 +115,15 @@ class IdentitiesPage(QWidget):
         self.grid.verticalHeader().setVisible(False)
         self.grid.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.grid.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.grid.itemChanged.connect(self._on_grid_item_changed)
         rv.addWidget(self.grid, 1)
+        rv.addWidget(QLabel("Timeline", right))
+        self.timeline = SimpleTableModel(["When", "Account", "What", "By", "Result"])
+        self.timeline_view = make_table_view(
+            self.timeline, "timelineTable", right, widths=(120, 170, 110, 80)
+        )
+        self.timeline_view.setAccessibleName("What Zondarr did to this person's accounts")
+        rv.addWidget(self.timeline_view, 1)
         arow = QHBoxLayout()
         self.unlink_button = QPushButton("&Unlink account", right)
         self.enable_button = QPushButton("&Enable all…", right)
@@ -172,7 +197,10 @@ class IdentitiesPage(QWidget):
             self.grid.setRowCount(0)
             return
         rows = await self._ctx.runner.read(service.grid, str(view.identity.id))
+        events = await self._ctx.runner.read(service.history, str(view.identity.id))
+        self.timeline.set_rows(timeline_rows(events), [e.id for e in events])
         headers, cells = grid_cells(rows)
+        self.grid.blockSignals(True)  # filling is not the admin ticking
         self.grid.clear()
         self.grid.setColumnCount(len(headers))
         self.grid.setHorizontalHeaderLabels(headers)
@@ -182,14 +210,63 @@ class IdentitiesPage(QWidget):
                 item = QTableWidgetItem(value)
                 if c >= 2:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                    item.setToolTip({"✓": "has access", "✗": "no access", "": "no such library"}[value])
+                    item.setToolTip(
+                        {"✓": "has access (untick to take it away)", "✗": "no access (tick to give it)",
+                         "": "no such library"}[value]
+                    )  # fmt: skip
+                    if value:
+                        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable
+                                      | Qt.ItemFlag.ItemIsSelectable)  # fmt: skip
+                        item.setCheckState(Qt.CheckState.Checked if value == "✓" else Qt.CheckState.Unchecked)
                 self.grid.setItem(r, c, item)
         self.grid.resizeColumnsToContents()
+        self.grid.blockSignals(False)
         self._grid_rows = rows
         i = view.identity
         self.person_label.setText(f"{i.display_name}" + (f" <{i.email}>" if i.email else "") +
                                   f" — {len(view.accounts)} accounts")  # fmt: skip
         self._update_buttons()
+
+    def _on_grid_item_changed(self, item: QTableWidgetItem) -> None:
+        r, c = item.row(), item.column()
+        if c < 2 or r >= len(self._grid_rows) or not item.text():
+            return
+        row = self._grid_rows[r]
+        header = self.grid.horizontalHeaderItem(c)
+        title = header.text() if header is not None else ""
+        key = next((k for k, (t, _) in zip(row.keys, row.libraries, strict=False) if t == title), None)
+        if key is None:
+            return
+        on = item.checkState() == Qt.CheckState.Checked
+        self.tasks.start("toggle", self._toggle(row, key, title, on))
+
+    def toggle_cell(self, row: int, column: int) -> None:
+        """Flips one grid cell as a click on its box would (tests and keyboard users)."""
+        item = self.grid.item(row, column)
+        if item is not None and item.flags() & Qt.ItemFlag.ItemIsUserCheckable:
+            checked = item.checkState() == Qt.CheckState.Checked
+            item.setCheckState(Qt.CheckState.Unchecked if checked else Qt.CheckState.Checked)
+
+    async def _toggle(self, row: AccessRow, key: str, title: str, on: bool) -> None:
+        service = self._ctx.identities
+        assert service is not None
+        self.grid.setEnabled(False)
+        try:
+            outcomes = await service.toggle(row, key, on)
+        except Exception as exc:
+            self.message.emit(as_zondarr_error(exc).user_message, "error")
+            outcomes = []
+        finally:
+            self.grid.setEnabled(True)
+        verb = "Gave" if on else "Took away"
+        if outcomes and all(o.ok for o in outcomes):
+            self.message.emit(f"{verb} {title} on {row.server} ({row.username}).", "success")
+        elif outcomes:
+            text = summarize(outcomes, "Library access")
+            self.message.emit(text, "error")
+            self.results = OutcomesDialog("Library access", text, outcomes, self)
+            self.results.show()
+        await self._show_grid()
 
     def grid_texts(self) -> list[list[str]]:
         return [

@@ -1,13 +1,16 @@
-"""The Users page: every cached account on every server, filter by server, search; enable / disable / delete for
-one or many selected accounts (after a confirmation naming the servers affected), per-server results, and the
-Discrepancies review (orphaned / stale accounts).
+"""The Users page: every cached account on every server with its expiry and last activity, filter by server,
+search and "inactive for N days"; enable / disable / delete for one or many selected accounts (after a
+confirmation naming the servers affected), library access and expiry of the selection, per-server results, the
+Discrepancies review (orphaned / stale accounts) and the confirmation of expired accounts waiting for deletion.
 
 GUI thread only; reads and actions run as background tasks on the qasync loop (``ctx.user_admin``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from datetime import datetime
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
@@ -17,19 +20,23 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from app.core.models import AccountRef, Server, ServerKind, User
 from app.services.context import AppContext
+from app.services.people_common import Outcome
+from app.services.users import inactive_for
+from app.ui.dialogs.account_time_dialogs import AccessDialog, ExpiryDialog
 from app.ui.dialogs.device_signin_dialog import DeviceSignInDialog
 from app.ui.dialogs.discrepancies_dialog import DiscrepanciesDialog
 from app.ui.dialogs.outcomes import OutcomesDialog, confirm, summarize
 from app.ui.models.simple_table import SimpleTableModel, add_page_title, make_table_view, refill_choices
 from app.ui.tasks import TaskGroup
 
-HEADERS = ["Server", "Username", "Email", "Role", "State"]
+HEADERS = ["Server", "Username", "Email", "Role", "State", "Expires", "Last seen"]
 ACTIONS = ("enable", "disable", "delete")
 # What each server kind lets Zondarr do to an account (Plex "disables" by removing the library shares).
 KIND_ACTIONS: dict[ServerKind, frozenset[str]] = {
@@ -71,6 +78,31 @@ def device_block_reason(users: Sequence[User], servers: dict[int, Server]) -> st
     return None
 
 
+def access_block_reason(users: Sequence[User], servers: dict[int, Server]) -> str | None:
+    """Why the library access of the selection cannot be edited (None = it can): one server at a time. Pure."""
+    if not users:
+        return "Select one or more users first."
+    if len({u.server_id for u in users}) > 1:
+        return "Select accounts of one server: each server has its own libraries."
+    server = servers.get(users[0].server_id)
+    if server is None or not server.enabled:
+        return f"{users[0].server} is not available: enable it on the Servers page first."
+    admin = next((u for u in users if u.is_admin), None)
+    return None if admin is None else f"{admin.username} is an administrator: it sees every library."
+
+
+def day_text(when: float | None) -> str:
+    return "" if when is None else datetime.fromtimestamp(when).strftime("%Y-%m-%d")
+
+
+def seen_text(when: float | None, now: float) -> str:
+    """ "today", "3 days ago", "unknown" (the server does not say). Pure."""
+    if when is None:
+        return "unknown"
+    days = int((now - when) // 86_400)
+    return "today" if days <= 0 else ("yesterday" if days == 1 else f"{days} days ago")
+
+
 class UsersPage(QWidget):
     message = Signal(str, str)  # text, kind (info | success | error)
 
@@ -82,6 +114,8 @@ class UsersPage(QWidget):
         self._servers: dict[int, Server] = {}
         self.confirm_box: QWidget | None = None
         self.results: OutcomesDialog | None = None
+        self.change_dialog: AccessDialog | ExpiryDialog | None = None
+        self._pending: list[AccountRef] = []
         self.discrepancies: DiscrepanciesDialog | None = None
         self.device_dialog: DeviceSignInDialog | None = None
         layout = QVBoxLayout(self)
@@ -99,12 +133,22 @@ class UsersPage(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName("Search users")
         bar.addWidget(self.search, 1)
+        self.inactive = QSpinBox(self)
+        self.inactive.setRange(0, 3650)
+        self.inactive.setSuffix(" days")
+        self.inactive.setSpecialValueText("any")
+        self.inactive.setAccessibleName("Only accounts inactive for at least this many days")
+        self.inactive.setToolTip("Only accounts whose last activity is older (unknown activity is left out).")
+        inactive_label = QLabel("&Inactive for:", self)
+        inactive_label.setBuddy(self.inactive)
+        bar.addWidget(inactive_label)
+        bar.addWidget(self.inactive)
         self.count_label = QLabel(self)
         self.count_label.setObjectName("hint")
         bar.addWidget(self.count_label)
         layout.addLayout(bar)
         self.model = SimpleTableModel(HEADERS)
-        self.view = make_table_view(self.model, "usersTable", self, widths=(160, 200, 260, 90))
+        self.view = make_table_view(self.model, "usersTable", self, widths=(150, 170, 220, 60, 70, 90))
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         layout.addWidget(self.view, 1)
         actions = QHBoxLayout()
@@ -121,7 +165,21 @@ class UsersPage(QWidget):
         self.device_button.setToolTip("Jellyfin: approve the 6-digit Quick Connect code their app shows.")
         self.device_button.clicked.connect(self.open_device_dialog)
         actions.addWidget(self.device_button)
+        self.access_button = QPushButton("Library &access…", self)
+        self.access_button.setAccessibleName("Change the libraries of the selected users")
+        self.access_button.clicked.connect(self._on_access_clicked)
+        self.expiry_button = QPushButton("E&xpiry…", self)
+        self.expiry_button.setAccessibleName("Set, extend or clear the expiry of the selected users")
+        self.expiry_button.clicked.connect(self._on_expiry_clicked)
+        actions.addWidget(self.access_button)
+        actions.addWidget(self.expiry_button)
         actions.addStretch(1)
+        self.pending_button = QPushButton(self)
+        self.pending_button.setObjectName("danger")
+        self.pending_button.setAccessibleName("Delete the expired accounts past their grace period")
+        self.pending_button.clicked.connect(self._on_pending_clicked)
+        self.pending_button.hide()
+        actions.addWidget(self.pending_button)
         self.discrepancies_button = QPushButton("Dis&crepancies…", self)
         self.discrepancies_button.setAccessibleName("Review orphaned and stale accounts")
         self.discrepancies_button.clicked.connect(self._on_discrepancies_clicked)
@@ -133,6 +191,7 @@ class UsersPage(QWidget):
         self._debounce.timeout.connect(self._on_debounce_timeout)
         self.search.textChanged.connect(self._on_search_text_changed)
         self.server.currentIndexChanged.connect(self._on_server_current_index_changed)
+        self.inactive.valueChanged.connect(self._on_inactive_value_changed)
         self.view.selectionModel().selectionChanged.connect(self._update_buttons)
         self._update_buttons()
 
@@ -153,6 +212,9 @@ class UsersPage(QWidget):
         server = self.server.currentData()
         search = self.search.text().strip() or None
         users = await ctx.runner.read(ctx.users.list, server, search)
+        now = time.time()
+        if self.inactive.value() > 0:
+            users = inactive_for(users, now, self.inactive.value())
         rows = [
             (
                 u.server,
@@ -160,9 +222,16 @@ class UsersPage(QWidget):
                 u.email,
                 "admin" if u.is_admin else "user",
                 "disabled" if u.is_disabled else "active",
+                day_text(u.expires_at),
+                seen_text(u.last_active_at, now),
             )
             for u in users
         ]
+        if ctx.expiry is not None:
+            pending = await ctx.runner.read(ctx.expiry.pending_deletions)
+            self._pending = [AccountRef(p.server_id, p.remote_id) for p in pending]
+            self.pending_button.setText(f"Expired: {len(pending)} to &delete…")
+            self.pending_button.setVisible(bool(pending))
         self._users = list(users)
         self.model.set_rows(rows, [u.id for u in users])
         self.count_label.setText(f"{len(users):,} user{'' if len(users) == 1 else 's'}")
@@ -182,6 +251,16 @@ class UsersPage(QWidget):
         self.device_button.setEnabled(reason is None)
         self.device_button.setToolTip(
             reason or "Approve the 6-digit Quick Connect code their Jellyfin app shows."
+        )
+        reason = access_block_reason(users, self._servers) if available else "Not available."
+        self.access_button.setEnabled(reason is None)
+        self.access_button.setToolTip(reason or "Choose the libraries of the selected accounts.")
+        can_expire = self._ctx.expiry is not None and bool(users) and not any(u.is_admin for u in users)
+        self.expiry_button.setEnabled(can_expire)
+        self.expiry_button.setToolTip(
+            "Set, extend or clear when the selected accounts end."
+            if can_expire
+            else "Select non-admin users."
         )
 
     # ---- actions
@@ -225,6 +304,70 @@ class UsersPage(QWidget):
         self.results = OutcomesDialog(f"{action.capitalize()} users", text, outcomes, self)
         self.results.show()
         await self._reload(False)
+
+    def _on_access_clicked(self) -> None:
+        users = self.selected_users()
+        if access_block_reason(users, self._servers) is not None:
+            return
+        self.tasks.start("access-dialog", self._open_access(users))
+
+    async def _open_access(self, users: list[User]) -> None:
+        ctx = self._ctx
+        libraries = await ctx.runner.read(ctx.tracks.libraries, users[0].server_id)
+        access = await ctx.runner.read(self._library_access, users[0].server_id)
+        keys = [access.get(u.remote_id) for u in users]
+        # every library when any selected account has every library; else what any of them has
+        current = None if any(k is None for k in keys) else frozenset(x for k in keys for x in k or ())
+        self._show_change(AccessDialog(ctx, users, libraries, current, self))
+
+    def _library_access(self, server_id: int) -> dict[str, tuple[str, ...] | None]:
+        admin = self._ctx.user_admin
+        return {} if admin is None else admin.library_access(server_id)
+
+    def _on_expiry_clicked(self) -> None:
+        users = self.selected_users()
+        if users and self._ctx.expiry is not None:
+            self._show_change(ExpiryDialog(self._ctx, users, self))
+
+    def _show_change(self, dialog: AccessDialog | ExpiryDialog) -> None:
+        title = dialog.windowTitle()
+
+        def applied(outcomes: list[Outcome]) -> None:
+            text = summarize(outcomes, title)
+            self.message.emit(text, "success" if all(o.ok for o in outcomes) else "error")
+            if not all(o.ok for o in outcomes):
+                self.results = OutcomesDialog(title, text, outcomes, self)
+                self.results.show()
+            self.tasks.start("reload", self._reload(False), replace=True)
+
+        dialog.applied.connect(applied)
+        self.change_dialog = dialog
+        dialog.open()
+
+    def _on_pending_clicked(self) -> None:
+        refs = list(self._pending)
+        if not refs or self._ctx.expiry is None:
+            return
+        self.confirm_box = confirm(
+            self,
+            "Delete expired accounts",
+            f"Delete {len(refs)} expired account{'s' if len(refs) != 1 else ''} past the grace period?",
+            lambda: self.tasks.start("delete-expired", self._delete_expired(refs)),
+            "They were disabled when they expired; deleting removes them from their servers for good.",
+        )
+
+    async def _delete_expired(self, refs: list[AccountRef]) -> None:
+        expiry = self._ctx.expiry
+        assert expiry is not None
+        outcomes = await expiry.confirm_deletions(refs)
+        text = summarize(outcomes, "Delete")
+        self.message.emit(text, "success" if all(o.ok for o in outcomes) else "error")
+        self.results = OutcomesDialog("Delete expired accounts", text, outcomes, self)
+        self.results.show()
+        await self._reload(False)
+
+    def _on_inactive_value_changed(self, _: int) -> None:
+        self._debounce.start()
 
     def _on_discrepancies_clicked(self) -> None:
         if self._ctx.user_admin is None:
