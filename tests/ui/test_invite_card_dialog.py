@@ -107,7 +107,9 @@ def test_sign_in_a_device_from_the_users_page(
         f"{jelly.url}/QuickConnect/Initiate",
         data=b"",
         method="POST",
-        headers={"Authorization": 'MediaBrowser Client="Jellyfin", Device="TV", DeviceId="tv1", Version="10.11"'},
+        headers={
+            "Authorization": 'MediaBrowser Client="Jellyfin", Device="TV", DeviceId="tv1", Version="10.11"'
+        },
     )
     with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - loopback demo server
         started = json.loads(resp.read())

@@ -119,11 +119,13 @@ class CreateInvitationDialog(QDialog):
         ctx = self._ctx
         servers = await ctx.runner.read(ctx.server_store.list)
         for server in servers:
+            # Read first, then add: a server never shows up without its libraries (nor half-filled).
+            libraries = await ctx.runner.read(ctx.tracks.libraries, server.id)
             item = QTreeWidgetItem(self.targets, [f"{server.name} ({server.kind.value})"])
             item.setData(0, Qt.ItemDataRole.UserRole, server.name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsAutoTristate)
             item.setCheckState(0, Qt.CheckState.Unchecked)
-            for lib in await ctx.runner.read(ctx.tracks.libraries, server.id):
+            for lib in libraries:
                 child = QTreeWidgetItem(item, [lib.title])
                 child.setData(0, Qt.ItemDataRole.UserRole, lib.key)
                 child.setFlags(child.flags() | Qt.ItemFlag.ItemIsUserCheckable)
