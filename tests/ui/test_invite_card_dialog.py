@@ -111,7 +111,7 @@ def test_sign_in_a_device_from_the_users_page(
             "Authorization": 'MediaBrowser Client="Jellyfin", Device="TV", DeviceId="tv1", Version="10.11"'
         },
     )
-    with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - loopback demo server
+    with urllib.request.urlopen(req, timeout=5) as resp:
         started = json.loads(resp.read())
 
     qtbot.mouseClick(page.device_button, Qt.MouseButton.LeftButton)
