@@ -218,11 +218,12 @@ def _origin_text(url: str) -> str:
 
 
 def check_markup(body: bytes | bytearray, max_bytes: int) -> None:
-    """Raises ResponseTooLarge when ``body`` (XML or JSON, told by its first byte that is not blank) would cost far
-    more memory parsed than its bytes: more elements, attributes or values than any real answer, or JSON whose
-    decoded text (1, 2 or 4 bytes a character, by its widest character) is over ``max_bytes``. A count of ``<``
-    bounds the XML elements, of ``=`` the attributes; of ``,``, ``{`` and ``[`` the JSON values (strings may hold
-    some: an over-estimate, never an under-estimate). Linear, in C."""
+    """Raises ResponseTooLarge when ``body`` would cost far more memory parsed than its bytes: an XML or JSON body
+    (told by its first byte that is not blank) with more elements, attributes or values than any real answer, or
+    a body whose decoded text (1, 2 or 4 bytes a character, by its widest character; libraries decode answers
+    to ``str``) is over ``max_bytes``. A count of ``<`` bounds the XML elements, of ``=`` the attributes; of
+    ``,``, ``{`` and ``[`` the JSON values (strings may hold some: an over-estimate, never an under-estimate).
+    Linear, in C."""
     first = _FIRST_BYTE.search(body)
     kind = body[first.start() : first.start() + 1] if first else b""
     if kind == b"<":
@@ -235,13 +236,11 @@ def check_markup(body: bytes | bytearray, max_bytes: int) -> None:
         values = body.count(b",") + body.count(b"{") + body.count(b"[")
         if values > MAX_JSON_VALUES:
             raise ResponseTooLarge(f"{values:,} JSON values (at most {MAX_JSON_VALUES:,})")
-        if len(body) * 4 > max_bytes and not body.isascii():
-            width = 4 if _ASTRAL_LEAD.search(body) else 2 if _WIDE_LEAD.search(body) else 1
-            if len(body) * width > max_bytes:
-                decoded = len(body) * width // 1048576
-                raise ResponseTooLarge(
-                    f"about {decoded:,} MB once decoded (at most {max_bytes // 1048576} MB)"
-                )
+    if len(body) * 4 > max_bytes and not body.isascii():
+        width = 4 if _ASTRAL_LEAD.search(body) else 2 if _WIDE_LEAD.search(body) else 1
+        if len(body) * width > max_bytes:
+            decoded = len(body) * width // 1048576
+            raise ResponseTooLarge(f"about {decoded:,} MB once decoded (at most {max_bytes // 1048576} MB)")
 
 
 def strip_secret_params(url: str) -> str:

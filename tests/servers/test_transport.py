@@ -240,6 +240,7 @@ def test_a_gzip_bomb_is_stopped_after_decompression(serve) -> None:  # type: ign
         (b'["' + b"x" * (3 * MB) + '\u0100"]'.encode(), True),  # two bytes a character: 6 MB decoded
         (b'["' + b"x" * (5 * MB) + '\u0100"]'.encode(), False),  # two bytes a character: 10 MB decoded
         (b'["' + b"x" * (3 * MB) + '\U0001f600"]'.encode(), False),  # an emoji: 4 bytes a character
+        (b'<a t="' + b"x" * (3 * MB) + '\U0001f600"/>'.encode(), False),  # XML is decoded by plexapi too
         (b"plain text, " * 200_000, True),
     ],
 )
