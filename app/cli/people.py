@@ -85,7 +85,9 @@ async def cmd_invite_list(ctx: AppContext, args: argparse.Namespace) -> int:
         print("No invitations yet. Create one with `zondarr invite create --server NAME`.")
     for inv, status in rows:
         uses = f"{inv.use_count}/{inv.max_uses if inv.max_uses is not None else '∞'}"
-        servers = ", ".join(t.server for t in inv.targets)
+        servers = ", ".join(
+            [*(t.server for t in inv.targets), *(f"{n} (removed)" for n in inv.removed_servers)]
+        )
         print(
             term(
                 f"{inv.code}  {status.value:<9} uses {uses:<7} expires {format_time(inv.expires_at):<16} {servers}"

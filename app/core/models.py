@@ -294,10 +294,17 @@ class SyncRun:
     message: str = ""
     error: str | None = None
     correlation_id: str | None = None
+    removed_server: str | None = None  # the server's name once it was removed (server_id is None then)
 
     @property
     def duration_s(self) -> float | None:
         return None if self.finished_at is None else self.finished_at - self.started_at
+
+    def server_label(self, names: dict[int, str]) -> str:
+        """The server's name for history views (``names``: id → name of the servers that exist)."""
+        if self.server_id is not None:
+            return names.get(self.server_id, "(removed)")
+        return f"{self.removed_server} (removed)" if self.removed_server else "all"
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,12 +329,14 @@ class InvitationStatus(StrEnum):
     EXPIRED = "expired"
     USED_UP = "used up"
     DISABLED = "disabled"
+    NO_SERVERS = "no servers"  # every target server was removed
 
 
 class RefusalReason(StrEnum):
     """Why an invitation cannot be redeemed (the words the CLI and the UI show)."""
 
     NOT_FOUND = "not found"
+    NO_SERVERS = "no servers"
     DISABLED = "disabled"
     EXPIRED = "expired"
     USED_UP = "used up"
@@ -370,6 +379,7 @@ class Invitation:
     note: str
     targets: tuple[InvitationTarget, ...] = ()
     restrictions: Restrictions = field(default_factory=lambda: Restrictions())
+    removed_servers: tuple[str, ...] = ()  # names of target servers removed since it was created
 
     def to_json(self, status: str) -> dict[str, object]:
         return {
@@ -384,6 +394,7 @@ class Invitation:
             "note": self.note,
             "servers": [{"server": t.server, "libraries": list(t.library_keys)} for t in self.targets],
             "restrictions": self.restrictions.to_json(),
+            "removed_servers": list(self.removed_servers),
         }
 
 

@@ -149,6 +149,7 @@ class BundleWriter:
                 {
                     "id": r.id,
                     "server_id": r.server_id,
+                    "removed_server": r.removed_server,
                     "trigger": r.trigger,
                     "status": r.status.value,
                     "stage": r.stage.value,

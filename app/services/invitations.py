@@ -83,10 +83,19 @@ def refusal_reason(
     return None
 
 
+def invitation_refusal(inv: Invitation, now: float) -> RefusalReason | None:
+    """Why ``inv`` cannot be redeemed at ``now``, or None: first "no servers" (every target server was removed:
+    nothing could ever be created), then ``refusal_reason``."""
+    if not inv.targets:
+        return RefusalReason.NO_SERVERS
+    return refusal_reason(inv.enabled, inv.expires_at, inv.max_uses, inv.use_count, now)
+
+
 def invitation_status(inv: Invitation, now: float) -> InvitationStatus:
-    reason = refusal_reason(inv.enabled, inv.expires_at, inv.max_uses, inv.use_count, now)
+    reason = invitation_refusal(inv, now)
     return {
         None: InvitationStatus.ACTIVE,
+        RefusalReason.NO_SERVERS: InvitationStatus.NO_SERVERS,
         RefusalReason.DISABLED: InvitationStatus.DISABLED,
         RefusalReason.EXPIRED: InvitationStatus.EXPIRED,
     }.get(reason, InvitationStatus.USED_UP)
@@ -219,7 +228,7 @@ class InvitationService:
         inv = self._store.get_by_code(normalize_code(code))
         if inv is None:
             return None, RefusalReason.NOT_FOUND
-        return inv, refusal_reason(inv.enabled, inv.expires_at, inv.max_uses, inv.use_count, self._clock())
+        return inv, invitation_refusal(inv, self._clock())
 
     async def preflight(
         self, code: str, username: str, email: str | None = None, password: str | None = None
@@ -298,6 +307,11 @@ class InvitationService:
         if not username:
             raise ValidationError("A username is needed to redeem an invitation.", remedy="Pass --username.")
         inv, reason = await self._runner.read(self.check, code)
+        if inv is not None and reason is RefusalReason.NO_SERVERS:
+            gone = ", ".join(inv.removed_servers)
+            return _refused(
+                reason, f"The invitation {inv.code} has no servers left: {gone} was removed from Zondarr."
+            )
         if inv is None or reason is not None:
             why = reason or RefusalReason.NOT_FOUND
             return _refused(why, f"The invitation {normalize_code(code)} is {why.value}.")

@@ -82,13 +82,15 @@ class SqliteDiagnosticStore:
         return [DiagnosticRun(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     def get(self, run_id: int) -> DiagnosticRun | None:
-        """A run with its results in the order they were recorded (server names as they are now)."""
+        """A run with its results in the order they were recorded (server names as they are now; a removed
+        server's as it was, marked "(removed)")."""
         with self._db.read("reading a diagnostics run") as conn:
             row = conn.execute(_RUN + " WHERE id = ?", (run_id,)).fetchone()
             if row is None:
                 return None
             results = conn.execute(
-                "SELECT d.server_id, d.check_name, d.outcome, d.message, s.name, d.evidence "
+                "SELECT d.server_id, d.check_name, d.outcome, d.message, "
+                "COALESCE(s.name, d.removed_server || ' (removed)'), d.evidence "
                 "FROM diagnostic_results d LEFT JOIN servers s ON s.id = d.server_id "
                 "WHERE d.run_id = ? ORDER BY d.id",
                 (run_id,),

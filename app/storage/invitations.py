@@ -97,6 +97,13 @@ class SqliteInvitationStore:
         ):
             if server_id in targets[inv_id]:
                 targets[inv_id][server_id][1].append(key)
+        removed: dict[int, list[str]] = {i: [] for i in ids}
+        for inv_id, name in conn.execute(
+            "SELECT invitation_id, server_name FROM invitation_removed_servers "  # noqa: S608
+            f"WHERE invitation_id IN ({marks}) ORDER BY server_name",
+            ids,
+        ):
+            removed[inv_id].append(name)
         return [
             Invitation(
                 id=r[0],
@@ -112,6 +119,7 @@ class SqliteInvitationStore:
                     InvitationTarget(sid, name, tuple(keys)) for sid, (name, keys) in targets[r[0]].items()
                 ),
                 restrictions=_restrictions(r[9]),
+                removed_servers=tuple(removed[r[0]]),
             )
             for r in rows
         ]

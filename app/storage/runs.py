@@ -11,7 +11,7 @@ from app.storage.db import Database
 
 _COLS = (
     "id, server_id, trigger, status, stage, started_at, finished_at, total, done, added, updated, removed, "
-    "unchanged, failed_items, message, error, correlation_id"
+    "unchanged, failed_items, message, error, correlation_id, removed_server"
 )
 _SELECT = f"SELECT {_COLS} FROM sync_runs"  # noqa: S608 - fixed column list
 ABANDONED_MESSAGE = (
@@ -38,6 +38,7 @@ def _run(r: Any) -> SyncRun:
         message=r[14],
         error=r[15],
         correlation_id=r[16],
+        removed_server=r[17],
     )
 
 

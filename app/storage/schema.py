@@ -524,7 +524,29 @@ CREATE INDEX account_events_at ON account_events(at);
 ALTER TABLE invitations ADD COLUMN restrictions TEXT;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8)
+# v9: names outlive servers (DESIGN §3). Removing a server nulls ``sync_runs.server_id`` and
+# ``diagnostic_results.server_id`` and drops its ``invitation_servers`` rows; a trigger that runs just before the
+# delete keeps the server's name in those runs and results, and records per invitation which target is gone (so
+# an invitation left without servers says so instead of staying "active").
+V9 = """
+ALTER TABLE sync_runs ADD COLUMN removed_server TEXT;
+ALTER TABLE diagnostic_results ADD COLUMN removed_server TEXT;
+CREATE TABLE invitation_removed_servers (
+    invitation_id INTEGER NOT NULL REFERENCES invitations(id) ON DELETE CASCADE,
+    server_name TEXT NOT NULL,
+    removed_at REAL NOT NULL,
+    PRIMARY KEY (invitation_id, server_name)
+);
+CREATE TRIGGER servers_keep_names BEFORE DELETE ON servers BEGIN
+    UPDATE sync_runs SET removed_server = old.name WHERE server_id = old.id;
+    UPDATE diagnostic_results SET removed_server = old.name WHERE server_id = old.id;
+    INSERT OR IGNORE INTO invitation_removed_servers(invitation_id, server_name, removed_at)
+        SELECT invitation_id, old.name, (julianday('now') - 2440587.5) * 86400.0
+        FROM invitation_servers WHERE server_id = old.id;
+END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9)
 LATEST = len(MIGRATIONS)
 
 

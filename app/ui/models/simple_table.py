@@ -118,7 +118,14 @@ def refill_choices(combo: Any, all_text: str, names: Sequence[str]) -> bool:
 
 
 def format_when(ts: float | None) -> str:
-    """Local date and time, ``2024-05-01 14:03``; empty for None."""
+    """Local date and time, ``2024-05-01 14:03``; empty for None or ±Infinity; "after 9999" for a time no
+    calendar holds (an older build could store one): a stored value never breaks a page."""
+    import math
     import time as _time
 
-    return "" if ts is None else _time.strftime("%Y-%m-%d %H:%M", _time.localtime(ts))
+    if ts is None or not math.isfinite(ts):
+        return ""
+    try:
+        return _time.strftime("%Y-%m-%d %H:%M", _time.localtime(ts))
+    except (OverflowError, OSError, ValueError):
+        return "after 9999" if ts > 0 else "before 1970"

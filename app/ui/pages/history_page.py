@@ -55,7 +55,7 @@ class HistoryPage(QWidget):
         runs = await ctx.runner.read(ctx.runs.list, self._limit)
         rows, tips = [], []
         for r in runs:
-            server = names.get(r.server_id, "(removed)") if r.server_id is not None else "all"
+            server = r.server_label(names)
             text = r.error or r.message
             if r.correlation_id and r.status.value in ("failed", "partial"):
                 text = f"{text} (ref {r.correlation_id})"

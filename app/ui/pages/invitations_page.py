@@ -25,8 +25,8 @@ HEADERS = ["Code", "Status", "Uses", "Expires", "Account duration", "Servers", "
 def invitation_row(inv: Invitation, status: InvitationStatus) -> tuple[object, ...]:
     uses = f"{inv.use_count} / {inv.max_uses if inv.max_uses is not None else '∞'}"
     duration = f"{inv.duration_days} days" if inv.duration_days else "no limit"
-    servers = ", ".join(t.server + ("" if not t.library_keys else f" ({len(t.library_keys)} libraries)")
-                        for t in inv.targets)  # fmt: skip
+    servers = ", ".join([*(t.server + ("" if not t.library_keys else f" ({len(t.library_keys)} libraries)")
+                           for t in inv.targets), *(f"{n} (removed)" for n in inv.removed_servers)])  # fmt: skip
     return (inv.code, status.value, uses, format_when(inv.expires_at) or "never", duration, servers, inv.note)
 
 
