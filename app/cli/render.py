@@ -93,10 +93,15 @@ def write_tracks_text(tracks: Iterable[Track], out: IO[str]) -> int:
 
 
 def format_users(users: list[User]) -> str:
-    lines = [f"{'server':<20} {'username':<24} {'email':<30} flags"]
+    lines = [f"{'server':<20} {'username':<24} {'email':<30} {'expires':<10} {'last seen':<10} flags"]
     for u in users:
         flags = ",".join(f for f, on in (("admin", u.is_admin), ("disabled", u.is_disabled)) if on)
-        lines.append(term(f"{u.server:<20} {u.username:<24} {u.email or '':<30} {flags}"))
+        expires, seen = (
+            "" if when is None else datetime.fromtimestamp(when).strftime("%Y-%m-%d")
+            for when in (u.expires_at, u.last_active_at)
+        )
+        line = f"{u.server:<20} {u.username:<24} {u.email or '':<30} {expires:<10} {seen or '?':<10} {flags}"
+        lines.append(term(line))
     return "\n".join(lines)
 
 

@@ -229,3 +229,67 @@ def test_a_failing_mail_is_recorded_and_not_repeated(h: Harness, outbox: Outbox)
     assert asyncio.run(h.people.expiry.send_reminders()) == (0, 0)
     [event] = [e for e in h.cache.history.list() if e.action == "reminder sent"]
     assert not event.ok and "failed" in event.message
+
+
+# ---------------------------------------------------------------- the batch over arbitrary account sets
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    plan=st.lists(
+        st.tuples(st.sampled_from(["Jelly", "Plex", "Down"]), st.integers(0, 5), st.integers(-3, 3)),
+        min_size=1,
+        max_size=12,
+        unique_by=lambda t: (t[0], t[1]),
+    ),
+    down=st.sets(st.sampled_from(["Jelly", "Plex", "Down"]), max_size=3),
+    crash=st.sets(st.integers(0, 5), max_size=2),
+)
+def test_the_expiry_batch_survives_failing_servers_for_any_account_set(
+    plan: list[tuple[str, int, int]], down: set[str], crash: set[int]
+) -> None:
+    """Each account whose day came is disabled unless its server is down (or a bug hits that one account);
+    every failure is counted, none stops the others, and nothing whose day has not come is touched."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        servers = {
+            "Jelly": AccountServer(),
+            "Plex": AccountServer(capabilities=PLEX_LIKE),
+            "Down": AccountServer(),
+        }
+        h = Harness(Path(tmp) / "data", servers, now=NOW)
+        try:
+            names = [f"u{i}" for i in range(6)]
+            for s in servers.values():
+                for n in names:
+                    s.add(n)
+            for name in servers:
+                asyncio.run(h.people.users.sync_server(h.cache.servers.get_by_name(name)))
+            refs = {}
+            for server, i, days in plan:
+                sid = h.cache.servers.get_by_name(server).id
+                user = h.cache.accounts.find(sid, names[i])
+                assert user is not None
+                refs[(server, i)] = AccountRef(sid, user.remote_id)
+                h.cache.expiry.set_expiry([(refs[(server, i)], NOW + days * DAY + (1 if days > 0 else 0))])
+            for name in down:
+                servers[name].down = True
+            real_apply = h.people.users.apply
+
+            async def flaky(action, accounts, *, trigger="admin"):  # type: ignore[no-untyped-def]
+                if any(r.remote_id == str(101 + i) for r in accounts for i in crash):
+                    raise RuntimeError("a bug on this account's path")
+                return await real_apply(action, accounts, trigger=trigger)
+
+            h.people.users.apply = flaky  # type: ignore[method-assign]
+            report = asyncio.run(h.people.expiry.run())
+            due = [(s, i) for s, i, d in plan if d <= 0]
+            ok = [(s, i) for s, i in due if s not in down and i not in crash]
+            assert (report.disabled, report.failed) == (len(ok), len(due) - len(ok))
+            for (server, i), ref in refs.items():
+                listed = servers[server].users.get(ref.remote_id)
+                gone_or_disabled = listed is None or listed.is_disabled
+                assert gone_or_disabled == ((server, i) in ok), (server, i)
+        finally:
+            h.close()
