@@ -215,8 +215,9 @@ class ExpiryService:
     async def apply(
         self, refs: Sequence[AccountRef], change: ExpiryChange, *, trigger: str = Trigger.ADMIN
     ) -> list[Outcome]:
-        """The change for every account in ONE transaction, each recorded in the history. Raises
-        ValidationError (a day in the past) before anything is written."""
+        """The change for every account in ONE transaction, each recorded in the history; an account the expiry
+        task disabled is enabled again when its new expiry is later than now (or never). Raises ValidationError
+        (a day in the past) before anything is written."""
         now = self._clock()
         current = await self._runner.read(self._expiry.expiries, None)
         plan: list[tuple[AccountRef, float | None]] = []
@@ -224,10 +225,21 @@ class ExpiryService:
             was = current.get(ref)
             plan.append((ref, expiry_from(change, was.expires_at if was else None, now)))
         await self._runner.db(self._expiry.set_expiry, plan)
+        # accounts the expiry task disabled get their access back when their time is extended
+        revive = [ref for ref, when in plan if (was := current.get(ref)) is not None and was.disabled_at is not None
+                  and (when is None or when > now)]  # fmt: skip
+        revived = (
+            {o.remote_id: o for o in await self._users.apply("enable", revive, trigger=trigger)}
+            if revive
+            else {}
+        )
         outcomes, events = [], []
         for ref, when in plan:
             server, name = await self._names(ref)
             text = f"{server}: {name} " + ("never expires." if when is None else f"expires on {_day(when)}.")
+            enabled = revived.get(ref.remote_id)
+            if enabled is not None:
+                text += " Enabled again." if enabled.ok else f" It stays disabled: {enabled.message}"
             outcomes.append(Outcome(server, True, text, name, None, ref.remote_id))
             events.append(
                 AccountEvent(

@@ -293,3 +293,18 @@ def test_the_expiry_batch_survives_failing_servers_for_any_account_set(
                 assert gone_or_disabled == ((server, i) in ok), (server, i)
         finally:
             h.close()
+
+
+def test_extending_an_account_the_task_disabled_enables_it_again(h: Harness) -> None:
+    exp = h.people.expiry
+    asyncio.run(exp.change("Jelly", ["ann"], ExpiryChange(in_days=1)))
+    h.now = NOW + DAY
+    assert asyncio.run(exp.run()).disabled == 1
+    ann = next(u for u in h.servers["Jelly"].users.values() if u.username == "ann")
+    assert ann.is_disabled
+    [out] = asyncio.run(exp.change("Jelly", ["ann"], ExpiryChange(extend_days=30)))
+    assert out.ok and "Enabled again" in out.message
+    assert not h.servers["Jelly"].users[ann.remote_id].is_disabled
+    assert _expires(h, "Jelly", "ann") == NOW + 31 * DAY  # from today: the old expiry had passed
+    h.now += 10 * DAY
+    assert asyncio.run(exp.run()).disabled == 0  # re-armed for the new day only

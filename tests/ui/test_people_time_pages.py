@@ -12,7 +12,9 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from app.core.models import AccountRef
 from app.services.expiry import DAY
+from app.storage import open_cache
 from app.ui.dialogs.account_time_dialogs import AccessDialog, ExpiryDialog
 from app.ui.pages.users_page import day_text, seen_text
 from tests.ui.conftest import screenshot
@@ -171,3 +173,32 @@ def test_seen_and_day_texts() -> None:
     assert seen_text(now - DAY - 10, now) == "yesterday"
     assert seen_text(now - 12 * DAY, now) == "12 days ago"
     assert day_text(None) == "" and len(day_text(now)) == 10
+
+
+def test_expired_accounts_past_the_grace_period_wait_for_the_admins_confirmation(
+    shell_factory: Callable[..., Shell], demo_factory: Callable[..., Any], dark_theme: None, qtbot: Any
+) -> None:
+    jelly = demo_factory("jellyfin", tracks=60, users=3)
+    shell = shell_factory(overrides={"expiry_action": "disable-then-delete", "delete_after_days": "30"})
+    shell.add_jellyfin(jelly)
+    shell.sync_now()
+    target = next(u for u in shell.ctx.users.list("Demo Jellyfin") if not u.is_admin)
+    ref = AccountRef(target.server_id, target.remote_id)
+    with open_cache(shell.data_dir) as cache:  # the account expired 40 days ago and was disabled then
+        cache.expiry.set_expiry([(ref, time.time() - 40 * DAY)])
+        cache.expiry.mark_disabled(ref, time.time() - 40 * DAY)
+    window = shell.open(background_jobs=False)
+    page = window.users_page
+    window.sidebar.setCurrentRow(PAGE["Users"])
+    pump(lambda: page.pending_button.isVisible(), 10)
+    assert page.pending_button.text() == "Expired: 1 to &delete…"
+    assert any(u.username == target.username for u in jelly._ctx.users)  # nothing deleted without the admin
+    screenshot(window, "page_users_expired_to_delete")
+    qtbot.mouseClick(page.pending_button, Qt.MouseButton.LeftButton)
+    box = page.confirm_box
+    assert isinstance(box, QMessageBox) and "1 expired account" in box.text()
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    pump(lambda: page.results is not None, 15)
+    assert [r[2] for r in page.results.table.texts()] == ["OK"]  # type: ignore[union-attr]
+    assert not any(u.username == target.username for u in jelly._ctx.users)
+    pump(lambda: not page.pending_button.isVisible(), 10)
