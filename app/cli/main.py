@@ -33,7 +33,7 @@ from app.cli.render import (
     write_tracks_text,
 )
 from app.cli.servers import add_arguments as add_sign_in_arguments
-from app.cli.servers import cmd_server_add_sign_in
+from app.cli.servers import cmd_server_add_quick_connect, cmd_server_add_sign_in
 from app.cli.servers import register as register_server_signin
 from app.core.errors import ValidationError, ZondarrError, new_correlation_id, register_secret
 from app.core.filters import TrackFilter, TrackSort
@@ -43,6 +43,7 @@ from app.core.settings import Settings
 from app.core.validate import MAX_DAYS
 from app.heap import freeze_long_lived
 from app.logsetup import configure_logging
+from app.servers.jellyfin_signin import JellyfinSignInClient
 from app.servers.mail import SmtpMailSender
 from app.servers.plex_account import PlexAccountClient
 from app.servers.registry import ServerRegistry
@@ -52,6 +53,7 @@ from app.services.context import AppContext
 from app.services.error_recorder import ErrorRecorder
 from app.services.export import iter_tracks_by_id, write_tracks_csv
 from app.services.invite_card import InviteCardService
+from app.services.jellyfin_signin import JellyfinSignInService
 from app.services.notifications import WEBHOOK_URL_REF, MailChannel, NotificationService
 from app.services.people import build_people
 from app.services.plex_signin import PlexSignInService
@@ -152,6 +154,10 @@ def build_context(
         settings=cache.settings,
     )  # fmt: skip
     ctx.plex_signin = PlexSignInService(account=PlexAccountClient(settings), runner=runner)
+    ctx.jellyfin_signin = JellyfinSignInService(
+        client=JellyfinSignInClient(settings), servers=servers, server_store=cache.servers, secrets=secrets,
+        runner=runner,
+    )  # fmt: skip
     if defer_cache_check:
         ctx.deferred_cache_check = cache.quick_check
     return ctx
@@ -219,6 +225,8 @@ def wire_desktop(
 async def cmd_server_add(ctx: AppContext, args: argparse.Namespace) -> int:
     if args.sign_in:
         return await cmd_server_add_sign_in(ctx, args)
+    if args.quick_connect:
+        return await cmd_server_add_quick_connect(ctx, args)
     if not args.name or not args.url:
         raise ValidationError(
             "server add needs --name and --url.", remedy="Give both, or use --sign-in to pick a Plex server."

@@ -16,8 +16,9 @@ from typing import Any
 from app.cli.render import print_json, server_json, term
 from app.core.errors import ConfigurationError, ServerUnreachable, ValidationError
 from app.core.models import ServerKind
-from app.core.signin import ChosenConnection, PlexResource
+from app.core.signin import ChosenConnection, PlexResource, not_admin_note
 from app.services.context import AppContext
+from app.services.jellyfin_signin import JellyfinSignInService
 from app.services.plex_signin import PlexSignInService
 
 
@@ -28,6 +29,14 @@ def add_arguments(add: argparse.ArgumentParser) -> None:
     )
     add.add_argument(
         "--pick", metavar="NAME|ID", help="with --sign-in: which of the account's servers to add"
+    )
+    add.add_argument(
+        "--quick-connect", action="store_true", help="Jellyfin: sign in with a Quick Connect code (on stderr)"
+    )
+    add.add_argument(
+        "--create-api-key",
+        action="store_true",
+        help="Jellyfin, with --quick-connect: then create an API key for Zondarr (administrators)",
     )
 
 
@@ -41,6 +50,10 @@ def register(ssub: Any, with_json: Callable[[argparse.ArgumentParser], argparse.
     disc.add_argument("--kind", choices=[k.value for k in ServerKind], default="plex")
     disc.add_argument("--token-stdin", action="store_true", help="Plex: read an account token from stdin")
     disc.set_defaults(handler=cmd_server_discover)
+    key = with_json(ssub.add_parser("api-key", help="Jellyfin: create or revoke Zondarr's API key"))
+    key.add_argument("action", choices=["create", "revoke"])
+    key.add_argument("name")
+    key.set_defaults(handler=cmd_server_api_key)
 
 
 def _signin(ctx: AppContext) -> PlexSignInService:
@@ -129,5 +142,66 @@ async def cmd_server_discover(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
+def _jellyfin(ctx: AppContext) -> JellyfinSignInService:
+    if ctx.jellyfin_signin is None:
+        raise ConfigurationError("This build cannot sign in to Jellyfin.")
+    return ctx.jellyfin_signin
+
+
 async def cmd_discover_jellyfin(ctx: AppContext, args: argparse.Namespace) -> int:
-    raise ConfigurationError("Jellyfin discovery is not available in this build.")
+    found = await _jellyfin(ctx).discover()
+    if args.json:
+        print_json([{"name": f.name, "url": f.url, "id": f.server_id, "added_as": f.added_as} for f in found])
+        return 0
+    if not found:
+        print("No Jellyfin server answered on the network.")
+    for f in found:
+        mark = f"  (already added as {f.added_as})" if f.added_as else ""
+        print(f"{f.name}  {f.url}  {f.server_id}{mark}")
+    return 0
+
+
+async def cmd_server_add_quick_connect(ctx: AppContext, args: argparse.Namespace) -> int:
+    if args.kind != ServerKind.JELLYFIN.value:
+        raise ValidationError("--quick-connect is for Jellyfin servers.", remedy="Use --sign-in for Plex.")
+    if not args.url:
+        raise ValidationError(
+            "--quick-connect needs --url.", remedy="Find it with `zondarr server discover --kind jellyfin`."
+        )
+    svc = _jellyfin(ctx)
+    code, notes = await svc.start_quick_connect(args.url)
+    if notes:
+        print(f"Using {code.url} ({'; '.join(notes)}).", file=sys.stderr)
+    print(
+        f"Quick Connect code: {code.code}\nEnter it in any signed-in Jellyfin app (Settings → Quick Connect), or "
+        "approve it in the dashboard. Waiting (press Ctrl+C to cancel)…",
+        file=sys.stderr,
+        flush=True,
+    )
+    signed = await svc.wait_quick_connect(code)
+    server = await svc.add_signed_in(args.name, code, signed)
+    if not signed.is_admin:
+        print(not_admin_note(signed.username, server.name), file=sys.stderr)
+    elif args.create_api_key:
+        await svc.create_api_key(server.name)
+        print(f"Created an API key for Zondarr on {server.name}.", file=sys.stderr)
+    if args.json:
+        print_json({**server_json(server, 0), "administrator": signed.is_admin})
+    else:
+        print(f"Added {server.name} ({server.kind.value} {server.version or ''}) at {server.url}.")
+    return 0
+
+
+async def cmd_server_api_key(ctx: AppContext, args: argparse.Namespace) -> int:
+    svc = _jellyfin(ctx)
+    if args.action == "create":
+        await svc.create_api_key(args.name)
+        text = f"Created an API key for Zondarr on {args.name}; it is stored in place of the sign-in token."
+    else:
+        await svc.revoke_api_key(args.name)
+        text = f"Revoked Zondarr's API key on {args.name}. Sign in again to use the server."
+    if args.json:
+        print_json({"server": args.name, "api_key": "created" if args.action == "create" else "revoked"})
+    else:
+        print(text)
+    return 0

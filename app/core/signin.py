@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from app.core.errors import ZondarrError
+from app.core.models import ConnectResult
 
 PIN_POLL_INTERVAL_S = 1.0
 
@@ -92,6 +93,24 @@ class QuickConnectCode:
     secret: str
 
 
+@dataclass(frozen=True, slots=True)
+class QuickConnectSignIn:
+    """The outcome of a Quick Connect sign-in: what to store, and whether the account is an administrator."""
+
+    result: ConnectResult
+    username: str
+    is_admin: bool
+
+
+def not_admin_note(username: str, server: str) -> str:
+    """What the admin is told when the signed-in Jellyfin account is not an administrator."""
+    return (
+        f"{username or 'This account'} is not an administrator on {server}: Zondarr can read its tracks, but cannot "
+        "list the server's libraries, manage users or create an API key. Sign in with an administrator account "
+        "for those."
+    )
+
+
 def servers_first_owned(resources: list[PlexResource]) -> list[PlexResource]:
     """Owned servers first, then shared ones; by name within each."""
     return sorted(resources, key=lambda r: (not r.owned, r.name.lower(), r.machine_id))
@@ -134,3 +153,20 @@ class PlexAccount(Protocol):
     def machine_id_at(self, uri: str, timeout_s: float) -> str:
         """The machine identifier answering at ``uri`` (no token needed)."""
         ...
+
+
+class JellyfinSignIn(Protocol):
+    """Jellyfin discovery, Quick Connect and API keys (``app.servers.jellyfin_signin``). Every method BLOCKS:
+    call it through ``Runner.net``. Raises ExternalServiceError subclasses, SignInCodeGone, ValidationError."""
+
+    def discover(self, seconds: float = 1.5) -> list[FoundServer]: ...
+
+    def quick_connect_initiate(self, url: str) -> QuickConnectCode: ...
+
+    def quick_connect_approved(self, code: QuickConnectCode) -> bool: ...
+
+    def quick_connect_sign_in(self, code: QuickConnectCode) -> QuickConnectSignIn: ...
+
+    def create_api_key(self, url: str, token: str) -> str: ...
+
+    def revoke_api_key(self, url: str, token: str, key: str) -> bool: ...

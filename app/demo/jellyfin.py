@@ -1,8 +1,11 @@
 """The demo Jellyfin server: the JSON endpoints jellyfin-apiclient-python uses (SERVER-PROTOCOLS.md, Jellyfin
 a-d), with case-insensitive routes, query keys and body keys like ASP.NET. Every reply carries ``Date`` (added by
-the transport). Auth: ``Authorization: MediaBrowser ... Token="..."`` (also ``X-Emby-Authorization``),
-``X-Emby-Token``, ``X-MediaBrowser-Token`` or an ``ApiKey``/``api_key`` query parameter, holding the API key or a
-token issued by ``/Users/AuthenticateByName``. Handler threads call ``route``; state changes hold ``ctx.lock``.
+the transport). Auth as Jellyfin 10.11 with legacy authorization off (its default): only
+``Authorization: MediaBrowser ... Token="..."`` or the ``ApiKey`` query parameter, holding the API key, a key made
+by ``POST /Auth/Keys`` or a token issued by a sign-in; ``X-Emby-Token``, ``X-MediaBrowser-Token``,
+``X-Emby-Authorization``, ``api_key=`` and the ``Emby`` scheme are refused (401). Roles as the OpenAPI document
+marks them: a non-administrator gets 403 on library folders, user management and API keys. Errors carry the
+bodies a real server sends (ProblemDetails JSON for 4xx; empty for 401). Handler threads call ``route``; state changes hold ``ctx.lock``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from app.demo import control
 from app.demo.context import JELLYFIN_VERSION, DemoContext
 from app.demo.jellyfin_items import ItemRenderer, iso, slice_ranges
 from app.demo.jellyfin_quickconnect import QuickConnectRequest
+from app.demo.jellyfin_signin import QC_CONTROL_PATH, JellyfinSignIn, problem
 from app.demo.library import DemoUser
 from app.demo.transport import Reply, Request, Routed, page_index
 
@@ -47,38 +51,43 @@ class JellyfinApp:
         self.items = ItemRenderer(ctx.library, ctx.edits)
         self.movies_id = self.lib.hex_id("library-movies", 0)
         self.quick_connect = ctx.quick_connect
+        self.signin = JellyfinSignIn(ctx)
 
     # ---- transport hooks --------------------------------------------------------------------------------
     def error_reply(self, status: int) -> Reply:
-        return Reply(status, b"", "text/plain")
+        if status == 401:
+            return Reply(401, b"", "text/plain")  # the authentication handler's challenge has no body
+        if status >= 500:
+            return Reply(status, b"Error processing request.", "text/plain; charset=utf-8")
+        titles = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed"}
+        return problem(status, titles.get(status, "Error"))
 
     def malformed_body(self) -> bytes:
         return b'{"Items":[{"Id":"0f0f","Name":"Trunc\xff\xfe<html>not json'
 
     # ---- auth -------------------------------------------------------------------------------------------
     def caller(self, request: Request, query: dict[str, str]) -> tuple[bool, str | None]:
-        """(authorised, user id or None for the API key)."""
-        h = request.headers
+        """(authorised, user id or None for an API key). Only the non-legacy forms count (module docstring)."""
+        header = request.headers.get("authorization", "")
         token = None
-        for name in ("authorization", "x-emby-authorization"):
-            m = _TOKEN.search(h.get(name, ""))
-            if m and m.group(1):
-                token = m.group(1)
-                break
-        token = (
-            token
-            or h.get("x-emby-token")
-            or h.get("x-mediabrowser-token")
-            or query.get("apikey")
-            or query.get("api_key")
-        )
+        if header[:13].lower() == "mediabrowser ":
+            m = _TOKEN.search(header)
+            token = m.group(1) if m and m.group(1) else None
+        token = token or query.get("apikey")
         if not token:
             return False, None
-        if token == self.ctx.token:
+        if token == self.ctx.token or self.signin.is_key(token):
             return True, None
         with self.ctx.lock:
             user_id = self.ctx.issued_tokens.get(token)
         return user_id is not None, user_id
+
+    def is_admin(self, user_id: str | None) -> bool:
+        """API keys act as an administrator; a user token as its user's policy says."""
+        if user_id is None:
+            return True
+        u = self._find(user_id)
+        return u is not None and bool(self._policy(u).get("IsAdministrator"))
 
     # ---- routing ----------------------------------------------------------------------------------------
     def route(self, request: Request) -> Routed:
@@ -90,6 +99,28 @@ class JellyfinApp:
         sid: Callable[[bool], str] = self.ctx.identity
         if path == control.PATH:
             return Routed(lambda e, i: control.handle(self.ctx.edits, request), authorized=ok)
+        elevated = ok and self.is_admin(user_id)
+        forbidden = Routed(lambda e, i: self.error_reply(403), authorized=ok)
+        signin = self.signin
+        if path == QC_CONTROL_PATH:
+            return Routed(lambda e, i: signin.control(request, self.quick_connect), authorized=elevated)
+        if path == "/auth/keys" or path.startswith("/auth/keys/"):
+            if ok and not elevated:
+                return forbidden
+            if path == "/auth/keys" and method == "POST":
+                return Routed(lambda e, i: signin.create_key(q.get("app", "")), authorized=ok)
+            if path == "/auth/keys" and method == "GET":
+                return Routed(lambda e, i: signin.list_keys(), authorized=ok)
+            if len(parts) == 3 and method == "DELETE":
+                key = request.path.rstrip("/").rsplit("/", 1)[1]
+                return Routed(lambda e, i: signin.revoke_key(key), authorized=ok)
+        admin_only = (
+            path in ("/library/virtualfolders", "/library/mediafolders", "/users/new")
+            or (parts[0] == "users" and len(parts) == 3 and parts[2] == "policy")
+            or (parts[0] == "users" and len(parts) == 2 and method == "DELETE")
+        )
+        if admin_only and ok and not elevated:
+            return forbidden
         if path == "/system/info/public" and method == "GET":
             return Routed(lambda e, ch: jreply(self._public_info(sid(ch))), "identity", None, True)
         if path == "/system/ping":

@@ -20,6 +20,7 @@ from app.demo.edits import LibraryEdits
 from app.demo.faults import FaultRule, FaultState, parse_faults
 from app.demo.hostile import OtherHost
 from app.demo.jellyfin import JellyfinApp
+from app.demo.jellyfin_signin import DiscoveryResponder
 from app.demo.library import DemoLibrary
 from app.demo.plex import PlexApp
 from app.demo.transport import DemoApp, DemoHTTPServer
@@ -44,6 +45,7 @@ class DemoConfig:
     seed: int = 1
     faults: str = ""  # fault spec, see app.demo.faults
     libraries: int = 2  # music libraries; tracks split among them (first gets the remainder)
+    discovery_port: int = 0  # Jellyfin: the UDP port answering LAN discovery (0 = a free one)
     pin_approve_after_polls: int = 0  # Plex: plex.tv approves a sign-in PIN after this many polls (0 = never)
 
     @property
@@ -79,6 +81,13 @@ class DemoServer:
                 detail=f"{type(exc).__name__}: {exc}",
             ) from exc
         self._ctx.port = self._httpd.server_address[1]
+        # Jellyfin answers LAN discovery on a UDP port of its own (7359 on a real server; a free one here)
+        self._discovery = (
+            DiscoveryResponder(self._ctx, config.host, config.discovery_port)
+            if config.kind == "jellyfin"
+            else None
+        )
+        self.discovery_port = self._discovery.port if self._discovery else None
         self.url = self._ctx.url
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
@@ -103,6 +112,8 @@ class DemoServer:
 
     def _start(self) -> None:
         self._thread.start()
+        if self._discovery is not None:
+            self._discovery.start()
 
     @property
     def machine_id(self) -> str:
@@ -137,6 +148,8 @@ class DemoServer:
         if self._stopped:
             return
         self._stopped = True
+        if self._discovery is not None:
+            self._discovery.stop()
         self._httpd.close_connections()
         if self._thread.is_alive():
             self._httpd.shutdown()

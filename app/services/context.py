@@ -32,6 +32,7 @@ from app.services.health import HealthService
 from app.services.identities import IdentityService
 from app.services.invitations import InvitationService
 from app.services.invite_card import InviteCardService
+from app.services.jellyfin_signin import JellyfinSignInService
 from app.services.notifications import NotificationService
 from app.services.plex_signin import PlexSignInService
 from app.services.preferences import SettingsService
@@ -82,6 +83,7 @@ class AppContext:
     backups: BackupService | None = None  # copies of the cache: on demand and the daily "backup" task
     # signing in and finding servers (issue 12)
     plex_signin: PlexSignInService | None = None
+    jellyfin_signin: JellyfinSignInService | None = None
 
     def close(self) -> None:
         """Closes in reverse order of opening (threads first, then the cache). Idempotent."""

@@ -106,10 +106,17 @@ class ServerService:
         nothing is stored.
         """
         validate_new_server(new, credentials)
-        if any(s.name == new.name for s in self._servers.list()):
-            raise ValidationError(f"A server named {new.name!r} exists already.", remedy="Pick another name.")
+        self._refuse_taken_name(new.name)
         new = NewServer(new.name, new.kind, normalize_server_url(new.url, new.name)[0], new.auth_method)
         result: ConnectResult = await self._runner.net(self._clients.authenticate, new, credentials)
+        return await self.add_authenticated(new, result)
+
+    async def add_authenticated(self, new: NewServer, result: ConnectResult) -> Server:
+        """Stores a server whose sign-in already happened (``result`` from Quick Connect, or from
+        :meth:`add`'s own test). Raises ValidationError (name taken, already added), BadServerResponse
+        (unsupported version), CacheError. On any failure nothing is stored."""
+        self._refuse_taken_name(new.name)
+        check_version(new.name, result.identity)
         self._refuse_duplicate(result.identity, None)
         probe = Server(0, new.name, new.kind, new.url, new.auth_method)
         await self._runner.net(self._secrets.set, probe.secret_ref, result.token)
@@ -126,6 +133,10 @@ class ServerService:
             name or chosen.resource.name, ServerKind.PLEX, chosen.connection.uri, AuthMethod.TOKEN
         )
         return await self.add(new, Credentials(token=chosen.resource.token))
+
+    def _refuse_taken_name(self, name: str) -> None:
+        if any(s.name == name for s in self._servers.list()):
+            raise ValidationError(f"A server named {name!r} exists already.", remedy="Pick another name.")
 
     def _refuse_duplicate(self, identity: ServerIdentity, editing: int | None) -> None:
         """One server once: raises ValidationError when another configured server has this machine identifier

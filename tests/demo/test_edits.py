@@ -129,7 +129,7 @@ def test_jellyfin_min_date_last_saved_and_for_user(jellyfin: DemoServer) -> None
                 "ParentId": lib.library_key(1),
                 **params,
             },
-            headers={"X-Emby-Token": DEFAULT_JELLYFIN_API_KEY},
+            headers={"Authorization": f'MediaBrowser Token="{DEFAULT_JELLYFIN_API_KEY}"'},
             timeout=10,
         )
         assert reply.status_code == 200

@@ -136,7 +136,7 @@ def test_jellyfin_faults_keep_the_date_header_and_malformed_json() -> None:
         DemoConfig(kind="jellyfin", tracks=50, faults="tracks:500@1; tracks:malformed@2")
     ) as jf:
         url = jf.url + "/Items?IncludeItemTypes=Audio&Recursive=true&Limit=10&StartIndex={}"
-        head = {"X-Emby-Token": DEFAULT_JELLYFIN_API_KEY}
+        head = {"Authorization": f'MediaBrowser Token="{DEFAULT_JELLYFIN_API_KEY}"'}
         ok, failed, bad = (requests.get(url.format(s), headers=head, timeout=5) for s in (0, 10, 20))
         assert (ok.status_code, failed.status_code, bad.status_code) == (200, 500, 200)
         assert all("Date" in r.headers for r in (ok, failed, bad))

@@ -20,7 +20,7 @@ from tests.demo.conftest import FIXTURES
 from tests.demo.schema import Schemas
 
 SCHEMAS = Schemas(FIXTURES / "jellyfin/openapi/jellyfin-10.11.11-schemas.json")
-KEY = {"X-Emby-Token": DEFAULT_JELLYFIN_API_KEY}
+KEY = {"Authorization": f'MediaBrowser Token="{DEFAULT_JELLYFIN_API_KEY}"'}
 
 
 def _client() -> JellyfinClient:
@@ -133,17 +133,21 @@ def test_case_insensitive_routes_and_query_keys_and_date_everywhere(jellyfin: De
             headers={"Authorization": f'MediaBrowser  Token="{DEFAULT_JELLYFIN_API_KEY}"'},
             timeout=5,
         ),
-        requests.get(url + f"/Users?api_key={DEFAULT_JELLYFIN_API_KEY}", timeout=5),
+        requests.get(url + f"/Users?ApiKey={DEFAULT_JELLYFIN_API_KEY}", timeout=5),
     ):
         assert "Date" in response.headers
     assert requests.get(url + "/System/Info", timeout=5).status_code == 401
     assert requests.get(url + f"/Users?ApiKey={DEFAULT_JELLYFIN_API_KEY}", timeout=5).status_code == 200
-    assert (
-        requests.get(
-            url + "/Users", headers={"X-MediaBrowser-Token": DEFAULT_JELLYFIN_API_KEY}, timeout=5
-        ).status_code
-        == 200
-    )
+    # Jellyfin 10.11 turns the legacy forms off by default: each is refused as if no token was sent
+    key = DEFAULT_JELLYFIN_API_KEY
+    for legacy in (
+        {"headers": {"X-Emby-Token": key}},
+        {"headers": {"X-MediaBrowser-Token": key}},
+        {"headers": {"X-Emby-Authorization": f'MediaBrowser Client="c", Token="{key}"'}},
+        {"headers": {"Authorization": f'Emby Token="{key}"'}},
+        {"params": {"api_key": key}},
+    ):
+        assert requests.get(url + "/Users", timeout=5, **legacy).status_code == 401, legacy  # type: ignore[arg-type]
 
 
 def test_bodies_match_the_openapi_schemas(jellyfin: DemoServer) -> None:
@@ -219,12 +223,17 @@ def test_restricted_user_sees_only_its_libraries_and_user_admin_flow() -> None:
         ).json()["AccessToken"]
         mine = requests.get(
             url + "/Items?IncludeItemTypes=Audio&Recursive=true&Limit=0",
-            headers={"X-Emby-Token": token},
+            headers={"Authorization": f'MediaBrowser Token="{token}"'},
             timeout=5,
         )
         assert mine.json()["TotalRecordCount"] == lib.music_libraries()[1][2]
         assert requests.delete(url + f"/Users/{new['Id']}", headers=KEY, timeout=5).status_code == 204
-        assert requests.get(url + "/Users", headers={"X-Emby-Token": token}, timeout=5).status_code == 401
+        assert (
+            requests.get(
+                url + "/Users", headers={"Authorization": f'MediaBrowser Token="{token}"'}, timeout=5
+            ).status_code
+            == 401
+        )
 
 
 def test_client_returns_none_on_500_and_reads_date(jellyfin: DemoServer) -> None:

@@ -31,7 +31,9 @@ def test_same_seed_gives_the_same_bytes(kind: str) -> None:
                 server.url
                 + "/Items?IncludeItemTypes=Audio&Recursive=true&StartIndex=20&Limit=50&Fields=Genres,DateCreated"
             )
-            return requests.get(url, headers={"X-Emby-Token": DEFAULT_JELLYFIN_API_KEY}, timeout=5).content
+            return requests.get(
+                url, headers={"Authorization": f'MediaBrowser Token="{DEFAULT_JELLYFIN_API_KEY}"'}, timeout=5
+            ).content
 
     assert fetch(11) == fetch(11)
     assert fetch(11) != fetch(12)
@@ -42,7 +44,9 @@ def test_stop_is_idempotent_and_closes_the_socket() -> None:
     session = requests.Session()  # a keep-alive connection must not keep the server alive
     assert (
         session.get(
-            server.url + "/System/Info", headers={"X-Emby-Token": "custom-key"}, timeout=5
+            server.url + "/System/Info",
+            headers={"Authorization": f'MediaBrowser Token="{"custom-key"}"'},
+            timeout=5,
         ).status_code
         == 200
     )

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from app.core.errors import register_secret
-from app.demo import DEFAULT_JELLYFIN_PASSWORD, DEFAULT_JELLYFIN_USER
+from app.demo import (
+    DEFAULT_JELLYFIN_PASSWORD,
+    DEFAULT_JELLYFIN_USER,
+    DemoConfig,
+    DemoServer,
+    start_demo_server,
+)
 from app.logsetup import RedactingFilter, configure_logging
 from tests.e2e.conftest import CliResult, DemoPair, MemoryKeyring, demo_pair, run_cli
 
@@ -26,14 +32,21 @@ def files_under(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.is_file()]
 
 
+@pytest.fixture(scope="module")
+def other_jellyfin() -> Iterator[DemoServer]:
+    with start_demo_server(DemoConfig(kind="jellyfin", tracks=20, seed=7)) as server:
+        yield server
+
+
 def test_bundle_cache_logs_and_error_events_hold_no_secret(
-    tmp_path: Path, pair: DemoPair, memory_keyring: MemoryKeyring
+    tmp_path: Path, pair: DemoPair, other_jellyfin: DemoServer, memory_keyring: MemoryKeyring
 ) -> None:
     data = tmp_path / "data"
     outputs: list[CliResult] = []
     pair.add_both(data)
+    # the password login goes to another Jellyfin install: one server is added once (by its server id)
     r = run_cli(
-        data, "server", "add", "--kind", "jellyfin", "--name", "JellyPw", "--url", pair.jellyfin.url,
+        data, "server", "add", "--kind", "jellyfin", "--name", "JellyPw", "--url", other_jellyfin.url,
         "--username", DEFAULT_JELLYFIN_USER, "--password-stdin", stdin=DEFAULT_JELLYFIN_PASSWORD + "\n",
     )  # fmt: skip
     assert r.code == 0, r.err
