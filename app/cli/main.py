@@ -329,7 +329,6 @@ def iter_tracks(ctx: AppContext, flt: TrackFilter, sort: TrackSort, limit: int |
 
 
 async def cmd_tracks(ctx: AppContext, args: argparse.Namespace) -> int:
-    known_server(ctx, args.server)
     flt = _track_filter(args)
     sort = TrackSort.parse(args.sort)
     tracks = iter_tracks(ctx, flt, sort, args.limit)
@@ -341,7 +340,6 @@ async def cmd_tracks(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_users(ctx: AppContext, args: argparse.Namespace) -> int:
-    known_server(ctx, args.server)
     users = ctx.users.list(server=args.server, search=args.search)
     if args.inactive_days is not None:
         users = inactive_for(users, ctx.clock(), args.inactive_days)
@@ -600,12 +598,21 @@ def _run(args: argparse.Namespace) -> int:
     try:
         handler: Callable[[AppContext, argparse.Namespace], Coroutine[Any, Any, int]] = args.handler
         try:
+            for name in _named_servers(args):  # every --server/SERVER argument names a server, or exit 2
+                known_server(ctx, name)
             return asyncio.run(handler(ctx, args))
         except ZondarrError as err:
             record_cli_error(ctx, err)  # the error event behind the reference main() prints
             raise
     finally:
         ctx.close()
+
+
+def _named_servers(args: argparse.Namespace) -> list[str]:
+    value = getattr(args, "server", None)
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
 
 
 def _report(err: ZondarrError, args: argparse.Namespace) -> None:

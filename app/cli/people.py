@@ -10,7 +10,7 @@ import argparse
 import sys
 from datetime import datetime
 
-from app.cli.args import days_up_to, int_in, known_server, name_of
+from app.cli.args import days_up_to, int_in, name_of
 from app.cli.devices import register as register_device_commands
 from app.cli.invitation_cards import register as register_card_commands
 from app.cli.people_outcomes import EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, _exit_for, _need, _print_outcomes
@@ -47,8 +47,6 @@ def _read_password(from_stdin: bool) -> str | None:
 
 async def cmd_invite_create(ctx: AppContext, args: argparse.Namespace) -> int:
     service = _need(ctx.invitations)
-    for name in args.server:
-        known_server(ctx, name)
     libraries: dict[str, list[str]] = {}
     for spec in args.library or []:
         server, sep, lib = spec.partition(":")

@@ -149,9 +149,18 @@ def _connect_ro(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, isolation_level=None)
 
 
+STALE_TMP_S = 3600.0
+
+
 def _prune(folder: Path, keep: int | None) -> None:
+    """Removes backups beyond the ``keep`` newest, and temporary copies a killed process left over an hour ago."""
     if keep is None:
         return
+    cutoff = time.time() - STALE_TMP_S
+    for tmp in folder.glob(".cache-*.sqlite3.tmp*"):
+        with contextlib.suppress(OSError):
+            if tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
     for old in list_backups(folder.parent)[max(1, keep) :]:
         remove_quietly(folder / old.name)
 

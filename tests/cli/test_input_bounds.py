@@ -123,7 +123,7 @@ def test_limit_below_one_and_an_unknown_server_are_usage_errors(data: Path) -> N
         assert r.code == 2 and "--limit" in r.err, (limit, r.err)
     r = cli(data, "tracks", "--limit", "1", "--json")
     assert r.code == 0 and len(strict_json(r.out)) == 1  # type: ignore[arg-type]
-    for command in (("tracks",), ("users",), ("invite", "create")):
+    for command in (("tracks",), ("users",), ("invite", "create"), ("users", "discrepancies"), ("diagnose",)):
         r = cli(data, *command, "--server", "nosuch")
         assert r.code == 2, (command, r.err)
         assert "nosuch" in r.err and "'Home Plex'" in r.err

@@ -78,6 +78,21 @@ def test_only_the_newest_n_backups_are_kept(data_dir: Path) -> None:
     assert all(b.schema_version == LATEST for b in list_backups(data_dir))
 
 
+def test_a_temporary_copy_left_by_a_killed_backup_is_cleared_later(data_dir: Path) -> None:
+    import os
+
+    open_cache(data_dir).close()
+    folder = data_dir / "backups"
+    folder.mkdir()
+    old, fresh = folder / ".cache-x-daily.sqlite3.tmp", folder / ".cache-y-daily.sqlite3.tmp"
+    for p in (old, fresh):
+        p.write_bytes(b"partial copy")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    create_backup(data_dir, "daily", 7)
+    assert not old.exists() and fresh.exists()  # a fresh one may belong to a backup still running elsewhere
+    assert len(list_backups(data_dir)) == 1
+
+
 def test_a_backup_is_made_before_every_migration(data_dir: Path) -> None:
     data_dir.mkdir()
     conn = sqlite3.connect(data_dir / "cache.sqlite3", isolation_level=None)
