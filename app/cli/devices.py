@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from app.cli.render import print_json
+from app.cli.render import print_json, term
 from app.core.errors import ConfigurationError
 from app.services.context import AppContext
 
@@ -22,7 +22,7 @@ async def cmd_users_quick_connect(ctx: AppContext, args: argparse.Namespace) -> 
     if args.json:
         print_json({"ok": outcome.ok, "results": [outcome.to_json()]})
     else:
-        print(f"{'OK  ' if outcome.ok else 'FAIL'} {outcome.message}")
+        print(f"{'OK  ' if outcome.ok else 'FAIL'} {term(outcome.message)}")
     return 0 if outcome.ok else 1
 
 

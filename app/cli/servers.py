@@ -157,7 +157,7 @@ async def cmd_discover_jellyfin(ctx: AppContext, args: argparse.Namespace) -> in
         print("No Jellyfin server answered on the network.")
     for f in found:
         mark = f"  (already added as {f.added_as})" if f.added_as else ""
-        print(f"{f.name}  {f.url}  {f.server_id}{mark}")
+        print(term(f"{f.name}  {f.url}  {f.server_id}{mark}"))
     return 0
 
 
@@ -188,7 +188,7 @@ async def cmd_server_add_quick_connect(ctx: AppContext, args: argparse.Namespace
     if args.json:
         print_json({**server_json(server, 0), "administrator": signed.is_admin})
     else:
-        print(f"Added {server.name} ({server.kind.value} {server.version or ''}) at {server.url}.")
+        print(term(f"Added {server.name} ({server.kind.value} {server.version or ''}) at {server.url}."))
     return 0
 
 
