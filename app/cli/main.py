@@ -231,6 +231,10 @@ async def cmd_server_add(ctx: AppContext, args: argparse.Namespace) -> int:
         raise ValidationError(
             "server add needs --name and --url.", remedy="Give both, or use --sign-in to pick a Plex server."
         )
+    if args.kind is None:
+        found = await ctx.servers.detect(args.url)
+        print(f"{found.kind.value.capitalize()} server: {found.message}.", file=sys.stderr)
+        args.kind, args.url = found.kind.value, found.url
     kind = ServerKind(args.kind)
     if args.username:
         method = AuthMethod.PASSWORD
@@ -441,7 +445,11 @@ def build_parser() -> argparse.ArgumentParser:
     server = sub.add_parser("server", help="add, list, test or remove servers")
     ssub = server.add_subparsers(dest="server_command", metavar="ACTION", required=True)
     add = with_json(ssub.add_parser("add", help="test a server and add it"))
-    add.add_argument("--kind", choices=[k.value for k in ServerKind], required=True)
+    add.add_argument(
+        "--kind",
+        choices=[k.value for k in ServerKind],
+        help="plex or jellyfin (detected from --url when left out)",
+    )
     add.add_argument(
         "--name",
         type=name_of("The server name"),

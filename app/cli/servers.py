@@ -78,7 +78,7 @@ async def plex_token_by_sign_in(ctx: AppContext) -> str:
 
 
 async def cmd_server_add_sign_in(ctx: AppContext, args: argparse.Namespace) -> int:
-    if args.kind != ServerKind.PLEX.value:
+    if args.kind not in (None, ServerKind.PLEX.value):
         raise ValidationError("--sign-in is for Plex servers.", remedy="Use --quick-connect for Jellyfin.")
     svc = _signin(ctx)
     token = await plex_token_by_sign_in(ctx)
@@ -162,7 +162,7 @@ async def cmd_discover_jellyfin(ctx: AppContext, args: argparse.Namespace) -> in
 
 
 async def cmd_server_add_quick_connect(ctx: AppContext, args: argparse.Namespace) -> int:
-    if args.kind != ServerKind.JELLYFIN.value:
+    if args.kind not in (None, ServerKind.JELLYFIN.value):
         raise ValidationError("--quick-connect is for Jellyfin servers.", remedy="Use --sign-in for Plex.")
     if not args.url:
         raise ValidationError(

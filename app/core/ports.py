@@ -173,6 +173,10 @@ class ClientFactory(Protocol):
         credentials, and returns the token to store (a Jellyfin password is exchanged for an access token)."""
         ...
 
+    def detect_kind(self, url: str) -> ServerKind | None:
+        """Which kind answers at ``url`` (public endpoints, no credential sent); None for neither. Blocks."""
+        ...
+
 
 class SecretStore(Protocol):
     """OS keychain (keyring) with a 0600 file fallback. Values never reach SQLite or logs."""

@@ -45,6 +45,23 @@ class ServerRegistry:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
+    def detect_kind(self, url: str) -> ServerKind | None:
+        """Which kind of server answers at ``url`` (a normalised http(s) base URL) from the public endpoints
+        only, no credential sent: Plex ``/identity`` (the ``X-Plex-Protocol`` header or its MediaContainer), then
+        Jellyfin ``/System/Info/Public``. None when neither answers like one."""
+        from app.servers.client_identity import plex_headers
+        from app.servers.diagnose import _kind_at
+        from app.servers.transport import GuardedSession
+
+        session = GuardedSession(self._settings, headers=plex_headers(self._settings))
+        try:
+            for kind in (ServerKind.PLEX, ServerKind.JELLYFIN):
+                if _kind_at(session, url, kind, None):
+                    return kind
+            return None
+        finally:
+            session.close()
+
     def kinds(self) -> list[ServerKind]:
         return [ServerKind.PLEX, ServerKind.JELLYFIN]
 

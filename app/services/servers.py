@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass
 
 from app.core import validate
-from app.core.errors import ConfigurationError, ValidationError
-from app.core.health import check_version, normalize_server_url
+from app.core.errors import BadServerResponse, ConfigurationError, ValidationError
+from app.core.health import FailureClass, check_version, normalize_server_url
 from app.core.models import (
     AuthMethod,
     ConnectResult,
@@ -44,6 +44,20 @@ def validate_new_server(new: NewServer, credentials: Credentials) -> None:
             "No token or API key was given.",
             remedy="Pipe it on stdin (--token-stdin); it is never an argument.",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class DetectedServer:
+    """What answers at an address the admin pasted: its kind, the base URL to use and how it was normalised."""
+
+    kind: ServerKind
+    url: str
+    notes: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        """ "using http://192.168.1.10:32400 — removed the web app path /web/index.html" (plain words)."""
+        return f"using {self.url}" + (f" — {'; '.join(self.notes)}" if self.notes else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +139,28 @@ class ServerService:
         except BaseException:
             await self._runner.net(self._secrets.delete, probe.secret_ref)
             raise
+
+    async def detect(self, url: str) -> DetectedServer:
+        """The kind of server at a pasted address (a bare ``host:port`` is tried with https, then http). Sends no
+        credential. Raises ValidationError (malformed URL), BadServerResponse (failure class
+        ``not_a_media_server``: "not a Plex or Jellyfin server")."""
+        text = (url or "").strip()
+        bare = "://" not in text and bool(text)
+        tried = []
+        for candidate in [f"https://{text}", f"http://{text}"] if bare else [text]:
+            base, notes = normalize_server_url(candidate, "The address")
+            tried.append(base)
+            kind: ServerKind | None = await self._runner.net(self._clients.detect_kind, base)
+            if kind is not None:
+                added = [f"added {base.split(':', 1)[0]}://"] if bare else []
+                return DetectedServer(kind, base, tuple(added + notes))
+        raise BadServerResponse(
+            text,
+            f"{text} is not a Plex or Jellyfin server (nothing at this address answers like one).",
+            remedy="Check the address and port: Plex usually listens on 32400, Jellyfin on 8096.",
+            detail="tried " + ", ".join(tried),
+            failure_class=FailureClass.NOT_A_MEDIA_SERVER.value,
+        )
 
     async def add_from_plex(self, chosen: ChosenConnection, name: str | None = None) -> Server:
         """Adds a server picked from the Plex account: the chosen connection's address and the resource's own

@@ -59,3 +59,55 @@ def test_editing_a_server_to_the_address_of_another_configured_one_is_refused(tm
                 ctx.close()
     finally:
         other.stop()
+
+
+def test_pasted_addresses_are_detected_and_the_normalisation_is_reported(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    with demo_pair(tracks=10) as pair:
+        bare = pair.plex.url.removeprefix("http://") + "/web/index.html#!/home"
+        r = run_cli(
+            tmp_path,
+            "server",
+            "add",
+            "--name",
+            "Home Plex",
+            "--url",
+            bare,
+            "--token-stdin",
+            stdin="demo-plex-token\n",
+        )
+        assert r.code == 0, r.err
+        assert (
+            f"Plex server: using {pair.plex.url} — added http://; removed the '#...' part; removed the web app path /web/index.html."
+            in r.err
+        )
+        r = run_cli(
+            tmp_path, "server", "add", "--name", "Jelly", "--url", pair.jellyfin.url + "/web/", "--token-stdin",
+            stdin="demo-jellyfin-key\n",
+        )  # fmt: skip
+        assert r.code == 0, r.err
+        assert f"Jellyfin server: using {pair.jellyfin.url} — removed the web app path /web/" in r.err
+
+    class Hello(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<html>hello</html>"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    thread = threading.Thread(target=web.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{web.server_address[1]}"
+        r = run_cli(tmp_path, "server", "add", "--name", "Router", "--url", url, "--token-stdin", stdin="x\n")
+        assert r.code == 1 and "is not a Plex or Jellyfin server" in r.err and "32400" in r.err
+    finally:
+        web.shutdown()
+        web.server_close()
