@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.demo import DemoServer
+from app.demo import DemoConfig, DemoServer, start_demo_server
 from tests.e2e.conftest import DemoPair, demo_pair, run_cli
 
 PAGE_ENV = {"ZONDARR_PAGE_SIZE": "50", "ZONDARR_MAX_RESPONSE_MB": "16"}
@@ -39,17 +39,20 @@ def _with_faults(server: DemoServer, spec: str):  # type: ignore[no-untyped-def]
 
 
 def test_row1_a_sign_in_redirected_to_another_host_sends_no_password_there(baseline) -> None:  # type: ignore[no-untyped-def]
-    data, pair, before = baseline
+    data, _, before = baseline
     servers_before = run_cli(data, "server", "list", "--json").json()
-    with _with_faults(pair.jellyfin, "login:redirect-post") as jelly:
+    config = DemoConfig(kind="jellyfin", tracks=10, faults="login:redirect-post")
+    with start_demo_server(
+        config
+    ) as jelly:  # a server not added yet (an added one is refused as a duplicate)
         r = run_cli(
             data, "server", "add", "--kind", "jellyfin", "--name", "Elsewhere", "--url", jelly.url,
             "--username", "admin", "--password-stdin", stdin=PASSWORD + "\n",
         )  # fmt: skip
         other = jelly.other_host
+        assert other is not None and other.received == []  # nothing at all reached the other host
     assert r.code == 1, r.out + r.err
     assert "redirected a sign-in to another address" in r.err and PASSWORD not in r.out + r.err
-    assert other is not None and other.received == []  # nothing at all reached the other host
     assert run_cli(data, "server", "list", "--json").json() == servers_before
     assert run_cli(data, "tracks", "--json").json() == before
 
