@@ -56,12 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options is None:
         from app.cli.main import main as cli_main
 
-        return cli_main(args)
-    from app.main import run_gui
+        return cli_main(args, open_window=_open_window)
+    data_dir = options.data_dir or default_data_dir()
+    return _open_window(data_dir, demo=options.demo, self_test=options.self_test, hidden=options.hidden)
 
-    return run_gui(
-        options.data_dir or default_data_dir(),
-        demo=options.demo,
-        self_test=options.self_test,
-        hidden=options.hidden,
-    )
+
+def _open_window(data_dir: Path, *, demo: bool, self_test: bool, hidden: bool) -> int:
+    from app.main import run_gui  # Qt is imported only when the window is wanted
+
+    return run_gui(data_dir, demo=demo, self_test=self_test, hidden=hidden)

@@ -2,7 +2,7 @@
 ``window.start()``, then the session until the window closes; the ``--self-test`` report.
 
 Main thread. Imported by ``app.main.run_gui`` once the window has painted its first rows: asyncio, qasync, the
-services and the CLI's wiring load here, after that paint.
+services and the wiring (``app.wiring``) load here, after that paint.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from typing import Any
 import qasync
 from PySide6.QtCore import QCoreApplication, Qt, QTimer
 
-from app.cli.main import build_context  # the CLI module owns the wiring (composition root)
 from app.core.errors import ZondarrError
-from app.main import process_age_ms, rss_mb
+from app.process import freeze_long_lived, process_age_ms, rss_mb
 from app.ui import exception_hook
 from app.ui.main_window import MainWindow
+from app.wiring import build_context
 
 DEMO_TRACKS = 20_000  # per demo server; ZONDARR_DEMO_TRACKS overrides
 
@@ -81,16 +81,9 @@ def run_attached(
 
 
 def _start_demo_servers() -> list[Any]:
-    from app.demo import DemoConfig, start_demo_server
+    from app.cli.demo import start_demo_servers  # the demo is loaded only in demo mode
 
-    tracks = int(os.environ.get("ZONDARR_DEMO_TRACKS", DEMO_TRACKS))
-    plex = start_demo_server(DemoConfig(kind="plex", tracks=tracks))
-    try:
-        jellyfin = start_demo_server(DemoConfig(kind="jellyfin", tracks=tracks))
-    except BaseException:
-        plex.stop()
-        raise
-    return [plex, jellyfin]
+    return list(start_demo_servers(int(os.environ.get("ZONDARR_DEMO_TRACKS", DEMO_TRACKS))))
 
 
 async def _session(
@@ -121,6 +114,8 @@ async def _session(
         from app.cli.demo import add_demo_servers
 
         await add_demo_servers(ctx, *demo_servers)
+    # Start-up is done: full collections during a sync skip what is alive now (app/process.py).
+    freeze_long_lived()
     window.start(background_jobs=not self_test)
     if first.hidden and not window.desktop.keeps_running():
         window.show()  # no tray to start in

@@ -1,15 +1,15 @@
-"""The GUI composition root: Qt application, main window, AppContext, qasync loop (DESIGN §2, §8).
+"""The desktop entry: Qt application, main window, then the session over the AppContext (DESIGN §2, §8).
 
 ``run_gui`` is what ``zondarr`` without a subcommand calls (through ``app/entry.py``). It runs on the main thread,
 returns the exit code, and starts in two phases so that the library is on screen before most of the app is
-even imported (issue 3 start-up budget):
+even imported (the start-up budget of DESIGN §8: a painted window within 2 s, 1.2× a bare library window):
 
 1. Synchronous, before asyncio, qasync, the services, the servers or the CLI are imported: QApplication, theme
    and icon; the single-instance check; the head of the cache read straight from the file (``app.storage.head``,
    read-only: track count, first page of the default view, oldest last sync); the real ``MainWindow`` built
    without a context, given that head, shown and painted. A missing, empty or too-old cache has no head: the
    window then paints its loading state.
-2. ``app/gui_session.py``: qasync and the context (``app.cli.build_context``), then ``window.attach(ctx)`` (the
+2. ``app/gui_session.py``: qasync and the context (``app.wiring.build_context``), then ``window.attach(ctx)`` (the
    head rows stay as the library's first page) and ``window.start()``; the loop runs until the window closes.
 
 ``--demo`` starts demo Plex + Jellyfin servers in-process (in phase 2) and uses ``<data dir>/demo-gui`` as its
@@ -30,35 +30,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.process import process_age_ms
+
 if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
-
-_IMPORTED_AT = time.perf_counter()
 
 log = logging.getLogger("app.main")
 
 EXPOSE_WAIT_S = 0.5  # on a real display the window is exposed a few ms after show(); offscreen at once
-
-
-def process_age_ms() -> float:
-    """Milliseconds since this process started (Linux: /proc/self/stat; elsewhere: since this module loaded)."""
-    try:
-        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
-        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: start time in ticks after boot
-        return (time.clock_gettime(time.CLOCK_BOOTTIME) - started) * 1000
-    except (OSError, ValueError, IndexError, AttributeError):
-        return (time.perf_counter() - _IMPORTED_AT) * 1000
-
-
-def rss_mb() -> float:
-    """Resident set size in MB (Linux /proc; 0.0 when unknown)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError):
-        pass
-    return 0.0
 
 
 def run_gui(data_dir: Path, demo: bool = False, self_test: bool = False, hidden: bool = False) -> int:

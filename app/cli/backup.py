@@ -9,11 +9,10 @@ from datetime import datetime
 from pathlib import Path
 
 from app.cli.render import print_json
-from app.core.errors import ConfigurationError
 from app.core.models import Backup
 from app.services.context import AppContext
-from app.storage import default_data_dir
 from app.storage.backups import list_backups, restore_backup
+from app.storage.paths import default_data_dir
 
 EXIT_OK = 0
 
@@ -28,8 +27,6 @@ def _line(b: Backup) -> str:
 
 
 async def cmd_backup_create(ctx: AppContext, args: argparse.Namespace) -> int:
-    if ctx.backups is None:
-        raise ConfigurationError("This build has no backups wired.", remedy="Use the zondarr command.")
     backup = await ctx.backups.create("manual")
     if args.json:
         print_json(backup.to_json())

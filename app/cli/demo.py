@@ -1,20 +1,25 @@
-"""`zondarr demo`: the headless main job on the demo servers (a composition root beside cli.py).
+"""The demo runner: ``zondarr demo`` (the headless main job on the demo servers), ``zondarr demo-server``, and
+the demo servers of ``zondarr --demo`` (``app/gui_session.py``).
 
-Starts a demo Plex (with its plex.tv endpoints) and a demo Jellyfin server on loopback, adds both to a separate
-demo data dir (Plex by token, Jellyfin by user/password), syncs them with progress on stderr and prints a summary.
+``zondarr demo`` starts a demo Plex (with its plex.tv endpoints) and a demo Jellyfin server on loopback, adds both
+to a separate demo data dir (Plex by token, Jellyfin by user/password), syncs them with progress on stderr and
+prints a summary. The demo shares no code with the app, so its errors become the app's here, at the edge.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shlex
 import shutil
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from app.cli.render import ProgressPrinter, print_json
-from app.core.errors import NotFoundError
+from app.core.errors import ConfigurationError, NotFoundError, ValidationError
 from app.core.filters import TrackFilter
 from app.core.models import AuthMethod, Credentials, NewServer, ServerKind
 from app.demo import (
@@ -22,11 +27,15 @@ from app.demo import (
     DEFAULT_JELLYFIN_USER,
     DEFAULT_PLEX_TOKEN,
     DemoConfig,
+    DemoConfigError,
+    DemoError,
     DemoServer,
+    serve_forever,
     start_demo_server,
 )
-from app.heap import freeze_long_lived
+from app.process import freeze_long_lived
 from app.services.context import AppContext
+from app.wiring import build_context
 
 
 def command_name(argv0: str | None = None, cwd: Path | None = None) -> str:
@@ -48,6 +57,31 @@ DEMO_PLEX = "Demo Plex"
 DEMO_JELLYFIN = "Demo Jellyfin"
 
 
+@contextmanager
+def app_errors() -> Iterator[None]:
+    """Turns a demo server's error into the app's: a bad config or fault spec is a ``ValidationError`` (a usage
+    error), an address that cannot be bound a ``ConfigurationError``; message and remedy are kept."""
+    try:
+        yield
+    except DemoConfigError as err:
+        raise ValidationError(err.user_message, remedy=err.remedy, detail=err.detail) from err
+    except DemoError as err:
+        raise ConfigurationError(err.user_message, remedy=err.remedy, detail=err.detail) from err
+
+
+def start_demo_servers(tracks: int) -> tuple[DemoServer, DemoServer]:
+    """Starts a demo Plex and a demo Jellyfin server with ``tracks`` tracks each; both run or neither does.
+    Raises ValidationError (a bad size), ConfigurationError (no address to listen on)."""
+    with app_errors():
+        plex = start_demo_server(DemoConfig(kind="plex", tracks=tracks))
+        try:
+            jellyfin = start_demo_server(DemoConfig(kind="jellyfin", tracks=tracks))
+        except BaseException:
+            plex.stop()
+            raise
+    return plex, jellyfin
+
+
 async def add_demo_servers(ctx: AppContext, plex: DemoServer, jellyfin: DemoServer) -> None:
     """Replaces last run's "Demo Plex"/"Demo Jellyfin" (their ports change per run) with these two: Plex by token,
     Jellyfin by user/password (exchanged for a token). Raises ZondarrError when one cannot be added."""
@@ -67,13 +101,15 @@ async def add_demo_servers(ctx: AppContext, plex: DemoServer, jellyfin: DemoServ
 
 
 async def run_headless_demo(data_dir: Path, tracks: int, as_json: bool) -> int:
-    """Returns the sync's exit code. Raises ZondarrError when a demo server cannot be added."""
-    from app.cli.main import build_context  # the CLI owns the wiring; imported late to avoid a cycle
-
-    plex = start_demo_server(DemoConfig(kind="plex", tracks=tracks))
-    jellyfin = start_demo_server(DemoConfig(kind="jellyfin", tracks=tracks))
-    ctx = build_context(data_dir, overrides={"plex_tv_url": plex.url})
-    freeze_long_lived()  # start-up is done: full collections during the sync skip it (app/heap.py)
+    """Returns the sync's exit code. Raises ZondarrError when a demo server cannot be started or added."""
+    plex, jellyfin = start_demo_servers(tracks)
+    try:
+        ctx = build_context(data_dir, overrides={"plex_tv_url": plex.url})
+    except BaseException:
+        plex.stop()
+        jellyfin.stop()
+        raise
+    freeze_long_lived()  # start-up is done: full collections during the sync skip it (app/process.py)
     try:
         await add_demo_servers(ctx, plex, jellyfin)
         printer = ProgressPrinter()
@@ -109,3 +145,21 @@ async def run_headless_demo(data_dir: Path, tracks: int, as_json: bool) -> int:
         ctx.close()
         plex.stop()
         jellyfin.stop()
+
+
+def serve_demo_server(args: argparse.Namespace, token: str | None) -> int:
+    """``zondarr demo-server``: one demo server in the foreground until SIGINT/SIGTERM; returns 0. Raises
+    ValidationError (a bad option or fault spec), ConfigurationError (the address cannot be bound)."""
+    config = DemoConfig(
+        kind=args.kind,
+        host=args.host,
+        port=args.port,
+        tracks=args.tracks,
+        users=args.users,
+        token=token,
+        seed=args.seed,
+        faults=args.faults,
+        libraries=args.libraries,
+    )
+    with app_errors():
+        return serve_forever(config)

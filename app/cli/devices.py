@@ -16,9 +16,9 @@ from app.services.context import AppContext
 
 
 async def cmd_users_quick_connect(ctx: AppContext, args: argparse.Namespace) -> int:
-    if ctx.devices is None:
+    if ctx.people.devices is None:
         raise ConfigurationError("This build cannot sign in devices.", remedy="Use the zondarr command.")
-    outcome = await ctx.devices.authorize(args.server, args.user, args.code)
+    outcome = await ctx.people.devices.authorize(args.server, args.user, args.code)
     if args.json:
         print_json({"ok": outcome.ok, "results": [outcome.to_json()]})
     else:

@@ -1,7 +1,5 @@
-"""CLI commands of issue 5 (``health``, ``diagnose``, ``errors``) and the wiring of their services.
-
-``register(subparsers)`` adds the commands; ``wire(...)`` is called by ``cli.build_context`` (and can be by
-``main.py``) to build the health, diagnostics, bundle and error services on an open cache.
+"""The ``health``, ``diagnose`` and ``errors`` commands: server health, the diagnostic checks with their support
+bundle, and the recorded error events. ``register(subparsers)`` adds them.
 """
 
 from __future__ import annotations
@@ -10,84 +8,14 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from app.cli.args import LIMIT, int_in
 from app.cli.render import format_time, print_json, term
 from app.core.errors import NotFoundError, ValidationError, ZondarrError
 from app.core.health import REMEDIES, TITLES, Outcome, failure_class_of
-from app.core.settings import Settings
-from app.services.bundle import BundleWriter
 from app.services.context import AppContext
-from app.services.diagnostics import DiagnosticsService
-from app.services.error_recorder import ErrorRecorder
-from app.services.health import HealthService
-from app.storage.diagnostics import sqlite_version
-
-if TYPE_CHECKING:
-    from app.core.ports import ClientFactory, Runner, SecretStore
-    from app.storage import Cache
 
 EXIT_OK, EXIT_FAILURE = 0, 1
-
-
-class _LazyHttpProbe:
-    """``app.servers.diagnose.HttpProbe``, built on first use: it imports ``requests`` (~50 ms), which the
-    desktop window's start-up does not need (the adapters load lazily for the same reason)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._probe: Any = None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._probe is None:
-            from app.servers.diagnose import HttpProbe
-
-            self._probe = HttpProbe(self._settings)
-        return getattr(self._probe, name)
-
-
-def wire(
-    ctx: AppContext,
-    cache: Cache,
-    errors: ErrorRecorder,
-    clients: ClientFactory,
-    runner: Runner,
-    secrets: SecretStore,
-    settings: Settings,
-) -> None:
-    """Builds the issue 5 services on ``cache`` and puts them on ``ctx`` (loop-thread services)."""
-    ctx.errors = errors
-    ctx.health = HealthService(
-        servers=cache.servers,
-        health=cache.health,
-        secrets=secrets,
-        clients=clients,
-        runner=runner,
-        errors=errors,
-    )
-    ctx.diagnostics = DiagnosticsService(
-        servers=cache.servers,
-        store=cache.diagnostics,
-        secrets=secrets,
-        clients=clients,
-        probe=_LazyHttpProbe(settings),
-        runner=runner,
-        data_dir=cache.data_dir,
-        quick_check=cache.quick_check,
-    )
-    ctx.bundle = BundleWriter(
-        settings=settings,
-        servers=cache.servers,
-        sync_runs=cache.sync_runs,
-        errors=cache.error_events,
-        diagnostics=cache.diagnostics,
-        secrets=secrets,
-        runner=runner,
-        schema_version=cache.schema_version,
-        sqlite_version=sqlite_version(),
-        log_dir=cache.data_dir / "logs",
-    )
 
 
 def describe_failure(err: ZondarrError) -> str:
@@ -100,13 +28,7 @@ def describe_failure(err: ZondarrError) -> str:
 
 def record_cli_error(ctx: AppContext, err: ZondarrError) -> None:
     """Stores the error a command ends with (the CLI's report path), outside the command's event loop."""
-    if ctx.errors is not None:
-        asyncio.run(ctx.errors.record(err))
-
-
-def _need(value: object, what: str) -> None:
-    if value is None:
-        raise ZondarrError(f"The {what} service is not available in this build.")
+    asyncio.run(ctx.errors.record(err))
 
 
 def _when(ts: float | None) -> str:
@@ -118,9 +40,7 @@ def _pct(v: float | None) -> str:
 
 
 async def cmd_health(ctx: AppContext, args: argparse.Namespace) -> int:
-    health = ctx.health
-    _need(health, "health")
-    assert health is not None
+    health = ctx.health.monitor
     if args.ack is not None:
         incident = await health.acknowledge(args.ack, args.note or "")
         if args.json:
@@ -150,9 +70,7 @@ async def cmd_health(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_diagnose(ctx: AppContext, args: argparse.Namespace) -> int:
-    diagnostics, bundle = ctx.diagnostics, ctx.bundle
-    _need(diagnostics, "diagnostics")
-    assert diagnostics is not None and bundle is not None
+    diagnostics, bundle = ctx.health.diagnostics, ctx.health.bundle
     run = await diagnostics.run(args.server or None)
     if args.json and not args.bundle:
         print_json(run.to_json())
@@ -177,8 +95,6 @@ async def cmd_diagnose(ctx: AppContext, args: argparse.Namespace) -> int:
 
 async def cmd_errors(ctx: AppContext, args: argparse.Namespace) -> int:
     errors = ctx.errors
-    _need(errors, "errors")
-    assert errors is not None
     if args.id:
         events = errors.by_correlation(args.id)
         if not events:

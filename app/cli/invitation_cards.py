@@ -22,10 +22,6 @@ EXIT_OK = 0
 
 
 def _service(ctx: AppContext) -> InviteCardService:
-    if ctx.invite_cards is None:
-        raise ConfigurationError(
-            "This build has no invitation cards wired.", remedy="Use the zondarr command."
-        )
     return ctx.invite_cards
 
 

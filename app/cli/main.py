@@ -1,4 +1,4 @@
-"""The headless command line (DESIGN §6) and a composition root: it wires storage, servers and services.
+"""The headless command line (DESIGN §6): parses, builds the context (``app.wiring``) and dispatches.
 
 Exit codes: 0 success, 1 failure, 2 usage error, 3 partial success. Secrets are read from stdin only.
 """
@@ -11,17 +11,15 @@ import io
 import logging
 import os
 import sys
-import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from app import __version__
 from app.cli.args import LIMIT, int_in, known_server, name_of, number_in
 from app.cli.backup import register as register_backup
 from app.cli.health import describe_failure, main_stderr, record_cli_error
 from app.cli.health import register as register_health
-from app.cli.health import wire as wire_health
 from app.cli.people import register as register_people
 from app.cli.render import (
     ProgressPrinter,
@@ -38,185 +36,25 @@ from app.cli.servers import register as register_server_signin
 from app.core.errors import ValidationError, ZondarrError, new_correlation_id, register_secret
 from app.core.filters import TrackFilter, TrackSort
 from app.core.models import AuthMethod, Credentials, NewServer, ServerKind, Track
-from app.core.ports import AdminNotice, LoggingAdminNotifier, MailSender, NotificationChannel, SecretStore
 from app.core.settings import Settings
 from app.core.validate import MAX_DAYS
-from app.heap import freeze_long_lived
-from app.logsetup import configure_logging
-from app.servers.jellyfin_signin import JellyfinSignInClient
-from app.servers.mail import SmtpMailSender
-from app.servers.plex_account import PlexAccountClient
-from app.servers.registry import ServerRegistry
-from app.servers.webhook import WebhookChannel
-from app.services.backups import BackupService
+from app.process import freeze_long_lived
 from app.services.context import AppContext
-from app.services.error_recorder import ErrorRecorder
 from app.services.export import iter_tracks_by_id, write_tracks_csv
-from app.services.invite_card import InviteCardService
-from app.services.jellyfin_signin import JellyfinSignInService
-from app.services.notifications import WEBHOOK_URL_REF, MailChannel, NotificationService
-from app.services.people import build_people
-from app.services.plex_signin import PlexSignInService
-from app.services.preferences import SettingsService
-from app.services.runner import ThreadRunner
-from app.services.servers import ServerService
-from app.services.sync import SyncService
-from app.services.tasks import TaskSpec
-from app.services.user_policy import UserPolicy
 from app.services.users import inactive_for
-from app.storage import Cache, default_data_dir, open_cache, open_secret_store
-from app.storage.autostart import LoginEntry, login_command
+from app.storage.paths import default_data_dir
+from app.wiring import build_context
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+class OpenWindow(Protocol):
+    """Opens the window and runs until it quits; returns the exit code (``app.entry`` passes ``app.main.run_gui``)."""
+
+    def __call__(self, data_dir: Path, *, demo: bool, self_test: bool, hidden: bool) -> int: ...
+
+
 log = logging.getLogger(__name__)
-
-
-def heartbeat_task_spec(ctx: AppContext, settings: Settings) -> TaskSpec:
-    """The "heartbeat" background task (issue 5): one health round every ``heartbeat_interval_s``."""
-
-    async def body() -> str:
-        assert ctx.health is not None, "wire_health runs before the scheduler is built"
-        return await ctx.health.heartbeat_task()
-
-    return TaskSpec("heartbeat", "Server heartbeats", lambda: settings.heartbeat_interval_s, body)
-
-
-def build_context(
-    data_dir: Path,
-    overrides: dict[str, str] | None = None,
-    *,
-    defer_cache_check: bool = False,
-    clock: Callable[[], float] = time.time,
-) -> AppContext:
-    """Opens the cache in ``data_dir`` and wires stores, clients and services (the composition root; ``main.py``
-    uses it too). ``overrides`` replace stored settings for this process only (demo mode points plex.tv at the
-    demo server). Raises CacheError, ConfigurationError."""
-    cache = open_cache(data_dir, clock, check=not defer_cache_check)
-    try:
-        configure_logging(cache.data_dir / "logs")
-        settings = Settings.load({**cache.settings.load_raw(), **(overrides or {})})
-        secrets = open_secret_store(cache.data_dir)
-    except BaseException:
-        cache.close()
-        raise
-    registry = ServerRegistry(settings)
-    runner = ThreadRunner()
-    errors = ErrorRecorder(cache.error_events, runner)  # issue 5: every error event is stored
-    servers = ServerService(servers=cache.servers, secrets=secrets, clients=registry, runner=runner)
-    sync = SyncService(
-        servers=cache.servers,
-        tracks=cache.tracks,
-        users=cache.users,
-        runs=cache.sync_runs,
-        secrets=secrets,
-        clients=registry,
-        locks=cache.locks,
-        runner=runner,
-        settings=settings,
-        errors=errors,
-        policy=UserPolicy(cache.exclusions, cache.shares, runner),
-    )
-    ctx = AppContext(
-        data_dir=cache.data_dir,
-        settings=settings,
-        runner=runner,
-        server_store=cache.servers,
-        tracks=cache.tracks,
-        users=cache.users,
-        runs=cache.sync_runs,
-        settings_store=cache.settings,
-        servers=servers,
-        sync=sync,
-        clock=clock,
-        secrets=secrets,
-    )
-    ctx.closers += [cache.close, runner.close]
-    ctx.backups = BackupService(store=cache.backups, runner=runner, settings=settings)
-    wire_health(ctx, cache, errors, registry, runner, secrets, settings)  # issue 5 (app/cli_health.py)
-    mail = SmtpMailSender(lambda: _live_settings(ctx), secrets)  # one sender: reminders and notifications
-    people = build_people(
-        settings=settings, runner=runner, servers=cache.servers, secrets=secrets, clients=registry,
-        tracks=cache.tracks, users=cache.users, accounts=cache.accounts, shares=cache.shares,
-        exclusions=cache.exclusions, identities=cache.identities, invitations=cache.invitations,
-        task_runs=cache.task_runs, sync=sync,
-        extra_tasks=[heartbeat_task_spec(ctx, settings), ctx.backups.task_spec()],
-        preferences=cache.settings, expiry=cache.expiry, history=cache.history,
-        mail=mail, notifier=_ExpiringNotifier(ctx),
-        live_settings=lambda: _live_settings(ctx), clock=clock,
-    )  # fmt: skip
-    ctx.user_admin, ctx.invitations, ctx.identities = people.users, people.invitations, people.identities
-    ctx.tasks = people.tasks
-    ctx.expiry = people.expiry
-    ctx.devices = people.devices
-    wire_desktop(ctx, cache, errors, runner, secrets, settings, mail)
-    ctx.invite_cards = InviteCardService(
-        runner=runner, invitations=cache.invitations, servers=cache.servers, tracks=cache.tracks,
-        settings=cache.settings,
-    )  # fmt: skip
-    ctx.plex_signin = PlexSignInService(account=PlexAccountClient(settings), runner=runner)
-    ctx.jellyfin_signin = JellyfinSignInService(
-        client=JellyfinSignInClient(settings), servers=servers, server_store=cache.servers, secrets=secrets,
-        runner=runner,
-    )  # fmt: skip
-    if defer_cache_check:
-        ctx.deferred_cache_check = cache.quick_check
-    return ctx
-
-
-def _live_settings(ctx: AppContext) -> Settings:
-    """The settings as the Settings dialog last saved them (the start-up ones before it is wired)."""
-    return ctx.preferences.current if ctx.preferences is not None else ctx.settings
-
-
-class _ExpiringNotifier:
-    """``AdminNotifier`` for the expiry task: the "expiring" kind of the notification service (tray, webhook,
-    e-mail to the admin); a log line before that service is wired."""
-
-    def __init__(self, ctx: AppContext) -> None:
-        self._ctx = ctx
-        self._fallback = LoggingAdminNotifier()
-
-    def notify(self, notice: AdminNotice) -> None:
-        if self._ctx.notifications is None:
-            self._fallback.notify(notice)
-        else:
-            self._ctx.notifications.notify("expiring", notice.title, notice.body)
-
-
-def wire_desktop(
-    ctx: AppContext,
-    cache: Cache,
-    errors: ErrorRecorder,
-    runner: ThreadRunner,
-    secrets: SecretStore,
-    settings: Settings,
-    mail: MailSender,
-) -> None:
-    """Live settings, the notification channels (webhook URL from the secret store; e-mail through the shared
-    SMTP sender, which reads the live settings) and the start-at-login entry."""
-    preferences = SettingsService(cache.settings, runner, settings)
-
-    def channels() -> list[NotificationChannel]:  # net pool: reads the keychain
-        now = preferences.current
-        out: list[NotificationChannel] = []
-        url = secrets.get(WEBHOOK_URL_REF)
-        if url:
-            out.append(WebhookChannel(url, now))
-        if now.notify_email_to and mail.configured:
-            out.append(MailChannel(mail, now.notify_email_to))
-        return out
-
-    ctx.preferences = preferences
-    notifications = NotificationService(lambda: preferences.current, runner, channels, errors)
-    ctx.notifications = notifications
-
-    def redeemed(code: str, user: str, servers: tuple[str, ...]) -> None:
-        text = f"{user} redeemed {code}: an account on {', '.join(servers)}."
-        notifications.notify("redemption", "Invitation redeemed", text)
-
-    if ctx.invitations is not None:
-        ctx.invitations.redeemed = redeemed
-    ctx.login_entry = LoginEntry(login_command(cache.data_dir))
 
 
 # ---------------------------------------------------------------- commands
@@ -384,20 +222,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_server(args: argparse.Namespace) -> int:
-    from app.demo import DemoConfig, serve_forever
+    from app.cli.demo import serve_demo_server
 
-    config = DemoConfig(
-        kind=args.kind,
-        host=args.host,
-        port=args.port,
-        tracks=args.tracks,
-        users=args.users,
-        token=_read_secret(True, "token") if args.token_stdin else None,
-        seed=args.seed,
-        faults=args.faults,
-        libraries=args.libraries,
-    )
-    return serve_forever(config)
+    return serve_demo_server(args, _read_secret(True, "token") if args.token_stdin else None)
 
 
 def _read_secret(from_stdin: bool, what: str) -> str:
@@ -545,14 +372,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, open_window: OpenWindow | None = None) -> int:
+    """Runs one command line; returns the exit code. Without a subcommand it opens the window through
+    ``open_window`` (the entry point's, so that the CLI never imports the desktop app); without one, the usage
+    is printed and the exit code is 2."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        from app.main import run_gui  # Qt is imported only when the window is wanted
-
+        if open_window is None:
+            parser.print_usage(sys.stderr)
+            return EXIT_USAGE
         data_dir = args.data_dir or default_data_dir()
-        return run_gui(data_dir, demo=args.demo, self_test=args.self_test, hidden=args.hidden)
+        return open_window(data_dir, demo=args.demo, self_test=args.self_test, hidden=args.hidden)
     try:
         try:
             if hasattr(args, "sync_handler"):
@@ -602,7 +433,7 @@ def _detach_stdout() -> None:
 def _run(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or default_data_dir()
     ctx = build_context(data_dir)
-    freeze_long_lived()  # start-up is done: full collections during a sync skip it (app/heap.py)
+    freeze_long_lived()  # start-up is done: full collections during a sync skip it (app/process.py)
     try:
         handler: Callable[[AppContext, argparse.Namespace], Coroutine[Any, Any, int]] = args.handler
         try:

@@ -13,7 +13,7 @@ from datetime import datetime
 from app.cli.args import days_up_to, int_in, name_of
 from app.cli.devices import register as register_device_commands
 from app.cli.invitation_cards import register as register_card_commands
-from app.cli.people_outcomes import EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, _exit_for, _need, _print_outcomes
+from app.cli.people_outcomes import EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, _exit_for, _print_outcomes
 from app.cli.people_time import register as register_time_commands
 from app.cli.people_time import restriction_options, restrictions_of
 from app.cli.render import format_time, print_json, term
@@ -46,7 +46,7 @@ def _read_password(from_stdin: bool) -> str | None:
 
 
 async def cmd_invite_create(ctx: AppContext, args: argparse.Namespace) -> int:
-    service = _need(ctx.invitations)
+    service = ctx.people.invitations
     libraries: dict[str, list[str]] = {}
     for spec in args.library or []:
         server, sep, lib = spec.partition(":")
@@ -75,7 +75,7 @@ async def cmd_invite_create(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_invite_list(ctx: AppContext, args: argparse.Namespace) -> int:
-    rows = _need(ctx.invitations).overview()
+    rows = ctx.people.invitations.overview()
     if args.json:
         print_json([inv.to_json(status.value) for inv, status in rows])
         return EXIT_OK
@@ -95,7 +95,7 @@ async def cmd_invite_list(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_invite_state(ctx: AppContext, args: argparse.Namespace) -> int:
-    service = _need(ctx.invitations)
+    service = ctx.people.invitations
     if args.invite_command == "delete":
         inv = await service.delete(args.code)
         state = "deleted"
@@ -110,7 +110,7 @@ async def cmd_invite_state(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_invite_check(ctx: AppContext, args: argparse.Namespace) -> int:
-    service = _need(ctx.invitations)
+    service = ctx.people.invitations
     inv, reason = service.check(args.code)
     if inv is None or reason is not None:
         text = f"The invitation is {(reason.value if reason else 'not found')}."
@@ -127,7 +127,7 @@ async def cmd_invite_check(ctx: AppContext, args: argparse.Namespace) -> int:
 async def cmd_invite_redeem(ctx: AppContext, args: argparse.Namespace) -> int:
     """Exit 0 only when every target server has the account; otherwise 1 with the reason."""
     password = _read_password(args.password_stdin)
-    result = await _need(ctx.invitations).redeem(args.code, args.username, args.email, password)
+    result = await ctx.people.invitations.redeem(args.code, args.username, args.email, password)
     if args.json:
         print_json(result.to_json())
     else:
@@ -141,13 +141,13 @@ async def cmd_invite_redeem(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_users_action(ctx: AppContext, args: argparse.Namespace) -> int:
-    outcomes = await _need(ctx.user_admin).act(args.users_command, args.server, args.names)
+    outcomes = await ctx.people.users.act(args.users_command, args.server, args.names)
     _print_outcomes(outcomes, args.json)
     return _exit_for(outcomes)
 
 
 async def cmd_users_sync(ctx: AppContext, args: argparse.Namespace) -> int:
-    admin = _need(ctx.user_admin)
+    admin = ctx.people.users
     if args.names:
         reports = [await admin.sync_server(ctx.server_store.get_by_name(n)) for n in args.names]
     else:
@@ -162,7 +162,7 @@ async def cmd_users_sync(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_users_discrepancies(ctx: AppContext, args: argparse.Namespace) -> int:
-    orphaned, stale = _need(ctx.user_admin).discrepancies(args.server)
+    orphaned, stale = ctx.people.users.discrepancies(args.server)
     if args.json:
         print_json(
             {
@@ -182,7 +182,7 @@ async def cmd_users_discrepancies(ctx: AppContext, args: argparse.Namespace) -> 
 
 
 async def cmd_users_exclude(ctx: AppContext, args: argparse.Namespace) -> int:
-    admin = _need(ctx.user_admin)
+    admin = ctx.people.users
     for name in args.names:
         await admin.exclude(args.server, name)
     if args.json:
@@ -196,7 +196,7 @@ async def cmd_users_exclude(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_identity_list(ctx: AppContext, args: argparse.Namespace) -> int:
-    service = _need(ctx.identities)
+    service = ctx.people.identities
     views = service.views()
     suggestions = service.suggestions() if args.suggest else []
     if args.json:
@@ -219,7 +219,7 @@ async def cmd_identity_list(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_identity_link(ctx: AppContext, args: argparse.Namespace) -> int:
-    service = _need(ctx.identities)
+    service = ctx.people.identities
     refs = service.resolve(args.accounts)
     if args.identity_command == "unlink":
         await service.unlink(refs)
@@ -237,7 +237,7 @@ async def cmd_identity_link(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_identity_act(ctx: AppContext, args: argparse.Namespace) -> int:
-    service = _need(ctx.identities)
+    service = ctx.people.identities
     if args.identity_command == "delete":
         outcomes = await service.delete(args.name, with_accounts=args.with_accounts)
     else:
@@ -247,7 +247,7 @@ async def cmd_identity_act(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_identity_show(ctx: AppContext, args: argparse.Namespace) -> int:
-    rows = _need(ctx.identities).grid(args.name)
+    rows = ctx.people.identities.grid(args.name)
     if args.json:
         print_json(
             [
@@ -271,7 +271,7 @@ async def cmd_identity_show(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_tasks(ctx: AppContext, args: argparse.Namespace) -> int:
-    scheduler = _need(ctx.tasks)
+    scheduler = ctx.people.tasks
     if args.tasks_command == "run":
         run = await scheduler.run_now(args.name)
         if args.json:

@@ -4,22 +4,11 @@ service is wired. Exit codes (DESIGN §6): 0 success, 1 failure, 2 usage error, 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
 
 from app.cli.render import print_json, term
-from app.core.errors import ConfigurationError
 from app.services.people_common import Outcome
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
-T = TypeVar("T")
-
-
-def _need(service: T | None) -> T:
-    if service is None:
-        raise ConfigurationError(
-            "This build has no people services wired.", remedy="Use the zondarr command."
-        )
-    return service
 
 
 def _exit_for(outcomes: Sequence[Outcome]) -> int:

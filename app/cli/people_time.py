@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 from app.cli.args import int_in
-from app.cli.people_outcomes import _exit_for, _need, _print_outcomes
+from app.cli.people_outcomes import _exit_for, _print_outcomes
 from app.cli.render import format_time, print_json, term
 from app.core.errors import ValidationError
 from app.core.models import AccountEvent, Restrictions
@@ -48,19 +48,19 @@ def _print_events(events: Sequence[AccountEvent], as_json: bool) -> None:
 
 async def cmd_users_access(ctx: AppContext, args: argparse.Namespace) -> int:
     libraries = None if args.all_libraries else ([] if args.no_libraries else args.library)
-    outcomes = await _need(ctx.user_admin).access(args.server, args.names, libraries)
+    outcomes = await ctx.people.users.access(args.server, args.names, libraries)
     _print_outcomes(outcomes, args.json)
     return _exit_for(outcomes)
 
 
 async def cmd_users_expire(ctx: AppContext, args: argparse.Namespace) -> int:
-    outcomes = await _need(ctx.expiry).change(args.server, args.names, _change(args))
+    outcomes = await ctx.people.expiry.change(args.server, args.names, _change(args))
     _print_outcomes(outcomes, args.json)
     return _exit_for(outcomes)
 
 
 async def cmd_users_history(ctx: AppContext, args: argparse.Namespace) -> int:
-    service = _need(ctx.user_admin)
+    service = ctx.people.users
     if args.name and not args.server:
         raise ValidationError("A user needs its server.", remedy="Add --server NAME.")
     _print_events(await service.history(args.server, args.name, args.limit), args.json)
@@ -88,26 +88,26 @@ def restriction_options(sp: argparse.ArgumentParser) -> None:
 
 
 async def cmd_users_restrict(ctx: AppContext, args: argparse.Namespace) -> int:
-    outcomes = await _need(ctx.user_admin).restrict(args.server, args.names, restrictions_of(args))
+    outcomes = await ctx.people.users.restrict(args.server, args.names, restrictions_of(args))
     _print_outcomes(outcomes, args.json)
     return _exit_for(outcomes)
 
 
 async def cmd_identity_access(ctx: AppContext, args: argparse.Namespace) -> int:
-    outcomes = await _need(ctx.identities).access(args.name, args.libraries)
+    outcomes = await ctx.people.identities.access(args.name, args.libraries)
     _print_outcomes(outcomes, args.json)
     return _exit_for(outcomes)
 
 
 async def cmd_identity_expire(ctx: AppContext, args: argparse.Namespace) -> int:
-    refs = _need(ctx.identities).refs(args.name)
-    outcomes = await _need(ctx.expiry).apply(refs, _change(args))
+    refs = ctx.people.identities.refs(args.name)
+    outcomes = await ctx.people.expiry.apply(refs, _change(args))
     _print_outcomes(outcomes, args.json)
     return _exit_for(outcomes)
 
 
 async def cmd_identity_history(ctx: AppContext, args: argparse.Namespace) -> int:
-    _print_events(_need(ctx.identities).history(args.name, args.limit), args.json)
+    _print_events(ctx.people.identities.history(args.name, args.limit), args.json)
     return 0
 
 

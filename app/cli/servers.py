@@ -57,8 +57,6 @@ def register(ssub: Any, with_json: Callable[[argparse.ArgumentParser], argparse.
 
 
 def _signin(ctx: AppContext) -> PlexSignInService:
-    if ctx.plex_signin is None:
-        raise ConfigurationError("This build cannot sign in with Plex.")
     return ctx.plex_signin
 
 

@@ -1,6 +1,7 @@
 """Stand-in Plex (+ plex.tv) and Jellyfin servers on loopback with a synthetic library and fault injection
-(DESIGN §7). Stdlib only. Public API: see ``app.demo.server``."""
+(DESIGN §7). Standard library only; nothing from the rest of ``app``. Public API: see ``app.demo.server``."""
 
+from app.demo.errors import DemoConfigError, DemoError, DemoListenError
 from app.demo.faults import FaultRule, parse_faults
 from app.demo.library import DemoAlbum, DemoArtist, DemoLibrary, DemoTrack, DemoUser
 from app.demo.server import (
@@ -22,7 +23,10 @@ __all__ = [
     "DemoAlbum",
     "DemoArtist",
     "DemoConfig",
+    "DemoConfigError",
+    "DemoError",
     "DemoLibrary",
+    "DemoListenError",
     "DemoServer",
     "DemoTrack",
     "DemoUser",

@@ -17,7 +17,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-from app.core.errors import ValidationError
+from app.demo.errors import DemoConfigError
 
 ENDPOINTS = frozenset({"identity", "libraries", "albums", "tracks", "users", "login", "any"})
 STATUS_FAULTS = frozenset({"500", "502", "401", "403", "404"})
@@ -58,9 +58,9 @@ class FaultRule:
         return page >= self.page if self.and_later else page == self.page
 
 
-def _bad(part: str, why: str) -> ValidationError:
+def _bad(part: str, why: str) -> DemoConfigError:
     shown = part if len(part) <= 80 else part[:77] + "..."
-    return ValidationError(f"The fault rule {shown!r} is not valid: {why}.", remedy=_FORMAT)
+    return DemoConfigError(f"The fault rule {shown!r} is not valid: {why}.", remedy=_FORMAT)
 
 
 def _parse_rule(part: str) -> FaultRule:
@@ -102,10 +102,10 @@ def _parse_rule(part: str) -> FaultRule:
 def parse_faults(spec: str) -> list[FaultRule]:
     """Parses a fault spec (see module docstring). Empty rules (``;;``, trailing ``;``) are ignored.
 
-    Pure function, any thread. Raises ``ValidationError`` naming the first bad rule; nothing else.
+    Pure function, any thread. Raises ``DemoConfigError`` naming the first bad rule; nothing else.
     """
     if not isinstance(spec, str):
-        raise ValidationError("The fault spec must be text.", remedy=_FORMAT)
+        raise DemoConfigError("The fault spec must be text.", remedy=_FORMAT)
     cleaned = "".join(spec.split()).lower()
     return [_parse_rule(part) for part in cleaned.split(";") if part]
 

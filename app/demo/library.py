@@ -17,9 +17,9 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.core.errors import ValidationError
-from app.core.live import is_live
 from app.demo import words
+from app.demo.errors import DemoConfigError
+from app.demo.live import is_live
 
 MAX_TRACKS = 1_000_000
 MAX_LIBRARIES = 20
@@ -118,22 +118,22 @@ class DemoLibrary:
     """The synthetic data of one demo server. ``kind`` decides which ids ``music_libraries`` and the
     ``remote_id`` helpers return ("plex": numeric ratingKeys/section keys, "jellyfin": 32-hex ids).
 
-    Raises ValidationError for sizes outside 0..1,000,000 tracks, 1..20 libraries, 0..1000 users.
+    Raises DemoConfigError for sizes outside 0..1,000,000 tracks, 1..20 libraries, 0..1000 users.
     """
 
     def __init__(
         self, kind: str, seed: int = 1, tracks: int = 1000, libraries: int = 2, users: int = 5
     ) -> None:
         if kind not in ("plex", "jellyfin"):
-            raise ValidationError(f"Unknown demo server kind {kind!r}.", remedy="Use plex or jellyfin.")
+            raise DemoConfigError(f"Unknown demo server kind {kind!r}.", remedy="Use plex or jellyfin.")
         if not 0 <= tracks <= MAX_TRACKS:
-            raise ValidationError(
+            raise DemoConfigError(
                 "The demo library size must be 0 to 1,000,000 tracks.", remedy="Pick a smaller size."
             )
         if not 1 <= libraries <= MAX_LIBRARIES:
-            raise ValidationError("The demo server needs 1 to 20 music libraries.", remedy="Pick 1 to 20.")
+            raise DemoConfigError("The demo server needs 1 to 20 music libraries.", remedy="Pick 1 to 20.")
         if not 0 <= users <= MAX_USERS:
-            raise ValidationError(
+            raise DemoConfigError(
                 "The demo server supports 0 to 1000 extra users.", remedy="Pick fewer users."
             )
         self.kind = kind

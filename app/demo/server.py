@@ -2,8 +2,8 @@
 loopback, over real HTTP, with a synthetic deterministic library and run-time fault injection.
 
 ``start_demo_server`` serves in a daemon thread and returns once the socket listens; ``serve_forever`` is the
-foreground form for the command line. Raises ``ValidationError`` for a bad config or fault spec and
-``ConfigurationError`` when the address cannot be bound.
+foreground form for the command line. Raises ``DemoConfigError`` for a bad config or fault spec and
+``DemoListenError`` when the address cannot be bound.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import threading
 from dataclasses import dataclass
 from types import FrameType, TracebackType
 
-from app.core.errors import ConfigurationError, ValidationError
 from app.demo.context import DemoContext
 from app.demo.edits import LibraryEdits
+from app.demo.errors import DemoConfigError, DemoListenError
 from app.demo.faults import FaultRule, FaultState, parse_faults
 from app.demo.hostile import OtherHost
 from app.demo.jellyfin import JellyfinApp
@@ -60,7 +60,7 @@ class DemoServer:
 
     def __init__(self, config: DemoConfig) -> None:
         if config.kind not in ("plex", "jellyfin"):
-            raise ValidationError(
+            raise DemoConfigError(
                 f"Unknown demo server kind {config.kind!r}.", remedy="Use plex or jellyfin."
             )
         self.config = config
@@ -75,7 +75,7 @@ class DemoServer:
         try:
             self._httpd = DemoHTTPServer((config.host, config.port), app, self._faults)
         except OSError as exc:
-            raise ConfigurationError(
+            raise DemoListenError(
                 f"The demo server could not listen on {config.host}:{config.port}.",
                 remedy="Pick another port (or 0 for a free one) and try again.",
                 detail=f"{type(exc).__name__}: {exc}",
@@ -139,7 +139,7 @@ class DemoServer:
         return list(self._faults.rules)
 
     def set_faults(self, spec: str) -> None:
-        """Replaces the active faults (COUNT budgets restart). Raises ValidationError for a bad spec."""
+        """Replaces the active faults (COUNT budgets restart). Raises DemoConfigError for a bad spec."""
         self._faults.replace(parse_faults(spec))
         self._start_other_host_if_needed()
 

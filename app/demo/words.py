@@ -84,7 +84,7 @@ TITLE_WORDS: tuple[str, ...] = (
     "Smile :)",
 )
 
-# Decoys that must NOT count as live versions under app.core.live.is_live.
+# Decoys that must NOT count as live versions under the live rule (app/demo/live.py).
 DECOY_TITLES: tuple[str, ...] = ("Live Forever", "Alive", "Live and Let Die", "Oliver's Army", "Delivery")
 
 LIVE_TRACK_SUFFIXES: tuple[str, ...] = (" (Live)", " [Live at the Apollo]", " - Live", " (Live in Berlin)")

@@ -113,10 +113,15 @@ class HealthService:
         self._connector = Connector(secrets, clients, runner)
         self._clock = clock
         self._errors = errors
-        self.alert = alert
+        self._alert = alert
         # Connected clients reused between rounds: (url, token, client). Dropped on any failure.
         self._connected: dict[int, tuple[str, str, MediaServerClient]] = {}
         self._round_lock: asyncio.Lock | None = None
+
+    def set_alert_listener(self, listener: Callable[[IncidentAlert], None] | None) -> None:
+        """Makes ``listener`` the one receiver of incident alerts (None: alerts are only logged). It is called on
+        the loop thread once when an incident opens and once when it closes; what it raises is logged."""
+        self._alert = listener
 
     def active_servers(self) -> list[Server]:
         return [s for s in self._servers.list() if s.enabled and s.status == "verified"]
@@ -213,9 +218,9 @@ class HealthService:
 
     def _fire(self, alert: IncidentAlert) -> None:
         log.info("health alert: %s", alert.message)
-        if self.alert is not None:
+        if self._alert is not None:
             try:
-                self.alert(alert)
+                self._alert(alert)
             except Exception:  # a broken notifier must not stop heartbeats
                 log.exception("the health alert callback failed")
 

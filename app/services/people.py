@@ -42,8 +42,10 @@ from app.services.users import UserService
 STALE_CHECK_INTERVAL_S = 3600.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class PeopleServices:
+    """The people services and the background-task scheduler, built together by ``build_people``."""
+
     users: UserService
     invitations: InvitationService
     identities: IdentityService

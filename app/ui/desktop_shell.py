@@ -45,8 +45,8 @@ class DesktopShell(QObject):
         self.tray.pause_toggled.connect(self._on_tray_pause_toggled)
         self.tray.quit_requested.connect(window.quit)
         self._syncing = False
-        if ctx.tasks is not None:
-            self.tray.set_paused(ctx.tasks.suspended)
+        if ctx.people.tasks is not None:
+            self.tray.set_paused(ctx.people.tasks.suspended)
         if ctx.notifications is not None:
             ctx.notifications.desktop = self.show_notification
         if ctx.preferences is not None:
@@ -125,15 +125,15 @@ class DesktopShell(QObject):
         self._window.sync.request_sync()
 
     def _on_tray_pause_toggled(self, paused: bool) -> None:
-        if self._ctx.tasks is not None:
+        if self._ctx.people.tasks is not None:
             self.tasks.start("suspend", self._suspend(paused), replace=True)
 
     async def _suspend(self, paused: bool) -> None:
-        assert self._ctx.tasks is not None
+        assert self._ctx.people.tasks is not None
         try:
-            await self._ctx.tasks.suspend(paused)
+            await self._ctx.people.tasks.suspend(paused)
         except ZondarrError as err:
-            self.tray.set_paused(self._ctx.tasks.suspended)
+            self.tray.set_paused(self._ctx.people.tasks.suspended)
             self._window.show_error(err)
             return
         state = "paused" if paused else "running again"

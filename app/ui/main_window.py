@@ -2,7 +2,7 @@
 Diagnostics, Errors; Ctrl+1…Ctrl+0), toolbar (Refresh Ctrl+R, Add server Ctrl+N; the Library page owns Ctrl+F and Ctrl+E),
 offline banner, status bar with the permanent sync footer, toasts. Geometry and column widths persist in
 QSettings. GUI (event loop) thread only; ``shutdown()`` must be awaited before the context is closed. With background
-jobs, ``start()`` also runs the task scheduler (``ctx.tasks.run_forever()``, heartbeats included) as a named task of
+jobs, ``start()`` also runs the task scheduler (``ctx.people.tasks.run_forever()``, heartbeats included) as a named task of
 the window, cancelled on close; incident alerts go to the tray (or a toast).
 
 Two-phase start (``app/main.py``): ``MainWindow()`` without a context builds the frame, sidebar, toolbar, status
@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.heap import freeze_long_lived
 from app.ui.menu_bar import MenuBar
 from app.ui.pages.library_page import LibraryPage
 from app.ui.tasks import TaskGroup
@@ -213,8 +212,7 @@ class MainWindow(QMainWindow):
         self.footer.set_clock(ctx.clock)
         self.desktop = DesktopShell(self, ctx, self.TRAY_AVAILABLE)
         self.health_notifier = HealthNotifier(self._notify_incident, self.desktop.update_state)
-        if ctx.health is not None:
-            ctx.health.alert = self.health_notifier
+        ctx.health.monitor.set_alert_listener(self.health_notifier)
         self.sync = SyncPresenter(ctx, self, self.footer, self.banner, self.toasts)
         self.desktop.watch_sync(self.sync.controller)
         if ctx.preferences is not None:
@@ -307,16 +305,15 @@ class MainWindow(QMainWindow):
 
     def start(self, background_jobs: bool = True) -> None:
         """Loads the pages and the footer; with ``background_jobs`` also the first/stale sync and the offline
-        check (``--self-test`` runs without them). Freezes the start-up heap first (``app.heap``): full
-        garbage collections during a sync would otherwise stall the GUI thread ~30 ms each. After ``attach``."""
-        freeze_long_lived()
+        check (``--self-test`` runs without them). After ``attach``; the entry point freezes the start-up heap
+        just before (``app.process.freeze_long_lived``)."""
         self._started = True
         for name, page in self._built.items():
             if name != "Library":
                 page.reload()  # type: ignore[attr-defined]
         self.tasks.start("startup", self.sync.startup(background_jobs))
-        if background_jobs and self.ctx.tasks is not None:
-            self.tasks.start("scheduler", self._run_scheduler(self.ctx.tasks))
+        if background_jobs:
+            self.tasks.start("scheduler", self._run_scheduler(self.ctx.people.tasks))
 
     async def _run_scheduler(self, scheduler: TaskScheduler) -> None:
         import asyncio
@@ -337,13 +334,11 @@ class MainWindow(QMainWindow):
         groups = [self.tasks, *(getattr(p, "tasks", None) for p in self._pages())]
         await asyncio.gather(*(g.shutdown() for g in groups if isinstance(g, TaskGroup)))
         self.library.shutdown()
-        if self.ctx.health is not None:
-            self.ctx.health.alert = None
-            await self.ctx.health.close()  # the clients kept between heartbeat rounds
+        self.ctx.health.monitor.set_alert_listener(None)
+        await self.ctx.health.monitor.close()  # the clients kept between heartbeat rounds
         self.desktop.close()
         await self.desktop.tasks.shutdown()
-        if self.ctx.notifications is not None:
-            await self.ctx.notifications.close()
+        await self.ctx.notifications.close()
 
     def show_error(self, err: ZondarrError) -> None:
         """Non-blocking error dialog (also the exception hook's shower). After ``attach``."""

@@ -166,7 +166,7 @@ class MenuBar:
 
     def _sqlite_version(self) -> str:
         w = self._window
-        bundle = w.ctx.bundle if w.attached else None
+        bundle = w.ctx.health.bundle if w.attached else None
         return bundle.sqlite_version if bundle is not None else "unknown"
 
     def _open_dialogs(self) -> list[QWidget]:
@@ -179,7 +179,7 @@ class MenuBar:
     def save_bundle(self, path: Path | None = None) -> None:
         """Writes the redacted diagnostics bundle to ``path`` (None: asks for a file with ``open()``)."""
         w = self._window
-        if not w.attached or w.ctx.bundle is None:
+        if not w.attached or w.ctx.health.bundle is None:
             return
         if path is None:
             dialog = QFileDialog(w, "Save diagnostics bundle")
@@ -198,9 +198,9 @@ class MenuBar:
         from app.core.errors import ZondarrError
 
         w = self._window
-        assert w.ctx.bundle is not None
+        assert w.ctx.health.bundle is not None
         try:
-            info = await w.ctx.bundle.export(path)
+            info = await w.ctx.health.bundle.export(path)
         except ZondarrError as err:
             w.show_error(err)
             return

@@ -185,11 +185,12 @@ def stall_during_sync(tracks: int) -> tuple[float, float, int]:
     from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.cli.main import build_context
     from app.core.filters import TrackFilter
     from app.core.models import AuthMethod, Credentials, NewServer, ServerKind
+    from app.process import freeze_long_lived
     from app.ui.main_window import MainWindow
     from app.ui.theme import apply_theme
+    from app.wiring import build_context
     from tests.e2e.conftest import MemoryKeyring
 
     keyring.set_keyring(MemoryKeyring())
@@ -229,6 +230,7 @@ def stall_during_sync(tracks: int) -> tuple[float, float, int]:
         probe.setInterval(5)
         probe.timeout.connect(on_tick)
         t0 = started[0] = time.perf_counter()
+        freeze_long_lived()  # as the window's session does right before start() (app/gui_session.py)
         window.start()
         clock.start()
         probe.start()

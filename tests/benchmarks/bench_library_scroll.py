@@ -34,11 +34,11 @@ from keyring.backends.null import Keyring as NullKeyring  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.cli.main import build_context  # noqa: E402
 from app.core.filters import SortColumn, TrackFilter, TrackSort  # noqa: E402
 from app.services.context import AppContext  # noqa: E402
 from app.ui.pages.library_page import LibraryPage  # noqa: E402
 from app.ui.theme import apply_theme  # noqa: E402
+from app.wiring import build_context  # noqa: E402
 
 BUDGET_MS = 50.0
 

@@ -170,8 +170,8 @@ def plexapi_object_path(url: str, token: str) -> int:
 
 def zondarr_sync(data_dir: Path, plex_url: str | None, jelly_url: str | None, resync: bool = False) -> dict:
     """Adds the servers to a fresh cache in ``data_dir`` (unless ``resync``) and syncs; returns timings."""
-    from app.cli.main import build_context
-    from app.heap import freeze_long_lived
+    from app.process import freeze_long_lived
+    from app.wiring import build_context
 
     async def go() -> dict:
         ctx = build_context(

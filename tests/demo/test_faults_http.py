@@ -12,8 +12,8 @@ import pytest
 import requests
 from plexapi.server import PlexServer
 
-from app.core.errors import ValidationError
 from app.demo import DEFAULT_JELLYFIN_API_KEY, DEFAULT_PLEX_TOKEN, DemoConfig, DemoServer, start_demo_server
+from app.demo.errors import DemoConfigError
 
 TOKEN = {"X-Plex-Token": DEFAULT_PLEX_TOKEN}
 
@@ -148,7 +148,7 @@ def test_jellyfin_faults_keep_the_date_header_and_malformed_json() -> None:
 
 def test_bad_runtime_spec_is_refused_and_keeps_the_old_rules(plex: DemoServer) -> None:
     plex.set_faults("tracks:500")
-    with pytest.raises(ValidationError):
+    with pytest.raises(DemoConfigError):
         plex.set_faults("tracks:teapot")
     assert _page(plex, 0).status_code == 500
     served = plex.requests_served

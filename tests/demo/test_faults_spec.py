@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.core.errors import ValidationError
 from app.demo import parse_faults
+from app.demo.errors import DemoConfigError
 from app.demo.faults import FaultState
 
 
@@ -46,25 +46,25 @@ def test_parses_every_example_of_the_brief() -> None:
     ],
 )
 def test_bad_specs_name_the_bad_rule(spec: str, bad: str) -> None:
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(DemoConfigError) as info:
         parse_faults(spec)
     assert repr(bad) in info.value.user_message
 
 
 @given(st.text())
-def test_arbitrary_text_parses_or_raises_validation_error_only(text: str) -> None:
+def test_arbitrary_text_parses_or_raises_demo_config_error_only(text: str) -> None:
     try:
         rules = parse_faults(text)
-    except ValidationError:
+    except DemoConfigError:
         return
     assert all(r.endpoint and r.fault for r in rules)
 
 
 @given(st.text(alphabet="tracks:50@+x;=.latency-0123456789 anyidentitydrop", max_size=40))
-def test_near_miss_specs_parse_or_raise_validation_error_only(text: str) -> None:
+def test_near_miss_specs_parse_or_raise_demo_config_error_only(text: str) -> None:
     try:
         parse_faults(text)
-    except ValidationError:
+    except DemoConfigError:
         pass
 
 

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from app.core.errors import ValidationError
 from app.demo import (
     DEFAULT_JELLYFIN_API_KEY,
     DEFAULT_PLEX_TOKEN,
@@ -20,6 +19,7 @@ from app.demo import (
     parse_faults,
     start_demo_server,
 )
+from app.demo.errors import DemoConfigError
 
 TOKEN = {"X-Plex-Token": DEFAULT_PLEX_TOKEN}
 JF_AUTH = {"Authorization": f'MediaBrowser Client="t", Token="{DEFAULT_JELLYFIN_API_KEY}"'}
@@ -66,7 +66,7 @@ def test_hostile_fault_rules_parse_with_and_without_amounts() -> None:
         ("login", "redirect-post", None, None),
     ]
     for bad in ("tracks:huge=0", "tracks:huge=x", "tracks:gzip-bomb=999999999", "tracks:growing-total=3"):
-        with pytest.raises(ValidationError):
+        with pytest.raises(DemoConfigError):
             parse_faults(bad)
 
 

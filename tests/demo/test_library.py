@@ -7,9 +7,9 @@ import unicodedata
 
 import pytest
 
-from app.core.errors import ValidationError
 from app.core.live import is_live
 from app.demo import DemoLibrary
+from app.demo.errors import DemoConfigError
 
 
 def test_same_seed_same_library_other_seed_differs() -> None:
@@ -96,7 +96,7 @@ def test_users_owner_first_with_mixed_emails_and_disabled() -> None:
 @pytest.mark.parametrize("kw", [{"tracks": -1}, {"tracks": 1_000_001}, {"libraries": 0}, {"users": -2}])
 def test_bad_sizes_are_refused(kw: dict[str, int]) -> None:
     args = {"tracks": 10, "libraries": 1, "users": 0} | kw
-    with pytest.raises(ValidationError):
+    with pytest.raises(DemoConfigError):
         DemoLibrary("plex", 1, **args)
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from app.core.errors import ConfigurationError, ValidationError
 from app.demo import DEFAULT_JELLYFIN_API_KEY, DEFAULT_PLEX_TOKEN, DemoConfig, start_demo_server
+from app.demo.errors import DemoConfigError, DemoListenError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,11 +59,11 @@ def test_stop_is_idempotent_and_closes_the_socket() -> None:
 def test_bind_conflict_and_bad_config_raise_our_errors() -> None:
     with start_demo_server(DemoConfig(kind="plex", tracks=5)) as server:
         port = int(server.url.rsplit(":", 1)[1])
-        with pytest.raises(ConfigurationError):
+        with pytest.raises(DemoListenError):
             start_demo_server(DemoConfig(kind="plex", tracks=5, port=port))
-    with pytest.raises(ValidationError):
+    with pytest.raises(DemoConfigError):
         start_demo_server(DemoConfig(kind="emby"))
-    with pytest.raises(ValidationError):
+    with pytest.raises(DemoConfigError):
         start_demo_server(DemoConfig(kind="plex", faults="tracks:999"))
 
 

@@ -35,9 +35,9 @@ def test_editing_a_server_to_the_address_of_another_configured_one_is_refused(tm
 
     import pytest
 
-    from app.cli.main import build_context
     from app.core.errors import ValidationError
     from app.demo import DemoConfig, start_demo_server
+    from app.wiring import build_context
 
     other = start_demo_server(DemoConfig(kind="plex", tracks=5, seed=2))
     try:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from app.cli.main import build_context
 from app.core.models import AccountRef
+from app.wiring import build_context
 from tests.e2e.conftest import DemoPair, demo_pair, run_cli
 from tests.smtp_standin import SmtpStandIn, smtp_standin
 
@@ -163,9 +163,8 @@ def test_expiry_task_reminders_and_grace_period(env: tuple[DemoPair, Path, SmtpS
     now = [time.time()]
     ctx = build_context(data_dir, clock=lambda: now[0])
     try:
-        assert ctx.expiry is not None
         while now[0] < expires + 2 * DAY:  # every 6 hours until two days after the day
-            asyncio.run(ctx.expiry.run())
+            asyncio.run(ctx.people.expiry.run())
             now[0] += 6 * 3600
         got = sorted(m.recipients[0] for m in smtp.inbox.messages)
         assert got == ["ursula@example.com"] * 4 + [plex_friend.email] * 2  # 7 and 1 days, once each
@@ -178,21 +177,23 @@ def test_expiry_task_reminders_and_grace_period(env: tuple[DemoPair, Path, SmtpS
         assert _plex_shares(pair, "ursula") == [] and _plex_shares(pair, plex_friend.username) == []
         # deleted only after the grace period, and only once the admin confirms
         now[0] = expires + 29 * DAY
-        asyncio.run(ctx.expiry.run())
-        assert ctx.expiry.pending_deletions() == []
+        asyncio.run(ctx.people.expiry.run())
+        assert ctx.people.expiry.pending_deletions() == []
         now[0] = expires + 31 * DAY
-        report = asyncio.run(ctx.expiry.run())
+        report = asyncio.run(ctx.people.expiry.run())
         assert report.deleted == 0 and report.awaiting_confirmation == 4
         assert any(u.username == jelly_only for u in pair.jellyfin._ctx.users)
         jelly = ctx.server_store.get_by_name("Jelly")
         [pending] = [
             p
-            for p in ctx.expiry.pending_deletions()
+            for p in ctx.people.expiry.pending_deletions()
             if p.server_id == jelly.id
             and p.remote_id
             == next(u.jellyfin_id for u in pair.jellyfin._ctx.users if u.username == jelly_only)
         ]
-        out = asyncio.run(ctx.expiry.confirm_deletions([AccountRef(pending.server_id, pending.remote_id)]))
+        out = asyncio.run(
+            ctx.people.expiry.confirm_deletions([AccountRef(pending.server_id, pending.remote_id)])
+        )
         assert [o.ok for o in out] == [True]
         assert not any(u.username == jelly_only for u in pair.jellyfin._ctx.users)
     finally:

@@ -14,7 +14,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from app.cli.main import build_context
 from app.core.settings import Settings
 from app.core.signin import PlexPin, SignInCodeGone, SignInExpired
 from app.demo import DemoConfig, DemoServer, start_demo_server
@@ -23,6 +22,7 @@ from app.demo.server import DEFAULT_PLEX_TOKEN
 from app.servers.plex_account import PlexAccountClient
 from app.services.plex_signin import PlexSignInService
 from app.services.runner import ThreadRunner
+from app.wiring import build_context
 
 
 @pytest.fixture(scope="module")
@@ -166,10 +166,8 @@ def test_server_picked_from_resources_skips_the_dead_local_and_stores_the_resour
 ) -> None:
     ctx = build_context(tmp_path, {"plex_tv_url": plex.url})
     try:
-        assert ctx.plex_signin is not None
 
         async def go() -> tuple[list[str], str, str]:
-            assert ctx.plex_signin is not None
             found = await ctx.plex_signin.servers(ACCOUNT_TOKEN)
             resource = await ctx.plex_signin.find(ACCOUNT_TOKEN, None)
             chosen = await ctx.plex_signin.choose_connection(resource)

@@ -18,11 +18,11 @@ import qasync
 from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication
 
-from app.cli.main import build_context
 from app.core.filters import TrackFilter, TrackSort
 from app.core.models import AuthMethod, Credentials, NewServer, ServerKind, SyncStatus, Track
 from app.demo import DemoConfig, start_demo_server
 from app.services.context import AppContext
+from app.wiring import build_context
 from tests.e2e.conftest import MemoryKeyring
 from tests.storage.reference import filter_and_sort
 

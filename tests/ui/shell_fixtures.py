@@ -8,6 +8,7 @@ Import into a test module: ``from tests.ui.shell_fixtures import *  # noqa: F403
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -20,12 +21,12 @@ from PySide6.QtCore import QEventLoop, QSettings
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
-from app.cli.main import build_context
 from app.core.models import AuthMethod, Credentials, NewServer, Server, ServerKind
 from app.demo import DemoConfig, DemoServer, start_demo_server
 from app.services.context import AppContext
 from app.ui.main_window import MainWindow
 from app.ui.theme import apply_theme
+from app.wiring import build_context
 from tests.e2e.conftest import MemoryKeyring
 
 T = TypeVar("T")
@@ -116,9 +117,11 @@ class Shell:
     def __init__(self, loop: qasync.QEventLoop, data_dir: Path, overrides: dict[str, str] | None) -> None:
         self.loop = loop
         self.data_dir = data_dir
-        self.ctx: AppContext = build_context(data_dir, overrides=overrides)
         self.clock = FakeClock()
-        self.ctx.clock = self.clock
+        # Only the front ends' clock is faked (relative times on screen); the stores and services keep real time.
+        self.ctx: AppContext = dataclasses.replace(
+            build_context(data_dir, overrides=overrides), clock=self.clock
+        )
         self.window: MainWindow | None = None
 
     def add_plex(self, plex: DemoServer, name: str = "Demo Plex") -> Server:

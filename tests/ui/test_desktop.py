@@ -83,8 +83,7 @@ def test_closing_hides_to_the_tray_the_scheduler_keeps_running_and_quit_stops_it
     window.close()
     assert not window.isVisible() and not closed  # hidden, not quit
     assert window.desktop.tray.shown[0][0] == "Zondarr is still running"  # said once, the first time
-    scheduler = shell.ctx.tasks
-    assert scheduler is not None
+    scheduler = shell.ctx.people.tasks
 
     hidden_at = time.time()
     deadline = time.monotonic() + 20
@@ -142,8 +141,7 @@ def test_the_tray_menu_opens_syncs_pauses_and_quits(
     pump(lambda: len(shell.ctx.runs.list()) > runs_before and not window.sync.controller.is_running(), 30)
     assert menu.state == "ok"
     menu.pause_action.trigger()
-    assert shell.ctx.tasks is not None
-    pump(lambda: shell.ctx.tasks.suspended, 5)  # type: ignore[union-attr]
+    pump(lambda: shell.ctx.people.tasks.suspended, 5)
     assert menu.pause_action.isChecked() and menu.pause_action.text() == "Resume background tasks"
     assert shell.ctx.settings_store.load_raw()["tasks_suspended"] == "1"
     closed: list[bool] = []
@@ -252,8 +250,7 @@ def test_incident_and_sync_notifications_reach_the_tray_and_the_webhook(
         assert shell.ctx.secrets is not None
         shell.ctx.secrets.set(WEBHOOK_URL_REF, f"{receiver.url}/alerts")
         window = shell.open(background_jobs=False)
-        health = shell.ctx.health
-        assert health is not None
+        health = shell.ctx.health.monitor
         run(shell.loop, health.heartbeat_round())
         gone.stop()
         for _ in range(2):

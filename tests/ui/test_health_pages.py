@@ -29,8 +29,7 @@ def test_health_page_shows_checks_incident_alert_once_and_acknowledges(
     shell = shell_factory()
     shell.add_jellyfin(jelly)
     shell.add_jellyfin(gone, name="Old Jellyfin")
-    health = shell.ctx.health
-    assert health is not None
+    health = shell.ctx.health.monitor
     window = shell.open(background_jobs=False)
     for _ in range(3):
         run(shell.loop, health.heartbeat_round())
@@ -73,10 +72,9 @@ def test_diagnostics_page_runs_and_shows_results_with_evidence(
     page.server.setCurrentIndex(page.server.findData("Demo Jellyfin"))
     qtbot.mouseClick(page.run_button, Qt.MouseButton.LeftButton)
     pump(lambda: page.runs_model.rowCount() == 1 and page.model.rowCount() > 0, 30)
-    assert shell.ctx.diagnostics is not None
-    [stored] = shell.ctx.diagnostics.history()
+    [stored] = shell.ctx.health.diagnostics.history()
     assert page.runs_model.row(0)[1:] == (stored.status, stored.summary)
-    full = shell.ctx.diagnostics.get(stored.id)
+    full = shell.ctx.health.diagnostics.get(stored.id)
     assert full is not None and page.model.rowCount() == len(full.results)
     servers = {page.model.row(i)[0] for i in range(page.model.rowCount())}
     assert servers == {"Demo Jellyfin", "this computer"}
@@ -110,8 +108,7 @@ def test_failed_connection_test_shows_failure_class_and_is_found_on_the_errors_p
     reference = text.rsplit("Reference: ", 1)[1].strip()
     screenshot(dialog, "page_server_test_failure_class")
     dialog.close()
-    assert shell.ctx.errors is not None
-    pump(lambda: bool(shell.ctx.errors.by_correlation(reference)), 10)  # type: ignore[union-attr]
+    pump(lambda: bool(shell.ctx.errors.by_correlation(reference)), 10)
     page = window.errors_page
     window.sidebar.setCurrentRow(PAGE["Errors"])
     pump(lambda: page.model.rowCount() >= 1, 10)

@@ -25,8 +25,9 @@ def test_card_dialog_previews_sets_the_public_address_and_saves(
     shell.add_plex(plex)
     shell.add_jellyfin(jelly)
     shell.sync_now()
-    assert shell.ctx.invitations is not None
-    inv = run(shell.loop, shell.ctx.invitations.create(["Demo Plex", "Demo Jellyfin"], duration_days=14))
+    inv = run(
+        shell.loop, shell.ctx.people.invitations.create(["Demo Plex", "Demo Jellyfin"], duration_days=14)
+    )
     window = shell.open(background_jobs=False)
     page = window.invitations_page
     page.reload()

@@ -112,7 +112,7 @@ def test_invitation_create_preflight_then_redeem_creates_the_jellyfin_account(
     qtbot.mouseClick(page.delete_button, Qt.MouseButton.LeftButton)
     _yes(page.confirm_box, qtbot)
     pump(lambda: page.model.rowCount() == 0, 10)
-    assert shell.ctx.invitations is not None and shell.ctx.invitations.overview() == []
+    assert shell.ctx.people.invitations.overview() == []
 
 
 def test_users_page_disable_enable_refusal_and_greyed_admin(
@@ -159,9 +159,9 @@ def test_users_page_disable_enable_refusal_and_greyed_admin(
     # discrepancies: the review lists what the service finds (every non-admin account is unmanaged here)
     qtbot.mouseClick(page.discrepancies_button, Qt.MouseButton.LeftButton)
     review = page.discrepancies
-    assert review is not None and shell.ctx.user_admin is not None
+    assert review is not None
     review.server.setCurrentIndex(review.server.findData("Demo Jellyfin"))
-    orphaned, stale = shell.ctx.user_admin.discrepancies("Demo Jellyfin")
+    orphaned, stale = shell.ctx.people.users.discrepancies("Demo Jellyfin")
     assert orphaned and target.username in {u.username for u in orphaned}
     pump(lambda: review.orphaned.count() == len(orphaned), 10)
     assert review.stale.count() == len(stale)
@@ -207,8 +207,7 @@ def test_identities_accept_suggestion_and_grid_shows_access(
     cells = page.grid_texts()
     assert {r[0] for r in cells} == {"Demo Plex", "Demo Jellyfin"}
     # the grid is the service's answer: the same ticks, cell by cell
-    assert shell.ctx.identities is not None
-    for row in shell.ctx.identities.grid(name):
+    for row in shell.ctx.people.identities.grid(name):
         [shown] = [c for c in cells if c[0] == row.server]
         for title, access in row.libraries:
             assert shown[headers.index(title)] == ("✓" if access else "✗")
@@ -228,8 +227,7 @@ def test_tasks_page_run_now_updates_the_last_result(
     window = shell.open(background_jobs=False)
     page = window.tasks_page
     window.sidebar.setCurrentRow(PAGE["Tasks"])
-    assert shell.ctx.tasks is not None
-    pump(lambda: page.model.rowCount() == len(shell.ctx.tasks.names), 10)
+    pump(lambda: page.model.rowCount() == len(shell.ctx.people.tasks.names), 10)
     names = list(page.model.row_keys)
     row = names.index("expire-invitations")
     assert page.model.row(row)[3] == "never run"
@@ -241,7 +239,6 @@ def test_tasks_page_run_now_updates_the_last_result(
     page.view.selectRow(row)
     qtbot.mouseClick(page.pause_button, Qt.MouseButton.LeftButton)
     pump(lambda: page.model.row(row)[2] == "paused", 5)
-    assert shell.ctx.tasks is not None
     assert any(s.paused for s in page._statuses if s.name == "expire-invitations")
     screenshot(window, "page_tasks")
 

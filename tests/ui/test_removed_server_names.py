@@ -20,8 +20,7 @@ def test_history_and_invitations_keep_a_removed_servers_name(
     shell.add_jellyfin(jelly, "Home Jellyfin")
     shell.add_plex(plex, "Kept Plex")
     shell.sync_now()
-    assert shell.ctx.invitations is not None
-    invite = run(shell.loop, shell.ctx.invitations.create(["Home Jellyfin"]))
+    invite = run(shell.loop, shell.ctx.people.invitations.create(["Home Jellyfin"]))
     run(shell.loop, shell.ctx.servers.remove("Home Jellyfin"))
 
     window = shell.open(background_jobs=False)

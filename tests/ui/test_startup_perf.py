@@ -7,7 +7,7 @@ import gc
 from collections.abc import Callable
 from typing import Any
 
-from app.heap import freeze_long_lived
+from app.process import freeze_long_lived
 from app.ui.main_window import PAGES
 from tests.ui.shell_fixtures import Shell, pump
 

@@ -2,7 +2,7 @@
 one server) and "Expiry…" (set, extend or clear the expiry of the selected accounts, in bulk).
 
 GUI thread only; shown with ``show()``/``open()``, never ``exec()``. The change runs as a background task of the
-dialog (``ctx.user_admin.apply_access`` / ``ctx.expiry.apply``); ``applied`` carries the per-account outcomes.
+dialog (``ctx.people.users.apply_access`` / ``ctx.people.expiry.apply``); ``applied`` carries the per-account outcomes.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ class AccessDialog(_ChangeDialog):
         )
 
     async def change(self) -> list[Outcome]:
-        admin = self._ctx.user_admin
+        admin = self._ctx.people.users
         assert admin is not None
         keys = self.chosen()
         return await admin.apply_access(dict.fromkeys(self.refs(), keys))
@@ -189,6 +189,6 @@ class ExpiryDialog(_ChangeDialog):
         return ExpiryChange(extend_days=self.extend_days.value())
 
     async def change(self) -> list[Outcome]:
-        expiry = self._ctx.expiry
+        expiry = self._ctx.people.expiry
         assert expiry is not None
         return await expiry.apply(self.refs(), self.change_asked())

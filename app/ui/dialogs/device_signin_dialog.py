@@ -79,7 +79,7 @@ class DeviceSignInDialog(QDialog):
         super().closeEvent(event)  # type: ignore[arg-type]
 
     def _on_code_text_changed(self, text: str) -> None:
-        self.sign_in_button.setEnabled(len(text) == 6 and self._ctx.devices is not None)
+        self.sign_in_button.setEnabled(len(text) == 6 and self._ctx.people.devices is not None)
 
     def _set_status(self, text: str, ok: bool | None) -> None:
         self.status.setObjectName({True: "testOk", False: "testFailed", None: "hint"}[ok])
@@ -94,7 +94,7 @@ class DeviceSignInDialog(QDialog):
         self.tasks.start("authorize", self._authorize(self.code.text()), replace=True)
 
     async def _authorize(self, code: str) -> None:
-        devices = self._ctx.devices
+        devices = self._ctx.people.devices
         assert devices is not None
         try:
             outcome = await devices.authorize(self._user.server, self._user.remote_id, code)

@@ -87,8 +87,8 @@ class DiscrepanciesDialog(QDialog):
         self.tasks.start("load", self._load(), replace=True)
 
     async def _load(self) -> None:
-        admin, name = self._ctx.user_admin, self.server.currentData()
-        if admin is None or not name:
+        admin, name = self._ctx.people.users, self.server.currentData()
+        if not name:
             return
         try:
             orphaned, stale = await self._ctx.runner.read(admin.discrepancies, name)
@@ -110,8 +110,7 @@ class DiscrepanciesDialog(QDialog):
             self.tasks.start("exclude", self._exclude(names))
 
     async def _exclude(self, names: list[str]) -> None:
-        admin, server = self._ctx.user_admin, self.server.currentData()
-        assert admin is not None
+        admin, server = self._ctx.people.users, self.server.currentData()
         try:
             for n in names:
                 await admin.exclude(server, n)

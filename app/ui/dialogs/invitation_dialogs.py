@@ -166,8 +166,7 @@ class CreateInvitationDialog(QDialog):
         self.tasks.start("create", self._create())
 
     async def _create(self) -> None:
-        service = self._ctx.invitations
-        assert service is not None
+        service = self._ctx.people.invitations
         servers, libraries = self.selection()
         try:
             inv: Invitation = await service.create(
@@ -285,8 +284,7 @@ class RedeemDialog(QDialog):
         self.tasks.start("check", self._check(self._values()), replace=True)
 
     async def _check(self, values: tuple[str, ...]) -> None:
-        service = self._ctx.invitations
-        assert service is not None
+        service = self._ctx.people.invitations
         code, username, email, password = values
         if password:
             register_secret(password)  # never in a log line or an error text
@@ -321,8 +319,7 @@ class RedeemDialog(QDialog):
         self.tasks.start("redeem", self._redeem(self._values()))
 
     async def _redeem(self, values: tuple[str, ...]) -> None:
-        service = self._ctx.invitations
-        assert service is not None
+        service = self._ctx.people.invitations
         code, username, email, password = values
         self._checked = None
         try:

@@ -99,9 +99,6 @@ class InviteCardDialog(QDialog):
 
     async def _load(self) -> None:
         service = self._ctx.invite_cards
-        if service is None:
-            self.preview.setText("Invitation cards are not available in this window.")
-            return
         try:
             card = await service.card(self._code)
         except Exception as exc:
@@ -141,7 +138,6 @@ class InviteCardDialog(QDialog):
 
     async def _set_address(self, server: str, address: str) -> None:
         service = self._ctx.invite_cards
-        assert service is not None
         try:
             stored = await service.set_public_url(server, address)
             card = await service.card(self._code)

@@ -1,6 +1,6 @@
 """Manual link: pick accounts (any server) and the person they belong to (an existing name, or a new one).
 
-GUI thread only; the link runs as a background task (``ctx.identities.link``).
+GUI thread only; the link runs as a background task (``ctx.people.identities.link``).
 """
 
 from __future__ import annotations
@@ -89,8 +89,7 @@ class LinkDialog(QDialog):
         self.tasks.start("link", self._link(refs))
 
     async def _link(self, refs: list[AccountRef]) -> None:
-        service = self._ctx.identities
-        assert service is not None
+        service = self._ctx.people.identities
         try:
             identity = await service.link(self.name.text(), refs, self.email.text().strip() or None)
         except Exception as exc:

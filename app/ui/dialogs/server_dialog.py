@@ -239,7 +239,7 @@ class ServerDialog(QDialog):
         finally:
             self.test_button.setEnabled(True)
             self._on_field_text_changed()
-        if err is not None and self._ctx.errors is not None:  # the Errors page finds it by its reference
+        if err is not None:  # the Errors page finds it by its reference
             await self._ctx.errors.record(err, self.name.text().strip() or None)
 
     async def _save(self) -> None:

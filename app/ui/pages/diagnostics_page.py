@@ -1,7 +1,7 @@
 """The Diagnostics page: run the diagnostic scenarios (all servers or one), the history of runs, and each run's
 results with their evidence (a redacted request/answer summary).
 
-GUI thread only; runs on the loop, reads on the read pool (``ctx.diagnostics``).
+GUI thread only; runs on the loop, reads on the read pool (``ctx.health.diagnostics``).
 """
 
 from __future__ import annotations
@@ -81,9 +81,7 @@ class DiagnosticsPage(QWidget):
         self.tasks.start("reload", self._reload(), replace=True)
 
     async def _reload(self, select_id: int | None = None) -> None:
-        diag = self._ctx.diagnostics
-        if diag is None:
-            return
+        diag = self._ctx.health.diagnostics
         servers = await self._ctx.runner.read(self._ctx.server_store.list)
         refill_choices(self.server, "All servers", [s.name for s in servers])
         keep = self.selected_run()
@@ -107,8 +105,7 @@ class DiagnosticsPage(QWidget):
             self.tasks.start("results", self._show(run.id), replace=True)
 
     async def _show(self, run_id: int) -> None:
-        diag = self._ctx.diagnostics
-        assert diag is not None
+        diag = self._ctx.health.diagnostics
         run = await self._ctx.runner.read(diag.get, run_id)
         self._results = list(run.results) if run else []
         self.model.set_rows(
@@ -138,8 +135,7 @@ class DiagnosticsPage(QWidget):
         self.tasks.start("run", self._run([name] if name else None))
 
     async def _run(self, names: list[str] | None) -> None:
-        diag = self._ctx.diagnostics
-        assert diag is not None
+        diag = self._ctx.health.diagnostics
         try:
             run = await diag.run(names)
         except Exception as exc:

@@ -87,8 +87,6 @@ class ErrorsPage(QWidget):
 
     async def _reload(self) -> None:
         errors = self._ctx.errors
-        if errors is None:
-            return
         search = self.search.text().strip() or None
         self._events = await self._ctx.runner.read(errors.list, 500, search)
         self.model.set_rows(

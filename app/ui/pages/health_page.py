@@ -1,7 +1,7 @@
 """The Health page: per server a status light, latency, uptime % over 24 h / 7 d / 30 d and a latency sparkline
 of the last 24 h; open and past incidents with Acknowledge + note; "Check now" runs one heartbeat round.
 
-GUI thread only; reads run on the read pool, the heartbeat round on the loop (``ctx.health``).
+GUI thread only; reads run on the read pool, the heartbeat round on the loop (``ctx.health.monitor``).
 """
 
 from __future__ import annotations
@@ -98,9 +98,7 @@ class HealthPage(QWidget):
         self.tasks.start("reload", self._reload(), replace=True)
 
     async def _reload(self) -> None:
-        health = self._ctx.health
-        if health is None:
-            return
+        health = self._ctx.health.monitor
         rows: list[ServerHealth] = await self._ctx.runner.read(health.summary)
         now = self._ctx.clock()
         series = {r.server.id: await self._ctx.runner.read(health.latency_series, r.server.id) for r in rows}
@@ -176,8 +174,7 @@ class HealthPage(QWidget):
         self.tasks.start("check", self._check())
 
     async def _check(self) -> None:
-        health = self._ctx.health
-        assert health is not None
+        health = self._ctx.health.monitor
         try:
             checks = await health.heartbeat_round()
             down = sum(not c.ok for c in checks)
@@ -197,8 +194,7 @@ class HealthPage(QWidget):
             self.tasks.start("ack", self._ack(sel.id, self.note.text()))
 
     async def _ack(self, incident_id: int, note: str) -> None:
-        health = self._ctx.health
-        assert health is not None
+        health = self._ctx.health.monitor
         try:
             await health.acknowledge(incident_id, note)
         except Exception as exc:

@@ -3,7 +3,7 @@ link / unlink; the person × server × library access grid, editable (tick a lib
 changes at once, per-server results); the person's timeline (what Zondarr did to their accounts); identity-wide
 enable / disable / delete (after a confirmation naming the servers, with per-server results).
 
-GUI thread only; reads run on the read pool, changes as background tasks (``ctx.identities``).
+GUI thread only; reads run on the read pool, changes as background tasks (``ctx.people.identities``).
 """
 
 from __future__ import annotations
@@ -157,9 +157,7 @@ class IdentitiesPage(QWidget):
         self.tasks.start("reload", self._reload(), replace=True)
 
     async def _reload(self) -> None:
-        service = self._ctx.identities
-        if service is None:
-            return
+        service = self._ctx.people.identities
         current = self.current()
         self._views = await self._ctx.runner.read(service.views)
         self._suggestions = await self._ctx.runner.read(service.suggestions)
@@ -191,8 +189,8 @@ class IdentitiesPage(QWidget):
         self._update_buttons()
 
     async def _show_grid(self) -> None:
-        view, service = self.current(), self._ctx.identities
-        if view is None or service is None:
+        view, service = self.current(), self._ctx.people.identities
+        if view is None:
             self.person_label.setText("Select a person.")
             self.grid.setRowCount(0)
             return
@@ -248,7 +246,7 @@ class IdentitiesPage(QWidget):
             item.setCheckState(Qt.CheckState.Unchecked if checked else Qt.CheckState.Checked)
 
     async def _toggle(self, row: AccessRow, key: str, title: str, on: bool) -> None:
-        service = self._ctx.identities
+        service = self._ctx.people.identities
         assert service is not None
         self.grid.setEnabled(False)
         try:
@@ -292,8 +290,7 @@ class IdentitiesPage(QWidget):
             self.tasks.start("accept", self._accept(self._suggestions[row]))
 
     async def _accept(self, s: LinkSuggestion) -> None:
-        service = self._ctx.identities
-        assert service is not None
+        service = self._ctx.people.identities
         name = s.accounts[0].username
         email = next((u.email for u in s.accounts if u.email), None)
         try:
@@ -331,8 +328,7 @@ class IdentitiesPage(QWidget):
         self.tasks.start("unlink", self._unlink(refs))
 
     async def _unlink(self, refs: list[AccountRef]) -> None:
-        service = self._ctx.identities
-        assert service is not None
+        service = self._ctx.people.identities
         await service.unlink(refs)
         self.message.emit(f"Unlinked {len(refs)} account(s).", "success")
         await self._reload()
@@ -360,8 +356,7 @@ class IdentitiesPage(QWidget):
         )
 
     async def _act(self, action: str, identity_id: str) -> None:
-        service = self._ctx.identities
-        assert service is not None
+        service = self._ctx.people.identities
         try:
             if action == "delete":
                 outcomes = await service.delete(identity_id, with_accounts=True)

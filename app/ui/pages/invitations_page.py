@@ -1,7 +1,7 @@
 """The Invitations page: every invitation with its status (active, expired, used up, disabled), uses, expiry
 and target servers; New…, Copy code, Disable/Enable, Delete (after a confirmation) and "Redeem for someone…".
 
-GUI thread only; reads and changes run as background tasks on the qasync loop (``ctx.invitations``).
+GUI thread only; reads and changes run as background tasks on the qasync loop (``ctx.people.invitations``).
 """
 
 from __future__ import annotations
@@ -83,9 +83,7 @@ class InvitationsPage(QWidget):
         self.tasks.start("reload", self._reload(), replace=True)
 
     async def _reload(self) -> None:
-        service = self._ctx.invitations
-        if service is None:
-            return
+        service = self._ctx.people.invitations
         selected = self.selected()
         self._rows = await self._ctx.runner.read(service.overview)
         self.model.set_rows([invitation_row(i, s) for i, s in self._rows], [i.code for i, _ in self._rows])
@@ -106,11 +104,8 @@ class InvitationsPage(QWidget):
 
     def _update_buttons(self, *_: object) -> None:
         sel = self.selected()
-        available = self._ctx.invitations is not None
-        self.new_button.setEnabled(available)
-        self.redeem_button.setEnabled(available)
         for b in (self.copy_button, self.toggle_button, self.delete_button, self.card_button):
-            b.setEnabled(available and sel is not None)
+            b.setEnabled(sel is not None)
         self.toggle_button.setText("&Enable" if sel is not None and not sel[0].enabled else "&Disable")
 
     # ---- dialogs
@@ -176,8 +171,7 @@ class InvitationsPage(QWidget):
         )
 
     async def _change(self, code: str, enabled: bool | None) -> None:
-        service = self._ctx.invitations
-        assert service is not None
+        service = self._ctx.people.invitations
         try:
             if enabled is None:
                 await service.delete(code)

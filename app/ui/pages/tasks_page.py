@@ -1,7 +1,7 @@
 """The Tasks page: each background task's interval, next run, last result and duration; Run now and
 Pause/Resume. The table refreshes itself every few seconds while the page is visible.
 
-GUI thread only; ``ctx.tasks`` (TaskScheduler) is called on the loop thread.
+GUI thread only; ``ctx.people.tasks`` (TaskScheduler) is called on the loop thread.
 """
 
 from __future__ import annotations
@@ -87,9 +87,7 @@ class TasksPage(QWidget):
         self.tasks.start("reload", self._reload(), replace=True)
 
     async def _reload(self) -> None:
-        scheduler = self._ctx.tasks
-        if scheduler is None:
-            return
+        scheduler = self._ctx.people.tasks
         selected = self.selected()
         self._statuses = await scheduler.status()
         self.model.set_rows([task_row(s) for s in self._statuses], [s.name for s in self._statuses])
@@ -118,8 +116,7 @@ class TasksPage(QWidget):
             self.tasks.start(f"run:{sel.name}", self._run(sel.name, sel.title))
 
     async def _run(self, name: str, title: str) -> None:
-        scheduler = self._ctx.tasks
-        assert scheduler is not None
+        scheduler = self._ctx.people.tasks
         self.run_button.setEnabled(False)
         pending = self.tasks.start("reload", self._reload(), replace=True)
         run = await scheduler.run_now(name)
@@ -131,8 +128,8 @@ class TasksPage(QWidget):
         await self._reload()
 
     def _on_pause_clicked(self) -> None:
-        sel, scheduler = self.selected(), self._ctx.tasks
-        if sel is None or scheduler is None:
+        sel, scheduler = self.selected(), self._ctx.people.tasks
+        if sel is None:
             return
         self.tasks.start(f"pause:{sel.name}", self._pause(scheduler, sel.name, not sel.paused), replace=True)
 

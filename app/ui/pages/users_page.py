@@ -3,7 +3,7 @@ search and "inactive for N days"; enable / disable / delete for one or many sele
 confirmation naming the servers affected), library access and expiry of the selection, per-server results, the
 Discrepancies review (orphaned / stale accounts) and the confirmation of expired accounts waiting for deletion.
 
-GUI thread only; reads and actions run as background tasks on the qasync loop (``ctx.user_admin``).
+GUI thread only; reads and actions run as background tasks on the qasync loop (``ctx.people.users``).
 """
 
 from __future__ import annotations
@@ -227,8 +227,8 @@ class UsersPage(QWidget):
             )
             for u in users
         ]
-        if ctx.expiry is not None:
-            pending = await ctx.runner.read(ctx.expiry.pending_deletions)
+        if ctx.people.expiry is not None:
+            pending = await ctx.runner.read(ctx.people.expiry.pending_deletions)
             self._pending = [AccountRef(p.server_id, p.remote_id) for p in pending]
             self.pending_button.setText(f"Expired: {len(pending)} to &delete…")
             self.pending_button.setVisible(bool(pending))
@@ -239,23 +239,20 @@ class UsersPage(QWidget):
 
     def _update_buttons(self, *_: object) -> None:
         users = self.selected_users()
-        available = self._ctx.user_admin is not None
         for action, button in self.buttons.items():
-            reason = block_reason(action, users, self._servers) if available else "Not available."
+            reason = block_reason(action, users, self._servers)
             button.setEnabled(reason is None)
             button.setToolTip(reason or f"{action.capitalize()} the selected accounts on their servers.")
-        self.discrepancies_button.setEnabled(available and bool(self._servers))
-        reason = (
-            device_block_reason(users, self._servers) if self._ctx.devices is not None else "Not available."
-        )
+        self.discrepancies_button.setEnabled(bool(self._servers))
+        reason = device_block_reason(users, self._servers)
         self.device_button.setEnabled(reason is None)
         self.device_button.setToolTip(
             reason or "Approve the 6-digit Quick Connect code their Jellyfin app shows."
         )
-        reason = access_block_reason(users, self._servers) if available else "Not available."
+        reason = access_block_reason(users, self._servers)
         self.access_button.setEnabled(reason is None)
         self.access_button.setToolTip(reason or "Choose the libraries of the selected accounts.")
-        can_expire = self._ctx.expiry is not None and bool(users) and not any(u.is_admin for u in users)
+        can_expire = bool(users) and not any(u.is_admin for u in users)
         self.expiry_button.setEnabled(can_expire)
         self.expiry_button.setToolTip(
             "Set, extend or clear when the selected accounts end."
@@ -291,8 +288,7 @@ class UsersPage(QWidget):
         )
 
     async def _act(self, action: str, users: list[User]) -> None:
-        admin = self._ctx.user_admin
-        assert admin is not None
+        admin = self._ctx.people.users
         for b in self.buttons.values():
             b.setEnabled(False)
         try:
@@ -321,12 +317,12 @@ class UsersPage(QWidget):
         self._show_change(AccessDialog(ctx, users, libraries, current, self))
 
     def _library_access(self, server_id: int) -> dict[str, tuple[str, ...] | None]:
-        admin = self._ctx.user_admin
+        admin = self._ctx.people.users
         return {} if admin is None else admin.library_access(server_id)
 
     def _on_expiry_clicked(self) -> None:
         users = self.selected_users()
-        if users and self._ctx.expiry is not None:
+        if users and self._ctx.people.expiry is not None:
             self._show_change(ExpiryDialog(self._ctx, users, self))
 
     def _show_change(self, dialog: AccessDialog | ExpiryDialog) -> None:
@@ -346,7 +342,7 @@ class UsersPage(QWidget):
 
     def _on_pending_clicked(self) -> None:
         refs = list(self._pending)
-        if not refs or self._ctx.expiry is None:
+        if not refs or self._ctx.people.expiry is None:
             return
         self.confirm_box = confirm(
             self,
@@ -357,7 +353,7 @@ class UsersPage(QWidget):
         )
 
     async def _delete_expired(self, refs: list[AccountRef]) -> None:
-        expiry = self._ctx.expiry
+        expiry = self._ctx.people.expiry
         assert expiry is not None
         outcomes = await expiry.confirm_deletions(refs)
         text = summarize(outcomes, "Delete")
@@ -370,8 +366,6 @@ class UsersPage(QWidget):
         self._debounce.start()
 
     def _on_discrepancies_clicked(self) -> None:
-        if self._ctx.user_admin is None:
-            return
         dialog = DiscrepanciesDialog(self._ctx, [s.name for s in self._servers.values()], self)
         dialog.excluded.connect(self.reload)
         self.discrepancies = dialog
