@@ -261,3 +261,15 @@ def test_a_too_large_answer_is_a_bad_response_with_its_own_class(serve) -> None:
         client.fetch_tracks("3", 0, 50)
     assert info.value.failure_class == "response_too_large"
     assert "too large" in info.value.user_message and info.value.remedy
+
+
+def test_plex_tv_password_sign_in_redirected_elsewhere_sends_nothing_there(serve) -> None:  # type: ignore[no-untyped-def]
+    from app.servers.plex import sign_in
+
+    other = serve(_login_recorder)
+    plex_tv = serve(lambda req: Reply(307, b"", {"Location": f"{other.url}{req.path}"}))
+    with pytest.raises(ServerError) as info:
+        sign_in("Den", "owner@example.com", "hunter2-secret", fast_settings(plex_tv_url=plex_tv.url))
+    assert other.requests == [] and plex_tv.requests[0].method == "POST"
+    assert info.value.failure_class == "redirect_refused" and "a sign-in" in info.value.user_message
+    assert "hunter2-secret" not in info.value.display() + info.value.detail
