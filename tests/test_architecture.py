@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import functools
 import graphlib
+import re
 import shutil
 import sys
 from collections.abc import Iterator
@@ -356,3 +357,16 @@ def test_a_cycle_through_the_layers_is_caught(planted: Path) -> None:
     (planted / "planted_cli.py").write_text("import app.planted_entry\n", encoding="utf-8")
     cycle = find_cycle(import_graph(planted))
     assert cycle is not None and set(cycle) == {"app.planted_entry", "app.planted_cli"}
+
+
+def test_no_comment_names_an_issue_instead_of_a_reason() -> None:
+    """A comment says why (STYLE.md); "issue 5" says only who asked, and means nothing once the tracker moves."""
+    pattern = re.compile(r"\bissues? #?\d+", re.IGNORECASE)
+    found = [
+        f"{path.relative_to(APP.parent)}:{number}: {line.strip()}"
+        for folder in (APP, APP.parent / "tests")
+        for path in sorted(folder.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line) and path.name != "test_architecture.py"
+    ]
+    assert not found, "\n".join(found)

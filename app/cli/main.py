@@ -110,7 +110,7 @@ async def cmd_server_list(ctx: AppContext, args: argparse.Namespace) -> int:
 async def cmd_server_test(ctx: AppContext, args: argparse.Namespace) -> int:
     try:
         identity = await ctx.servers.test(args.name)
-    except ZondarrError as err:  # the failure class and its remedy (issue 5); main reports and records it
+    except ZondarrError as err:  # the failure class says why and what to do; main reports and records it
         if not args.json:
             main_stderr(f"{args.name}: test failed.\n{describe_failure(err)}")
         raise

@@ -1,4 +1,4 @@
-"""Command line for people (issue 4): ``invite``, ``users enable|disable|delete|sync|discrepancies|exclude``,
+"""Command line for people: ``invite``, ``users enable|disable|delete|sync|discrepancies|exclude``,
 ``identity`` and ``tasks``. ``register(subparsers)`` is called by ``app.cli.build_parser``; handlers are
 coroutines taking (AppContext, args) like the other commands. Exit codes (DESIGN §6): 0 success, 1 failure,
 2 usage error, 3 partial success. Secrets (passwords) come from stdin only.

@@ -72,7 +72,8 @@ class ZondarrError(Exception):
 
     default_message = "Something went wrong."
     default_remedy = ""
-    # Why a server could not be used (a ``core.health.FailureClass`` value), set by ``app.servers`` (issue 5).
+    # Why a server could not be used (a ``core.health.FailureClass`` value), set by ``app.servers`` so that the
+    # admin sees a remedy for the cause, not only for the symptom.
     failure_class: str | None = None
 
     def __init__(

@@ -1,4 +1,4 @@
-"""Vocabulary of connection profiles, health, diagnostics and error events (issue 5). Stdlib only.
+"""Vocabulary of connection profiles, health, diagnostics and error events. Stdlib only.
 
 ``FailureClass`` names *why* a server could not be used; every class has a title and a specific remedy, which
 ``app.servers`` puts on the ``ExternalServiceError`` it raises (``err.failure_class``) and front ends show.

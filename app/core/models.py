@@ -26,7 +26,7 @@ class AuthMethod(StrEnum):
 
 
 class Capability(StrEnum):
-    """What an adapter can do against its server kind (issue 4 fills the user-management ones)."""
+    """What an adapter can do against its server kind (the UI greys out what a kind cannot do)."""
 
     LIST_TRACKS = "list_tracks"
     LIST_USERS = "list_users"
@@ -76,7 +76,7 @@ class Server:
     url: str
     auth_method: AuthMethod
     enabled: bool = True
-    status: str = "verified"  # draft | verified (issue 5 adds the activation flow)
+    status: str = "verified"  # draft | verified: a draft is not synced until a Test connection succeeds
     machine_id: str | None = None  # server identity seen at the last successful sync/test
     remote_user_id: str | None = None  # Jellyfin: the user the token belongs to (None for API keys)
     version: str | None = None
@@ -321,7 +321,7 @@ class ServerSyncResult:
     error: ZondarrError | None = None  # why it failed or was cancelled (rendered at the edge: CLI, UI)
 
 
-# ---------------------------------------------------------------- people (issue 4)
+# ---------------------------------------------------------------- people
 
 
 class InvitationStatus(StrEnum):
@@ -489,7 +489,7 @@ class TaskStatus:
         }
 
 
-# ---------------------------------------------------------------- people over time (issue 13)
+# ---------------------------------------------------------------- people over time
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,7 +115,7 @@ class MediaServerClient(Protocol):
 
     def close(self) -> None: ...
 
-    # -- user management (issue 4). A client without the matching Capability raises ValidationError saying why.
+    # -- user management. A client without the matching Capability raises ValidationError saying why.
 
     def create_user(
         self,
@@ -332,7 +332,7 @@ class Clock(Protocol):
         ...
 
 
-# ---------------------------------------------------------------- people stores (issue 4)
+# ---------------------------------------------------------------- people stores
 
 
 class InvitationStore(Protocol):
@@ -467,7 +467,7 @@ class TaskRunStore(Protocol):
     def abandon_running(self) -> int: ...
 
 
-# ---------------------------------------------------------------- people over time (issue 13)
+# ---------------------------------------------------------------- people over time
 
 
 class ExpiryStore(Protocol):
@@ -518,7 +518,7 @@ class HistoryStore(Protocol):
         ...
 
 
-# ---------------------------------------------------------------- outbound messages (issue 13)
+# ---------------------------------------------------------------- outbound messages
 
 MAIL_PASSWORD_REF = "smtp-password"  # the SMTP password's name in the SecretStore (never in settings/SQLite)
 

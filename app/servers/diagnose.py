@@ -1,4 +1,4 @@
-"""Failure classification and raw probes (issue 5 §1, §3).
+"""Failure classification and raw probes: why a server could not be used, and the diagnostics' probes.
 
 * :func:`network_class` tells DNS failure, refused connection, TLS failure and timeout apart by walking the
   exception chain ``requests`` / ``urllib3`` build (``ConnectionError`` → ``MaxRetryError.reason`` →

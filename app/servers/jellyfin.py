@@ -328,7 +328,7 @@ class JellyfinClient:
     def close(self) -> None:
         self._session.close()
 
-    # -- user management (issue 4): the work is in app.servers.jellyfin_users --------------------------------
+    # -- user management: the work is in app.servers.jellyfin_users (this module stays the listing adapter)
 
     def _users_admin(self) -> JellyfinUserAdmin:
         return JellyfinUserAdmin(self._name, self._lib.jellyfin, self._token)

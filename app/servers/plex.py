@@ -273,7 +273,7 @@ class PlexClient:
     def close(self) -> None:
         self._session.close()
 
-    # -- user management (issue 4): the work is in app.servers.plex_users -----------------------------------
+    # -- user management: the work is in app.servers.plex_users (this module stays the listing adapter) ---
 
     def _users_admin(self) -> PlexUserAdmin:
         return PlexUserAdmin(self._name, self._server, self._session, self._token)

@@ -1,4 +1,4 @@
-"""The redacted diagnostics bundle (``zondarr diagnose --bundle FILE.zip``, issue 5 §3).
+"""The redacted diagnostics bundle (``zondarr diagnose --bundle FILE.zip``, File → Save diagnostics bundle).
 
 A zip of JSON files and a log tail: versions, settings (minus anything secret), servers (no secrets), the last
 sync runs, the last error events, the schema version, the latest diagnostics run and the log tail. Every text is

@@ -1,4 +1,4 @@
-"""The per-server scenarios of a diagnostics run (issue 5 §3). Each returns ``DiagnosticResult``s with a
+"""The per-server scenarios of a diagnostics run. Each returns ``DiagnosticResult``s with a
 duration and redacted evidence; none raises for a server failure (that is a ``fail`` result).
 
 Coroutines for the event loop thread; every network call goes through ``Runner.net``.

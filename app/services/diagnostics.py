@@ -1,4 +1,4 @@
-"""Diagnostics runs (issue 5 §3): named scenarios per server (see ``diag_checks``) plus checks of the local
+"""Diagnostics runs: named scenarios per server (see ``diag_checks``) plus checks of the local
 cache (integrity, WAL size, free disk). Every run and its results are stored; the Diagnostics page reads the
 history through :meth:`DiagnosticsService.history` / :meth:`DiagnosticsService.get`.
 

@@ -1,4 +1,4 @@
-"""Error transparency (issue 5 §4): every error the admin sees is stored as an error event (user message,
+"""Error transparency: every error the admin sees is stored as an error event (user message,
 operator detail, correlation id, server, time) so the Errors view and ``zondarr errors --id`` can find it.
 
 Coroutines run on the event loop thread; the write goes through ``Runner.db``. Recording never raises: a

@@ -1,4 +1,4 @@
-"""Server health (issue 5 §2): heartbeats, incidents, uptime and alerts. Qt-free; runs on any asyncio loop.
+"""Server health: heartbeats, incidents, uptime and alerts. Qt-free; runs on any asyncio loop.
 
 One heartbeat round = for every active server (enabled and verified) one timed ``identity()`` call on the net
 pool, recorded in ``health_checks`` with latency, up/down and the failure class. An incident opens after

@@ -190,7 +190,7 @@ class ServerService:
         server = self._servers.get_by_name(name)
         identity = await self._identity_with_stored_secret(server)
         mark = getattr(self._servers, "mark_verified", None)
-        if mark is not None:  # connection profiles: a successful test verifies a draft (issue 5)
+        if mark is not None:  # a successful test verifies a draft: from now on it is synced and watched
             await self._runner.db(mark, server.id, identity, self._clock())
         return identity
 
@@ -278,7 +278,7 @@ class ServerService:
                     await self._runner.net(self._secrets.set, server.secret_ref, old_secret)
             raise
         mark = getattr(self._servers, "mark_verified", None)
-        if mark is not None:  # connection profiles: a successful test verifies a draft (issue 5)
+        if mark is not None:  # a successful test verifies a draft: from now on it is synced and watched
             updated = await self._runner.db(mark, server.id, check.identity, self._clock())
         return ServerUpdate(updated, check)
 

@@ -159,7 +159,7 @@ class SyncService:
             targets = [self._servers.get_by_name(n) for n in names]
         else:
             targets = [s for s in self._servers.list() if s.enabled]
-        # Connection profiles (issue 5): a draft was never verified by a Test connection and is not synced.
+        # A draft server was never verified by a Test connection: syncing it would use unchecked settings.
         drafts = [s for s in targets if s.status != "verified"]
         targets = [s for s in targets if s.status == "verified"]
         if not targets and not drafts:

@@ -341,7 +341,7 @@ CREATE VIRTUAL TABLE tracks_fts USING fts5(
 INSERT INTO tracks_fts(tracks_fts) VALUES ('rebuild');
 """
 
-# v5: people (issue 4). ``identity_links`` names linked accounts by (server, remote id), so links are primary data
+# v5: people (accounts, invitations, identities). ``identity_links`` names linked accounts by (server, remote id), so links are primary data
 # that survive a users-cache rebuild; a trigger re-applies them to ``users.identity_id`` whenever a sync inserts
 # an account row. ``remembered_shares`` keeps the library shares removed to "disable" a Plex account, so that
 # enabling restores exactly them. ``redemptions.remote_id`` names the account a redemption created (rollback,
@@ -474,7 +474,7 @@ WHEN {_CHANGED} BEGIN
 END;
 """  # noqa: S608 - fixed text: column names and constants only
 
-# v8: people over time (issue 13). ``account_expiry`` (primary data: when Zondarr ends an account, and when the
+# v8: people over time (expiry, reminders, history). ``account_expiry`` (primary data: when Zondarr ends an account, and when the
 # expiry task disabled it), seeded from the redemptions' account durations; ``reminders_sent`` (one row per
 # account, expiry date and threshold, so each reminder goes out once); ``account_events`` (the history of what
 # Zondarr did to people; the server's name is kept after the server is removed); the account's last activity

@@ -139,7 +139,7 @@ class SqliteServerStore:
             )
         return self.get(server_id)
 
-    # -- connection profiles (issue 5): draft until a Test connection succeeds ---------------------------------
+    # -- connection profiles: draft until a Test connection succeeds (only verified servers are synced) -------
 
     def add_draft(self, new: NewServer) -> Server:
         """Stores an untested server (status ``draft``, disabled: it cannot be synced until verified).

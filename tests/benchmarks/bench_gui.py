@@ -1,4 +1,4 @@
-"""Start-up, memory and GUI-thread stalls of the desktop window (issue 3 / DESIGN §8). Not part of the test suite.
+"""Start-up, memory and GUI-thread stalls of the desktop window (DESIGN §8). Not part of the test suite.
 
     .venv/bin/python tests/benchmarks/bench_gui.py [--tracks 1000000] [--rounds 5] [--sync-tracks 100000]
                                                    [--keep DIR]

@@ -5,7 +5,7 @@ Run: ``.venv/bin/python tests/benchmarks/bench_library_scroll.py [--tracks N] [-
 The cache is built through the real storage write path (``begin_staging``/``stage_tracks``/``commit_staging``
 with generated ``TrackRecord``s, see ``bench_cache_queries.build``) in a temp dir, or reused from ``--data-dir``
 when that folder already holds one (building 1M tracks takes about a minute). Prints a markdown table of
-medians; budgets from issue 3 / DESIGN §8: jump-scroll to the middle and to the end of 1M rows ≤ 50 ms each, and
+medians; budgets from DESIGN §8: jump-scroll to the middle and to the end of 1M rows ≤ 50 ms each, and
 the GUI thread never stalls more than 50 ms.
 """
 

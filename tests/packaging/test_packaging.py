@@ -1,4 +1,4 @@
-"""Packaging recipes (issue 6): icon containers, the Depends check, the version's single source and the Linux
+"""Packaging recipes: icon containers, the Depends check, the version's single source and the Linux
 desktop metadata. Fast checks only; the full build + install + --self-test is packaging/smoke_test.sh."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every failure class of issue 5 §1, driven over real sockets on 127.0.0.1: the demo servers, a closed port, a
+"""Every failure class (``core.health.FailureClass``), driven over real sockets on 127.0.0.1: the demo servers, a closed port, a
 plain web server, a TLS server with a self-signed certificate made here, and stand-ins for old server versions.
 Each case asserts the class carried by the raised error and its remedy text."""
 

@@ -1,4 +1,4 @@
-"""The issue 5 stores on a real cache file: heartbeats and incidents, diagnostics runs, error events, and the
+"""The health stores on a real cache file: heartbeats and incidents, diagnostics runs, error events, and the
 draft → verified → active life of a server."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 5 pages against demo servers over HTTP with a real cache: Health (status lights, uptime, sparkline,
+"""The health pages against demo servers over HTTP with a real cache: Health (status lights, uptime, sparkline,
 an incident opened by real failed heartbeats, alerted once, acknowledged with a note), Diagnostics (a run
 through the page, results with evidence), Errors (a failed connection test is found by its reference) and the
 server dialog's failure class + remedy."""

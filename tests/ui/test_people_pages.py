@@ -1,4 +1,4 @@
-"""Issue 4 pages against the demo servers over HTTP with a real cache: Invitations (create → pre-flight →
+"""The people pages against the demo servers over HTTP with a real cache: Invitations (create → pre-flight →
 redeem through the dialogs; the demo Jellyfin then holds the account), Users (disable/enable through the page,
 a refused action shows its reason, admins greyed out), Identities (accept a suggestion, the grid shows
 access), Tasks (Run now updates the last result). The demo servers' own state is the oracle."""

@@ -1,4 +1,4 @@
-"""The two-phase start (issue 3 start-up budget): the window paints the cache's head before asyncio, qasync, the
+"""The two-phase start (so that the window is painted within the start-up budget of DESIGN §8): the window paints the cache's head before asyncio, qasync, the
 services or the CLI are imported, then attaches to the context without a flicker; the entry point sends the
 window's options to the window and everything else to the CLI.
 

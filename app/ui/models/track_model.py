@@ -1,6 +1,6 @@
 """The library table's model: an ordered id snapshot of the current view, rows read by primary key in pages.
 
-It never loads the whole table (DESIGN §2, issue 3 §2):
+It never loads the whole table (DESIGN §2; a million rows must scroll within the budgets of DESIGN §8):
 
 * ``set_view(filter, sort, keep)`` builds the ordered id snapshot (``TrackStore.ids``, an ``array('q')``, 8 bytes
   a track) on the read pool, in a named task the model keeps. A newer request cancels the older one and the
