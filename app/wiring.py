@@ -33,6 +33,7 @@ from app.services.people import build_people
 from app.services.plex_signin import PlexSignInService
 from app.services.preferences import SettingsService
 from app.services.runner import ThreadRunner
+from app.services.server_moves import ServerMoves
 from app.services.servers import ServerService
 from app.services.sync import SyncService
 from app.services.tasks import TaskSpec
@@ -67,6 +68,7 @@ def build_context(
     runner = ThreadRunner()
     errors = ErrorRecorder(cache.error_events, runner)  # every error the admin sees is stored behind its ref
     servers = ServerService(servers=cache.servers, secrets=secrets, clients=registry, runner=runner)
+    moves = ServerMoves(servers=cache.servers, clients=registry, runner=runner)  # a Plex server that moved
     sync = SyncService(
         servers=cache.servers,
         tracks=cache.tracks,
@@ -79,6 +81,7 @@ def build_context(
         settings=settings,
         errors=errors,
         policy=UserPolicy(cache.exclusions, cache.shares, runner),
+        moves=moves,
     )
     monitor = HealthService(
         servers=cache.servers,
@@ -87,6 +90,7 @@ def build_context(
         clients=registry,
         runner=runner,
         errors=errors,
+        moves=moves,
     )
     health = HealthServices(
         monitor=monitor,
@@ -133,6 +137,11 @@ def build_context(
         notifications.notify("redemption", "Invitation redeemed", text)
 
     people.invitations.redeemed = redeemed
+
+    def moved(text: str) -> None:
+        notifications.notify("incident", "A server moved", text)
+
+    moves.notify = moved
     return AppContext(
         data_dir=cache.data_dir,
         settings=settings,
@@ -168,6 +177,7 @@ def build_context(
             secrets=secrets,
             runner=runner,
         ),
+        server_moves=moves,
         closers=Closers([cache.close, runner.close]),
         deferred_cache_check=cache.quick_check if defer_cache_check else None,
     )

@@ -177,6 +177,11 @@ class ClientFactory(Protocol):
         """Which kind answers at ``url`` (public endpoints, no credential sent); None for neither. Blocks."""
         ...
 
+    def locate_plex(self, machine_id: str, token: str) -> str | None:
+        """Where the Plex server ``machine_id`` answers now, from plex.tv's resources (best connection first);
+        None when plex.tv does not list it or no address answers. Blocks. Raises ExternalServiceError."""
+        ...
+
 
 class SecretStore(Protocol):
     """OS keychain (keyring) with a 0600 file fallback. Values never reach SQLite or logs."""

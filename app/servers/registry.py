@@ -62,6 +62,32 @@ class ServerRegistry:
         finally:
             session.close()
 
+    def locate_plex(self, machine_id: str, token: str) -> str | None:
+        """Asks plex.tv for the account's servers and probes the connections of ``machine_id`` in parallel in
+        the preferred order (``core.signin.connection_order``); the best that answers as that machine wins."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from app.core.signin import connection_order
+        from app.servers.plex_account import PlexAccountClient
+
+        account = PlexAccountClient(self._settings)
+        resource = next((r for r in account.resources(token) if r.machine_id == machine_id), None)
+        if resource is None:
+            return None
+        order = connection_order(resource)
+
+        def answers(uri: str) -> bool:
+            try:
+                return account.machine_id_at(uri, 4.0) == machine_id
+            except Exception:
+                return False
+
+        with ThreadPoolExecutor(
+            max_workers=max(1, min(8, len(order))), thread_name_prefix="plex-probe"
+        ) as pool:
+            found = list(pool.map(answers, [c.uri for c in order]))
+        return next((c.uri for c, ok in zip(order, found, strict=True) if ok), None)
+
     def kinds(self) -> list[ServerKind]:
         return [ServerKind.PLEX, ServerKind.JELLYFIN]
 

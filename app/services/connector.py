@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from app.core.errors import ConfigurationError, no_credentials
+from app.core.errors import ConfigurationError, ServerUnreachable, no_credentials
 from app.core.models import Credentials, RemoteUser, Server
 from app.core.ports import ClientFactory, MediaServerClient, Runner, SecretStore
+from app.services.server_moves import ServerMoves
 from app.services.user_policy import UserPolicy
 
 R = TypeVar("R")
@@ -21,12 +22,19 @@ class Connector:
     """Connects to configured servers with their stored secret."""
 
     def __init__(
-        self, secrets: SecretStore, clients: ClientFactory, runner: Runner, policy: UserPolicy | None = None
+        self,
+        secrets: SecretStore,
+        clients: ClientFactory,
+        runner: Runner,
+        policy: UserPolicy | None = None,
+        moves: ServerMoves | None = None,
     ) -> None:
+        """``moves``: finds a Plex server that stopped answering at its URL again through plex.tv."""
         self._secrets = secrets
         self._clients = clients
         self.runner = runner
         self.policy = policy
+        self.moves = moves
 
     async def secret(self, server: Server) -> str:
         """The stored token, API key or access token of ``server`` (a keychain call may block: the net pool).
@@ -51,9 +59,17 @@ class Connector:
     async def connect_with(
         self, server: Server, secret: str, *, call: Call[MediaServerClient] | None = None
     ) -> MediaServerClient:
-        """Connects with a secret read by :meth:`secret` (for callers that keep it, e.g. to reuse a client)."""
+        """Connects with a secret read by :meth:`secret` (for callers that keep it, e.g. to reuse a client). A
+        Plex server unreachable at its URL is looked up on plex.tv and, when it moved, connected at (and stored
+        with) its new address."""
         make = call or self.runner.net
-        return await make(self._clients.connect, server, Credentials(token=secret))
+        try:
+            return await make(self._clients.connect, server, Credentials(token=secret))
+        except ServerUnreachable:
+            moved = None if self.moves is None else await self.moves.relocate(server, secret)
+            if moved is None:
+                raise
+        return await make(self._clients.connect, moved, Credentials(token=secret))
 
     async def close(self, client: MediaServerClient) -> None:
         await self.runner.net(client.close)

@@ -34,6 +34,7 @@ from app.services.notifications import NotificationService
 from app.services.people import PeopleServices
 from app.services.plex_signin import PlexSignInService
 from app.services.preferences import SettingsService
+from app.services.server_moves import ServerMoves
 from app.services.servers import ServerService
 from app.services.sync import SyncService
 
@@ -89,6 +90,7 @@ class AppContext:
     backups: BackupService  # copies of the cache: on demand and the daily "backup" task
     plex_signin: PlexSignInService  # signing in with Plex and finding its servers
     jellyfin_signin: JellyfinSignInService  # Jellyfin discovery, Quick Connect and API keys
+    server_moves: ServerMoves  # a Plex server that moved, found again through plex.tv (what was said)
     closers: Closers
     # Set when the cache was opened without its start-up quick_check (desktop app): run it off the GUI thread
     # after the first paint; it raises CacheError when the file is damaged.

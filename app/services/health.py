@@ -32,6 +32,7 @@ from app.core.models import Server
 from app.core.ports import ClientFactory, Clock, MediaServerClient, Runner, SecretStore, ServerStore
 from app.services.connector import Connector
 from app.services.error_recorder import ErrorRecorder
+from app.services.server_moves import ServerMoves
 
 log = logging.getLogger(__name__)
 
@@ -104,13 +105,15 @@ class HealthService:
         clock: Clock = time.time,
         alert: Callable[[IncidentAlert], None] | None = None,
         errors: ErrorRecorder | None = None,
+        moves: ServerMoves | None = None,
     ) -> None:
+        """``moves``: a Plex server that moved is found again through plex.tv."""
         self._servers = servers
         self._health = health
         self._secrets = secrets
         self._clients = clients
         self._runner = runner
-        self._connector = Connector(secrets, clients, runner)
+        self._connector = Connector(secrets, clients, runner, moves=moves)
         self._clock = clock
         self._errors = errors
         self._alert = alert

@@ -31,6 +31,7 @@ from app.core.progress import CancelToken, JobProgress, ProgressCallback, no_pro
 from app.core.settings import Settings
 from app.services.connector import Connector
 from app.services.error_recorder import ErrorRecorder
+from app.services.server_moves import ServerMoves
 from app.services.server_sync import ServerSync, SyncPorts
 from app.services.user_policy import UserPolicy
 
@@ -110,8 +111,10 @@ class SyncService:
         clock: Clock = time.time,
         errors: ErrorRecorder | None = None,
         policy: UserPolicy | None = None,
+        moves: ServerMoves | None = None,
     ) -> None:
-        """``policy``: which accounts the users cache keeps (exclusions, remembered shares); None = as listed."""
+        """``policy``: which accounts the users cache keeps (exclusions, remembered shares); None = as listed.
+        ``moves``: a Plex server that moved is found again through plex.tv."""
         self._errors = errors
         self._servers = servers
         self._tracks = tracks
@@ -121,7 +124,7 @@ class SyncService:
         self._runner = runner
         self._settings = settings
         self._clock = clock
-        connector = Connector(secrets, clients, runner, policy)
+        connector = Connector(secrets, clients, runner, policy, moves)
         self._ports = SyncPorts(servers, tracks, users, runs, connector, runner, settings, clock)
         self._in_flight: set[int] = set()
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from app.cli.main import build_context
 from app.core.errors import AuthFailed
 from app.core.signin import QuickConnectSignIn, SignInCodeGone, SignInExpired, not_admin_note
 from app.demo import DemoConfig, DemoServer, start_demo_server
 from app.demo.jellyfin_signin import QC_CONTROL_PATH
 from app.demo.server import DEFAULT_JELLYFIN_API_KEY
 from app.services.context import AppContext
+from app.wiring import build_context
 from tests.e2e.conftest import run_cli
 from tests.e2e.test_plex_signin_e2e import FakeTime
 
