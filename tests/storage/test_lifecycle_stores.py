@@ -14,7 +14,6 @@ from app.core.models import (
     RemoteUser,
     Restrictions,
 )
-from app.storage import open_cache
 from app.storage.cache import Cache
 from app.storage.schema import migrate
 from tests.storage.conftest import add_server
@@ -90,23 +89,23 @@ def test_invitation_restrictions_round_trip(cache: Cache) -> None:
     assert inv.restrictions == limits and cache.invitations.get(inv.id).restrictions == limits  # type: ignore[union-attr]
 
 
-def test_v8_seeds_expiry_from_redemptions(data_dir: Path) -> None:
-    with open_cache(data_dir) as cache:
-        s = add_server(cache, "Jelly")
-        inv = cache.invitations.create(NewInvitation("SEEDSEED22", (InvitationTarget(s.id, s.name),)))
-        cache.invitations.add_redemption(inv.id, s.id, "ann", None, "a", 500.0, "ok")
-        cache.invitations.add_redemption(inv.id, s.id, "old", None, "o", 400.0, "expired")
-        cache.invitations.add_redemption(inv.id, s.id, "bob", None, "b", None, "ok")
-    conn = sqlite3.connect(data_dir / "cache.sqlite3", isolation_level=None)
+def test_v8_seeds_expiry_from_redemptions(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "cache.sqlite3", isolation_level=None)
     conn.execute("PRAGMA foreign_keys=ON")
-    # back to v7 (what the file looked like before), then forward again
-    conn.execute("DROP TABLE account_expiry")
-    conn.execute("PRAGMA user_version=7")
-    for stmt in ("DROP TABLE reminders_sent", "DROP TABLE account_events"):
-        conn.execute(stmt)
-    conn.execute("ALTER TABLE users DROP COLUMN last_active_at")
-    conn.execute("ALTER TABLE invitations DROP COLUMN restrictions")
-    assert migrate(conn, 8) == 8  # v8 only: the later migrations were never undone above
+    assert migrate(conn, 7) == 7  # the file as it was before account expiry existed
+    conn.execute(
+        "INSERT INTO servers(id, name, kind, url, auth_method, created_at) VALUES (1, 'Jelly', 'jellyfin', "
+        "'http://127.0.0.1:8096', 'api_key', 0)"
+    )
+    conn.execute("INSERT INTO invitations(id, code, created_at) VALUES (1, 'SEEDSEED22', 0)")
+    for name, rid, expires, status in (("ann", "a", 500.0, "ok"), ("old", "o", 400.0, "expired"),
+                                       ("bob", "b", None, "ok"), ("rolled", "r", 300.0, "rolled_back")):  # fmt: skip
+        conn.execute(
+            "INSERT INTO redemptions(invitation_id, server_id, username, redeemed_at, expires_at, status, remote_id) "
+            "VALUES (1, 1, ?, 0, ?, ?, ?)",
+            (name, expires, status, rid),
+        )
+    assert migrate(conn) == LATEST
     rows = sorted(conn.execute("SELECT remote_id, expires_at, disabled_at FROM account_expiry").fetchall())
     conn.close()
     assert rows == [("a", 500.0, None), ("o", 400.0, 400.0)]

@@ -12,13 +12,14 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from app.core.models import AccountRef
+from app.core.models import AccountRef, Restrictions
 from app.services.expiry import DAY
 from app.storage import open_cache
 from app.ui.dialogs.account_time_dialogs import AccessDialog, ExpiryDialog
+from app.ui.dialogs.invitation_dialogs import CreateInvitationDialog
 from app.ui.pages.users_page import day_text, seen_text
 from tests.ui.conftest import screenshot
-from tests.ui.shell_fixtures import Shell, open_plex_and_jellyfin, pump
+from tests.ui.shell_fixtures import Shell, open_plex_and_jellyfin, pump, run
 
 PAGE = {"Users": 2, "Identities": 5}
 
@@ -202,3 +203,38 @@ def test_expired_accounts_past_the_grace_period_wait_for_the_admins_confirmation
     assert [r[2] for r in page.results.table.texts()] == ["OK"]  # type: ignore[union-attr]
     assert not any(u.username == target.username for u in jelly._ctx.users)
     pump(lambda: not page.pending_button.isVisible(), 10)
+
+
+def test_invitation_restrictions_are_offered_where_the_servers_have_them(
+    shell_factory: Callable[..., Shell], demo_factory: Callable[..., Any], dark_theme: None, qtbot: Any
+) -> None:
+    plex, jelly, shell, window = open_plex_and_jellyfin(shell_factory, demo_factory, libraries=2)
+    dialog = CreateInvitationDialog(shell.ctx, window)
+    dialog.show()
+    pump(lambda: dialog.targets.topLevelItemCount() == 2, 10)
+
+    def shown() -> set[str]:
+        return {name for name, (_, w) in dialog.restriction_rows.items() if dialog._form.isRowVisible(w)}
+
+    assert shown() == set()
+    dialog.set_target("Demo Plex")
+    assert shown() == {"downloads"} and "Plex has only" in dialog.restrictions_hint.text()
+    dialog.set_target("Demo Jellyfin")
+    assert shown() == {"sessions", "downloads", "remote"}
+    dialog.max_sessions.setValue(2)
+    dialog.downloads.setCurrentIndex(dialog.downloads.findData(False))
+    screenshot(dialog, "dialog_invitation_restrictions")
+    created: list[Any] = []
+    dialog.created.connect(created.append)
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    pump(lambda: bool(created), 10)
+    assert created[0].restrictions == Restrictions(max_sessions=2, allow_downloads=False)
+    assert shell.ctx.invitations is not None
+    result = run(
+        shell.loop, shell.ctx.invitations.redeem(created[0].code, "wanda", "wanda@example.com", "pw-1-wanda")
+    )
+    assert result.ok, result.message
+    user = next(u for u in jelly._ctx.users if u.username == "wanda")
+    policy = jelly._ctx.policies[user.jellyfin_id]
+    assert (policy["MaxActiveSessions"], policy["EnableContentDownloading"]) == (2, False)
+    assert [s.allow_sync for s in plex._ctx.shares if "wanda" in (s.username, s.email)] == [False]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QDateTime, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDateTimeEdit,
     QDialog,
     QFormLayout,
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import ZondarrError, register_secret
-from app.core.models import Invitation
+from app.core.models import Invitation, Restrictions, ServerKind
 from app.services.context import AppContext
 from app.services.invite_card import parse_invitee_reply
 from app.ui.dialogs.outcomes import OutcomeTable
@@ -45,6 +46,23 @@ def _repolish(w: QWidget) -> None:
     """Re-applies the theme after an object name change (the stylesheet selects on it)."""
     w.style().unpolish(w)
     w.style().polish(w)
+
+
+_KIND_ROLE = Qt.ItemDataRole.UserRole + 1
+# The restrictions each server kind has (the adapters' Capability sets: MAX_SESSIONS, ALLOW_DOWNLOADS,
+# REMOTE_ACCESS); the dialog offers a restriction only when a ticked target has it.
+KIND_RESTRICTIONS: dict[str, set[str]] = {
+    ServerKind.PLEX.value: {"downloads"},
+    ServerKind.JELLYFIN.value: {"sessions", "downloads", "remote"},
+}
+
+
+def _choice(parent: QWidget, name: str) -> QComboBox:
+    box = QComboBox(parent)
+    box.setAccessibleName(name)
+    for text, value in (("as the server has it", None), ("allowed", True), ("not allowed", False)):
+        box.addItem(text, value)
+    return box
 
 
 def _error_text(err: ZondarrError) -> str:
@@ -97,7 +115,29 @@ class CreateInvitationDialog(QDialog):
         self.note.setAccessibleName("Note")
         self.note.setPlaceholderText("For whom, why…")
         form.addRow("&Note:", self.note)
+        self.max_sessions = QSpinBox(self)
+        self.max_sessions.setRange(-1, 100)
+        self.max_sessions.setValue(-1)
+        self.max_sessions.setSpecialValueText("as the server has it")
+        self.max_sessions.setAccessibleName("Maximum active sessions (0 = no limit)")
+        self.max_sessions.setToolTip("Jellyfin: at most this many active sessions; 0 = no limit.")
+        self.downloads = _choice(self, "Downloads")
+        self.remote = _choice(self, "Remote access")
+        self.restriction_rows = {
+            "sessions": ("Max &sessions:", self.max_sessions),
+            "downloads": ("Do&wnloads:", self.downloads),
+            "remote": ("&Remote access:", self.remote),
+        }
+        for label, widget in self.restriction_rows.values():
+            form.addRow(label, widget)
+        self.restrictions_hint = QLabel(self)
+        self.restrictions_hint.setObjectName("hint")
+        self.restrictions_hint.setWordWrap(True)
+        form.addRow("", self.restrictions_hint)
+        self._form = form
         layout.addLayout(form)
+        self.targets.itemChanged.connect(self._on_targets_item_changed)
+        self._show_restrictions()
         self.result_label = QLabel(self)
         self.result_label.setWordWrap(True)
         self.result_label.setObjectName("hint")
@@ -123,6 +163,7 @@ class CreateInvitationDialog(QDialog):
             libraries = await ctx.runner.read(ctx.tracks.libraries, server.id)
             item = QTreeWidgetItem(self.targets, [f"{server.name} ({server.kind.value})"])
             item.setData(0, Qt.ItemDataRole.UserRole, server.name)
+            item.setData(0, _KIND_ROLE, server.kind.value)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsAutoTristate)
             item.setCheckState(0, Qt.CheckState.Unchecked)
             for lib in libraries:
@@ -161,6 +202,32 @@ class CreateInvitationDialog(QDialog):
                 ]
         return servers, libraries
 
+    def _on_targets_item_changed(self, *_: object) -> None:
+        self._show_restrictions()
+
+    def _show_restrictions(self) -> None:
+        """Each restriction only when a ticked target server has it (Plex: downloads only)."""
+        kinds = {
+            str(item.data(0, _KIND_ROLE))
+            for item in _tops(self.targets)
+            if item.checkState(0) != Qt.CheckState.Unchecked
+        }
+        offered = set().union(*(KIND_RESTRICTIONS.get(k, set()) for k in kinds)) if kinds else set()
+        for name, (_, widget) in self.restriction_rows.items():
+            self._form.setRowVisible(widget, name in offered)
+        self.restrictions_hint.setVisible(bool(kinds))
+        self.restrictions_hint.setText(
+            'Plex has only "allow downloads" (plex.tv allow sync); sessions and remote access apply to Jellyfin.'
+            if "plex" in kinds
+            else ""
+        )
+
+    def restrictions(self) -> Restrictions:
+        sessions = self.max_sessions.value()
+        return Restrictions(
+            None if sessions < 0 else sessions, self.downloads.currentData(), self.remote.currentData()
+        )
+
     def _on_create_clicked(self) -> None:
         self.create_button.setEnabled(False)
         self.tasks.start("create", self._create())
@@ -178,6 +245,7 @@ class CreateInvitationDialog(QDialog):
                 max_uses=self.max_uses.value() or None,
                 duration_days=self.duration.value() or None,
                 note=self.note.text().strip(),
+                restrictions=self.restrictions(),
             )
         except Exception as exc:
             self.result_label.setObjectName("testFailed")
