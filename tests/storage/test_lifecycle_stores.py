@@ -15,7 +15,7 @@ from app.core.models import (
     Restrictions,
 )
 from app.storage.cache import Cache
-from app.storage.schema import migrate
+from app.storage.schema import LATEST, migrate
 from tests.storage.conftest import add_server
 
 

@@ -229,9 +229,9 @@ def test_invitation_restrictions_are_offered_where_the_servers_have_them(
     qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
     pump(lambda: bool(created), 10)
     assert created[0].restrictions == Restrictions(max_sessions=2, allow_downloads=False)
-    assert shell.ctx.invitations is not None
     result = run(
-        shell.loop, shell.ctx.invitations.redeem(created[0].code, "wanda", "wanda@example.com", "pw-1-wanda")
+        shell.loop,
+        shell.ctx.people.invitations.redeem(created[0].code, "wanda", "wanda@example.com", "pw-1-wanda"),
     )
     assert result.ok, result.message
     user = next(u for u in jelly._ctx.users if u.username == "wanda")
