@@ -177,7 +177,7 @@ def total_of(data: Any) -> int:
         raise BadBody("expected a JSON object")
     total = data.get("TotalRecordCount")
     if isinstance(total, bool) or not isinstance(total, int):
-        raise BadBody(f"TotalRecordCount={total!r}")
+        raise BadBody(f"TotalRecordCount={str(total)[:40]!r}")
     try:
         return checked_count(total, "TotalRecordCount")
     except ValueError as exc:

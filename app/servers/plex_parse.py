@@ -58,7 +58,7 @@ def total_of(root: Element, items_seen: int = 0) -> int:
             try:
                 value = int(raw)
             except ValueError:
-                raise BadBody(f"{name}={raw!r} is not a number") from None
+                raise BadBody(f"{name}={raw[:40]!r} is not a number") from None
             try:
                 return checked_count(value, name)
             except ValueError as exc:

@@ -28,6 +28,7 @@ from app.servers.diagnose import network_class, network_message
 from app.servers.transport import DeadlineExceeded, RedirectRefused, ResponseTooLarge, TransportFailure
 
 _STATUS = re.compile(r"^\((\d{3})\)")
+MAX_DETAIL = 2000  # characters of operator detail kept (logs, error events, bundles)
 
 
 class HttpStatus(Exception):
@@ -68,6 +69,8 @@ def translate(
     if isinstance(exc, ExternalServiceError):
         return exc
     detail = redact(f"{what}: {type(exc).__name__}: {exc}", *secrets)
+    if len(detail) > MAX_DETAIL:  # a server's text quoted in an exception can be megabytes long
+        detail = detail[:MAX_DETAIL] + "…"
     if isinstance(exc, DeadlineExceeded):
         return ServerUnreachable(
             service,

@@ -128,3 +128,15 @@ def _timed(fn) -> float:  # type: ignore[no-untyped-def]
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def test_a_megabyte_of_server_text_is_not_copied_into_the_error() -> None:
+    from app.servers.translate import translate
+
+    body = _plex('<Track ratingKey="1"/>', total="x" * MB)
+    with pytest.raises(BadBody) as info:
+        plex_parse.tracks_page_from_bytes(body)
+    err = translate(info.value, "Den", "listing tracks")
+    assert len(err.detail) < 2100 and len(err.display()) < 1000
+    huge = translate(ValueError("y" * MB), "Den", "listing tracks")
+    assert len(huge.detail) <= 2001
