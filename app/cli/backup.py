@@ -8,7 +8,7 @@ import argparse
 from datetime import datetime
 from pathlib import Path
 
-from app.cli.render import print_json
+from app.cli.render import print_json, with_json
 from app.core.models import Backup
 from app.services.context import AppContext
 from app.storage.backups import list_backups, restore_backup
@@ -61,18 +61,12 @@ def cmd_backup_restore(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    def with_json(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sp.add_argument("--json", action="store_true", help="stable JSON output (see docs/CLI.md)")
-        return sp
-
     backup = sub.add_parser("backup", help="back up the cache file, list backups, restore one")
     bsub = backup.add_subparsers(dest="backup_command", metavar="ACTION", required=True)
-    with_json(bsub.add_parser("create", help="make a backup now")).set_defaults(handler=cmd_backup_create)
-    with_json(bsub.add_parser("list", help="backups, newest first")).set_defaults(
-        sync_handler=cmd_backup_list
-    )
+    with_json(bsub.add_parser("create", help="make a backup now")).set_defaults(in_context=cmd_backup_create)
+    with_json(bsub.add_parser("list", help="backups, newest first")).set_defaults(standalone=cmd_backup_list)
     restore = with_json(
         bsub.add_parser("restore", help="replace the cache with a backup (Zondarr must be closed everywhere)")
     )
     restore.add_argument("backup", metavar="NAME|PATH", help="a name from `backup list`, or a backup file")
-    restore.set_defaults(sync_handler=cmd_backup_restore)
+    restore.set_defaults(standalone=cmd_backup_restore)

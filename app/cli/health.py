@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from app.cli.args import LIMIT, int_in
-from app.cli.render import format_time, print_json, term
+from app.cli.render import format_time, print_json, term, with_json
 from app.core.errors import NotFoundError, ValidationError, ZondarrError
 from app.core.health import REMEDIES, TITLES, Outcome, failure_class_of
 from app.services.context import AppContext
@@ -132,22 +132,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="acknowledge an incident (with --note)",
     )
     h.add_argument("--note", default="", help="note for --ack")
-    h.add_argument("--json", action="store_true", help="stable JSON output (see docs/CLI.md)")
-    h.set_defaults(handler=cmd_health)
+    with_json(h)
+    h.set_defaults(in_context=cmd_health)
 
     d = sub.add_parser("diagnose", help="run the diagnostics scenarios; optionally export a redacted bundle")
     d.add_argument("--server", action="append", metavar="NAME", help="only this server (repeatable)")
     d.add_argument("--bundle", metavar="FILE.zip", help="write a redacted diagnostics bundle")
-    d.add_argument("--json", action="store_true", help="stable JSON output (see docs/CLI.md)")
-    d.set_defaults(handler=cmd_diagnose)
+    with_json(d)
+    d.set_defaults(in_context=cmd_diagnose)
 
     e = sub.add_parser("errors", help="recorded errors; --id shows the operator detail of one reference")
     e.add_argument("--id", metavar="CID", help="correlation id (the 'ref' shown with an error)")
     e.add_argument("--search", help="text or reference prefix to look for")
     e.add_argument("--limit", type=LIMIT, default=50)
     e.add_argument("--verbose", "-v", action="store_true", help="show operator detail for every error")
-    e.add_argument("--json", action="store_true", help="stable JSON output (see docs/CLI.md)")
-    e.set_defaults(handler=cmd_errors)
+    with_json(e)
+    e.set_defaults(in_context=cmd_errors)
 
 
 def main_stderr(text: str) -> None:

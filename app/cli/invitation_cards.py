@@ -1,7 +1,7 @@
 """Command line for handing over invitations: ``invite card CODE --out FILE.png|FILE.html`` and
 ``invite public-address SERVER [ADDRESS | --clear]`` (the address invitees type, shown on cards).
 
-``register(invite_subparsers, with_json)`` is called by ``app.cli.people`` while it builds the ``invite`` group.
+``register(invite_subparsers)`` is called by ``app.cli.people`` while it builds the ``invite`` group.
 The PNG is painted with QtGui under a QGuiApplication on the offscreen platform, so it works without a display.
 Main thread; exit codes as the other commands (DESIGN §6).
 """
@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
 from pathlib import Path
 
-from app.cli.render import print_json
+from app.cli.render import print_json, with_json
 from app.core.errors import ConfigurationError, ValidationError
 from app.services.context import AppContext
 from app.services.invite_card import InviteCard, InviteCardService, card_html
@@ -82,20 +81,17 @@ async def cmd_invite_public_address(ctx: AppContext, args: argparse.Namespace) -
     return EXIT_OK
 
 
-def register(
-    isub: argparse._SubParsersAction[argparse.ArgumentParser],
-    with_json: Callable[[argparse.ArgumentParser], argparse.ArgumentParser],
-) -> None:
+def register(isub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     card = with_json(
         isub.add_parser("card", help="write an invitation's card (QR code, steps) as PNG or HTML")
     )
     card.add_argument("code")
     card.add_argument("--out", required=True, metavar="FILE.png|FILE.html")
-    card.set_defaults(handler=cmd_invite_card)
+    card.set_defaults(in_context=cmd_invite_card)
     address = with_json(
         isub.add_parser("public-address", help="the address invitees type for a server (shown on cards)")
     )
     address.add_argument("server", metavar="SERVER")
     address.add_argument("address", nargs="?", metavar="ADDRESS", help="e.g. https://media.example.org")
     address.add_argument("--clear", action="store_true", help="cards show the server's stored URL again")
-    address.set_defaults(handler=cmd_invite_public_address)
+    address.set_defaults(in_context=cmd_invite_public_address)

@@ -27,6 +27,7 @@ from app.cli.render import (
     print_json,
     server_json,
     term,
+    with_json,
     write_tracks_json,
     write_tracks_text,
 )
@@ -264,11 +265,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="start in the tray without showing the window (how start at login opens Zondarr)",
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-
-    def with_json(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sp.add_argument("--json", action="store_true", help="stable JSON output (see docs/CLI.md)")
-        return sp
-
     server = sub.add_parser("server", help="add, list, test or remove servers")
     ssub = server.add_subparsers(dest="server_command", metavar="ACTION", required=True)
     add = with_json(ssub.add_parser("add", help="test a server and add it"))
@@ -289,15 +285,15 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--username", help="Jellyfin user (with --password-stdin)")
     add.add_argument("--password-stdin", action="store_true", help="read the Jellyfin password from stdin")
     add_sign_in_arguments(add)
-    add.set_defaults(handler=cmd_server_add)
-    with_json(ssub.add_parser("list", help="list servers")).set_defaults(handler=cmd_server_list)
+    add.set_defaults(in_context=cmd_server_add)
+    with_json(ssub.add_parser("list", help="list servers")).set_defaults(in_context=cmd_server_list)
     test = with_json(ssub.add_parser("test", help="test a server's connection"))
     test.add_argument("name")
-    test.set_defaults(handler=cmd_server_test)
+    test.set_defaults(in_context=cmd_server_test)
     rm = with_json(ssub.add_parser("remove", help="remove a server and its cached data"))
     rm.add_argument("name")
-    rm.set_defaults(handler=cmd_server_remove)
-    register_server_signin(ssub, with_json)
+    rm.set_defaults(in_context=cmd_server_remove)
+    register_server_signin(ssub)
 
     sync = with_json(sub.add_parser("sync", help="refresh the cache from servers (progress on stderr)"))
     sync.add_argument("names", nargs="*", metavar="NAME")
@@ -306,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="apply a listing even when it removes more than max_removal_pct of a library or of the users",
     )
-    sync.set_defaults(handler=cmd_sync)
+    sync.set_defaults(in_context=cmd_sync)
 
     tracks = sub.add_parser("tracks", help="query cached tracks")
     tracks.add_argument("--server")
@@ -324,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = tracks.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--csv", action="store_true")
-    tracks.set_defaults(handler=cmd_tracks)
+    tracks.set_defaults(in_context=cmd_tracks)
 
     users = with_json(sub.add_parser("users", help="list cached users"))
     users.add_argument("--server")
@@ -335,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="only accounts whose last activity is older than N days (unknown activity is left out)",
     )
-    users.set_defaults(handler=cmd_users)
+    users.set_defaults(in_context=cmd_users)
 
     st = with_json(sub.add_parser("settings", help="show or change settings stored in the cache"))
     stsub = st.add_subparsers(dest="settings_command", metavar="ACTION")
@@ -345,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     st_set.add_argument("value")
     st_unset = stsub.add_parser("unset", help="forget a stored setting")
     st_unset.add_argument("name")
-    st.set_defaults(handler=cmd_settings)
+    st.set_defaults(in_context=cmd_settings)
 
     demo = with_json(
         sub.add_parser("demo", help="headless demo: start demo servers, add them, sync, summarise")
@@ -353,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--tracks", type=int_in(1, 1_000_000, "--tracks"), default=20_000, help="tracks per demo server"
     )
-    demo.set_defaults(sync_handler=cmd_demo)
+    demo.set_defaults(standalone=cmd_demo)
 
     ds = sub.add_parser("demo-server", help="run a demo Plex or Jellyfin server on loopback")
     ds.add_argument("--kind", choices=["plex", "jellyfin"], required=True)
@@ -365,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--token-stdin", action="store_true", help="read the token / API key from stdin")
     ds.add_argument("--seed", type=int_in(0, 2**63 - 1, "--seed"), default=1)
     ds.add_argument("--faults", default="", help="fault spec, e.g. 'tracks:500@7;any:latency=0.05'")
-    ds.set_defaults(sync_handler=cmd_demo_server)
+    ds.set_defaults(standalone=cmd_demo_server)
     register_health(sub)  # health, diagnose, errors (app/cli_health.py)
     register_people(sub)  # invite, users enable|disable|delete, identity, tasks (app/cli_people.py)
     register_backup(sub)  # backup create|list|restore (app/cli/backup.py)
@@ -386,8 +382,8 @@ def main(argv: Sequence[str] | None = None, open_window: OpenWindow | None = Non
         return open_window(data_dir, demo=args.demo, self_test=args.self_test, hidden=args.hidden)
     try:
         try:
-            if hasattr(args, "sync_handler"):
-                return int(args.sync_handler(args))
+            if hasattr(args, "standalone"):  # runs on its own: no cache is opened for it
+                return int(args.standalone(args))
             return _run(args)
         except ValidationError as err:
             _report(err, args)
@@ -435,11 +431,11 @@ def _run(args: argparse.Namespace) -> int:
     ctx = build_context(data_dir)
     freeze_long_lived()  # start-up is done: full collections during a sync skip it (app/process.py)
     try:
-        handler: Callable[[AppContext, argparse.Namespace], Coroutine[Any, Any, int]] = args.handler
+        command: Callable[[AppContext, argparse.Namespace], Coroutine[Any, Any, int]] = args.in_context
         try:
             for name in _named_servers(args):  # every --server/SERVER argument names a server, or exit 2
                 known_server(ctx, name)
-            return asyncio.run(handler(ctx, args))
+            return asyncio.run(command(ctx, args))
         except ZondarrError as err:
             record_cli_error(ctx, err)  # the error event behind the reference main() prints
             raise

@@ -1,5 +1,5 @@
 """Command line for people: ``invite``, ``users enable|disable|delete|sync|discrepancies|exclude``,
-``identity`` and ``tasks``. ``register(subparsers)`` is called by ``app.cli.build_parser``; handlers are
+``identity`` and ``tasks``. ``register(subparsers)`` is called by ``app.cli.build_parser``; commands are
 coroutines taking (AppContext, args) like the other commands. Exit codes (DESIGN §6): 0 success, 1 failure,
 2 usage error, 3 partial success. Secrets (passwords) come from stdin only.
 """
@@ -16,7 +16,7 @@ from app.cli.invitation_cards import register as register_card_commands
 from app.cli.people_outcomes import EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, _exit_for, _print_outcomes
 from app.cli.people_time import register as register_time_commands
 from app.cli.people_time import restriction_options, restrictions_of
-from app.cli.render import format_time, print_json, term
+from app.cli.render import format_time, print_json, term, with_json
 from app.core.errors import ValidationError, register_secret
 from app.core.validate import MAX_DAYS, MAX_USES
 from app.services.context import AppContext
@@ -302,11 +302,6 @@ async def cmd_tasks(ctx: AppContext, args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Adds the people commands to the main parser's subcommands (``users`` must exist already: its listing
     stays the default; the actions become sub-commands of it)."""
-
-    def with_json(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sp.add_argument("--json", action="store_true", help="stable JSON output (see docs/CLI.md)")
-        return sp
-
     inv = sub.add_parser("invite", help="create, list, disable, delete and redeem invitations")
     isub = inv.add_subparsers(dest="invite_command", metavar="ACTION", required=True)
     create = with_json(isub.add_parser("create", help="create an invitation and print its code"))
@@ -333,19 +328,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     create.add_argument("--note", metavar="TEXT", type=name_of("The note"))
     restriction_options(create)
-    create.set_defaults(handler=cmd_invite_create)
-    with_json(isub.add_parser("list", help="invitations with status")).set_defaults(handler=cmd_invite_list)
+    create.set_defaults(in_context=cmd_invite_create)
+    with_json(isub.add_parser("list", help="invitations with status")).set_defaults(
+        in_context=cmd_invite_list
+    )
     for action, text in (("disable", "disable"), ("enable", "enable again"), ("delete", "delete")):
         sp = with_json(isub.add_parser(action, help=f"{text} an invitation"))
         sp.add_argument("code")
-        sp.set_defaults(handler=cmd_invite_state)
+        sp.set_defaults(in_context=cmd_invite_state)
     check = with_json(
         isub.add_parser("check", help="validate a code and pre-flight its servers (creates nothing)")
     )
     check.add_argument("code")
     check.add_argument("--username", required=True)
     check.add_argument("--email")
-    check.set_defaults(handler=cmd_invite_check)
+    check.set_defaults(in_context=cmd_invite_check)
     redeem = with_json(isub.add_parser("redeem", help="create the invitee's account on every target server"))
     redeem.add_argument("code")
     redeem.add_argument("--username", required=True, help="new username (Plex: plex.tv username or email)")
@@ -353,8 +350,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     redeem.add_argument(
         "--password-stdin", action="store_true", help="read the password (Jellyfin) from stdin"
     )
-    redeem.set_defaults(handler=cmd_invite_redeem)
-    register_card_commands(isub, with_json)
+    redeem.set_defaults(in_context=cmd_invite_redeem)
+    register_card_commands(isub)
 
     users = sub.choices["users"]
     usub = users.add_subparsers(dest="users_command", metavar="ACTION")
@@ -362,35 +359,35 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         sp = with_json(usub.add_parser(action, help=f"{action} accounts on one server"))
         sp.add_argument("--server", required=True, metavar="NAME")
         sp.add_argument("names", nargs="+", metavar="USER", help="username or id")
-        sp.set_defaults(handler=cmd_users_action)
+        sp.set_defaults(in_context=cmd_users_action)
     us = with_json(usub.add_parser("sync", help="re-read users from servers (all enabled ones by default)"))
     us.add_argument("names", nargs="*", metavar="NAME")
-    us.set_defaults(handler=cmd_users_sync)
+    us.set_defaults(in_context=cmd_users_sync)
     ud = with_json(usub.add_parser("discrepancies", help="orphaned and stale accounts of a server"))
     ud.add_argument("--server", required=True, metavar="NAME")
-    ud.set_defaults(handler=cmd_users_discrepancies)
+    ud.set_defaults(in_context=cmd_users_discrepancies)
     ux = with_json(usub.add_parser("exclude", help="never import these accounts again"))
     ux.add_argument("--server", required=True, metavar="NAME")
     ux.add_argument("names", nargs="+", metavar="USER")
-    ux.set_defaults(handler=cmd_users_exclude)
-    register_device_commands(usub, with_json)
+    ux.set_defaults(in_context=cmd_users_exclude)
+    register_device_commands(usub)
 
     ident = sub.add_parser("identity", help="people and their accounts across servers")
     idsub = ident.add_subparsers(dest="identity_command", metavar="ACTION", required=True)
     il = with_json(idsub.add_parser("list", help="identities (with --suggest: proposed links)"))
     il.add_argument("--suggest", action="store_true")
-    il.set_defaults(handler=cmd_identity_list)
+    il.set_defaults(in_context=cmd_identity_list)
     link = with_json(idsub.add_parser("link", help="link accounts to a person (created if new)"))
     link.add_argument("name", type=name_of("The person's name"))
     link.add_argument("accounts", nargs="+", metavar="SERVER:USER")
     link.add_argument("--email")
-    link.set_defaults(handler=cmd_identity_link)
+    link.set_defaults(in_context=cmd_identity_link)
     unlink = with_json(idsub.add_parser("unlink", help="unlink accounts"))
     unlink.add_argument("accounts", nargs="+", metavar="SERVER:USER")
-    unlink.set_defaults(handler=cmd_identity_link)
+    unlink.set_defaults(in_context=cmd_identity_link)
     show = with_json(idsub.add_parser("show", help="server × library access of a person"))
     show.add_argument("name")
-    show.set_defaults(handler=cmd_identity_show)
+    show.set_defaults(in_context=cmd_identity_show)
     for action in ("enable", "disable", "delete"):
         sp = with_json(idsub.add_parser(action, help=f"{action} every account of a person"))
         sp.add_argument("name")
@@ -398,15 +395,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             sp.add_argument(
                 "--with-accounts", action="store_true", help="delete the accounts on their servers"
             )
-        sp.set_defaults(handler=cmd_identity_act)
+        sp.set_defaults(in_context=cmd_identity_act)
 
-    register_time_commands(usub, idsub, with_json)
+    register_time_commands(usub, idsub)
 
     tasks = sub.add_parser("tasks", help="background tasks")
     tsub = tasks.add_subparsers(dest="tasks_command", metavar="ACTION", required=True)
     with_json(tsub.add_parser("list", help="interval, next run and last result")).set_defaults(
-        handler=cmd_tasks
+        in_context=cmd_tasks
     )
     run = with_json(tsub.add_parser("run", help="run a task now"))
     run.add_argument("name")
-    run.set_defaults(handler=cmd_tasks)
+    run.set_defaults(in_context=cmd_tasks)

@@ -1,24 +1,22 @@
 """Command line for people over time: ``users access|expire|history``, ``identity access|expire|history``.
-``register(users_sub, identity_sub, with_json)`` is called by ``app.cli.people.register``. Exit codes as for the
+``register(users_sub, identity_sub)`` is called by ``app.cli.people.register``. Exit codes as for the
 other user actions: 0 every account done, 1 none, 3 some (per-account results in ``--json``).
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 from app.cli.args import int_in
 from app.cli.people_outcomes import _exit_for, _print_outcomes
-from app.cli.render import format_time, print_json, term
+from app.cli.render import format_time, print_json, term, with_json
 from app.core.errors import ValidationError
 from app.core.models import AccountEvent, Restrictions
 from app.core.validate import MAX_DAYS
 from app.services.context import AppContext
 from app.services.expiry import ExpiryChange
-
-WithJson = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
 
 
 def _change(args: argparse.Namespace) -> ExpiryChange:
@@ -145,7 +143,6 @@ def _limit(sp: argparse.ArgumentParser) -> None:
 def register(
     usub: argparse._SubParsersAction[argparse.ArgumentParser],
     idsub: argparse._SubParsersAction[argparse.ArgumentParser],
-    with_json: WithJson,
 ) -> None:
     ua = with_json(usub.add_parser("access", help="set the libraries of accounts on one server"))
     ua.add_argument("--server", required=True, metavar="NAME")
@@ -154,39 +151,39 @@ def register(
     which.add_argument("--library", action="append", metavar="LIB", help="library title or key (repeat)")
     which.add_argument("--all-libraries", action="store_true", help="every library, present and future")
     which.add_argument("--no-libraries", action="store_true", help="no library at all")
-    ua.set_defaults(handler=cmd_users_access)
+    ua.set_defaults(in_context=cmd_users_access)
 
     ue = with_json(usub.add_parser("expire", help="set, extend or clear the expiry of accounts"))
     ue.add_argument("--server", required=True, metavar="NAME")
     ue.add_argument("names", nargs="+", metavar="USER", help="username or id")
     _expiry_options(ue)
-    ue.set_defaults(handler=cmd_users_expire)
+    ue.set_defaults(in_context=cmd_users_expire)
 
     ur = with_json(usub.add_parser("restrict", help="sessions, downloads and remote access of accounts"))
     ur.add_argument("--server", required=True, metavar="NAME")
     ur.add_argument("names", nargs="+", metavar="USER", help="username or id")
     restriction_options(ur)
-    ur.set_defaults(handler=cmd_users_restrict)
+    ur.set_defaults(in_context=cmd_users_restrict)
 
     uh = with_json(usub.add_parser("history", help="what Zondarr did to accounts, newest first"))
     uh.add_argument("--server", metavar="NAME")
     uh.add_argument("name", nargs="?", metavar="USER")
     _limit(uh)
-    uh.set_defaults(handler=cmd_users_history)
+    uh.set_defaults(in_context=cmd_users_history)
 
     ia = with_json(idsub.add_parser("access", help="set a person's libraries per server"))
     ia.add_argument("name")
     ia.add_argument(
         "libraries", nargs="+", metavar="SERVER:LIB", help="LIB = title or key; SERVER:* every, SERVER:- none"
     )
-    ia.set_defaults(handler=cmd_identity_access)
+    ia.set_defaults(in_context=cmd_identity_access)
 
     ie = with_json(idsub.add_parser("expire", help="set, extend or clear the expiry of a person's accounts"))
     ie.add_argument("name")
     _expiry_options(ie)
-    ie.set_defaults(handler=cmd_identity_expire)
+    ie.set_defaults(in_context=cmd_identity_expire)
 
     ih = with_json(idsub.add_parser("history", help="a person's timeline, newest first"))
     ih.add_argument("name")
     _limit(ih)
-    ih.set_defaults(handler=cmd_identity_history)
+    ih.set_defaults(in_context=cmd_identity_history)

@@ -7,6 +7,7 @@ characters are printed as escapes, so a name cannot move the cursor, recolour th
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -141,3 +142,9 @@ class ProgressPrinter:
         if self._tty:
             self._out.write("\n")
             self._out.flush()
+
+
+def with_json(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Adds ``--json`` (stable JSON output on stdout, see docs/CLI.md) to a command's parser; returns the parser."""
+    parser.add_argument("--json", action="store_true", help="stable JSON output (see docs/CLI.md)")
+    return parser

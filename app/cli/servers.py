@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
 from typing import Any
 
-from app.cli.render import print_json, server_json, term
+from app.cli.render import print_json, server_json, term, with_json
 from app.core.errors import ConfigurationError, ServerUnreachable, ValidationError
 from app.core.models import ServerKind
 from app.core.signin import ChosenConnection, PlexResource, not_admin_note
@@ -40,7 +39,7 @@ def add_arguments(add: argparse.ArgumentParser) -> None:
     )
 
 
-def register(ssub: Any, with_json: Callable[[argparse.ArgumentParser], argparse.ArgumentParser]) -> None:
+def register(ssub: Any) -> None:
     """Adds ``server discover`` to the ``server`` sub-commands."""
     disc = with_json(
         ssub.add_parser(
@@ -49,11 +48,11 @@ def register(ssub: Any, with_json: Callable[[argparse.ArgumentParser], argparse.
     )
     disc.add_argument("--kind", choices=[k.value for k in ServerKind], default="plex")
     disc.add_argument("--token-stdin", action="store_true", help="Plex: read an account token from stdin")
-    disc.set_defaults(handler=cmd_server_discover)
+    disc.set_defaults(in_context=cmd_server_discover)
     key = with_json(ssub.add_parser("api-key", help="Jellyfin: create or revoke Zondarr's API key"))
     key.add_argument("action", choices=["create", "revoke"])
     key.add_argument("name")
-    key.set_defaults(handler=cmd_server_api_key)
+    key.set_defaults(in_context=cmd_server_api_key)
 
 
 def _signin(ctx: AppContext) -> PlexSignInService:
