@@ -13,6 +13,7 @@ from datetime import datetime
 from app.cli.args import days_up_to, int_in, name_of
 from app.cli.devices import register as register_device_commands
 from app.cli.invitation_cards import register as register_card_commands
+from app.cli.pending_invites import register as register_pending_invite_commands
 from app.cli.people_outcomes import EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, _exit_for, _print_outcomes
 from app.cli.people_time import register as register_time_commands
 from app.cli.people_time import restriction_options, restrictions_of
@@ -119,7 +120,9 @@ async def cmd_invite_check(ctx: AppContext, args: argparse.Namespace) -> int:
         else:
             print(text)
         return EXIT_FAILURE
-    outcomes = await service.preflight(args.code, args.username, args.email, None)
+    outcomes = await service.preflight(
+        args.code, args.username, args.email, None, quick_connect=args.quick_connect
+    )
     _print_outcomes(outcomes, args.json, {"code": inv.code})
     return _exit_for(outcomes) if all(o.ok for o in outcomes) else EXIT_FAILURE
 
@@ -127,7 +130,9 @@ async def cmd_invite_check(ctx: AppContext, args: argparse.Namespace) -> int:
 async def cmd_invite_redeem(ctx: AppContext, args: argparse.Namespace) -> int:
     """Exit 0 only when every target server has the account; otherwise 1 with the reason."""
     password = _read_password(args.password_stdin)
-    result = await ctx.people.invitations.redeem(args.code, args.username, args.email, password)
+    result = await ctx.people.invitations.redeem(
+        args.code, args.username, args.email, password, quick_connect=args.quick_connect
+    )
     if args.json:
         print_json(result.to_json())
     else:
@@ -342,6 +347,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check.add_argument("code")
     check.add_argument("--username", required=True)
     check.add_argument("--email")
+    check.add_argument(
+        "--quick-connect",
+        action="store_true",
+        help="Jellyfin: no password; the person signs in their devices with Quick Connect codes",
+    )
     check.set_defaults(in_context=cmd_invite_check)
     redeem = with_json(isub.add_parser("redeem", help="create the invitee's account on every target server"))
     redeem.add_argument("code")
@@ -349,6 +359,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     redeem.add_argument("--email")
     redeem.add_argument(
         "--password-stdin", action="store_true", help="read the password (Jellyfin) from stdin"
+    )
+    redeem.add_argument(
+        "--quick-connect",
+        action="store_true",
+        help="Jellyfin: no password; the person signs in their devices with Quick Connect codes",
     )
     redeem.set_defaults(in_context=cmd_invite_redeem)
     register_card_commands(isub)
@@ -371,6 +386,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ux.add_argument("names", nargs="+", metavar="USER")
     ux.set_defaults(in_context=cmd_users_exclude)
     register_device_commands(usub)
+    register_pending_invite_commands(usub)
 
     ident = sub.add_parser("identity", help="people and their accounts across servers")
     idsub = ident.add_subparsers(dest="identity_command", metavar="ACTION", required=True)

@@ -38,6 +38,7 @@ class Capability(StrEnum):
     MAX_SESSIONS = "max_sessions"  # Restrictions.max_sessions
     ALLOW_DOWNLOADS = "allow_downloads"  # Restrictions.allow_downloads
     REMOTE_ACCESS = "remote_access"  # Restrictions.allow_remote
+    PENDING_INVITES = "pending_invites"  # new accounts are invitations pending until accepted (plex.tv)
     SIGN_IN_DEVICE = "sign_in_device"  # approve a device's Quick Connect code as an account (Jellyfin)
 
 
@@ -231,6 +232,7 @@ class RemoteUser:
     is_disabled: bool = False
     library_keys: tuple[str, ...] | None = None  # None = all libraries
     last_active_at: float | None = None  # Jellyfin LastActivityDate, Plex lastSeenAt; None = unknown
+    pending_since: float | None = None  # Plex: invited on plex.tv at this time, not accepted yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +251,7 @@ class User:
     seen_at: float | None = None
     last_active_at: float | None = None  # as the server reported it at the last users sync; None = unknown
     expires_at: float | None = None  # when Zondarr disables the account (None = never)
+    pending_since: float | None = None  # Plex: the plex.tv invitation is not accepted yet (invited then)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -260,6 +263,7 @@ class User:
             "is_disabled": self.is_disabled,
             "last_active_at": self.last_active_at,
             "expires_at": self.expires_at,
+            "pending_since": self.pending_since,
         }
 
 
@@ -514,6 +518,8 @@ class AccountAction(StrEnum):
     DELETED = "deleted"
     REMINDER = "reminder sent"
     RESTRICTIONS = "restrictions set"
+    INVITE_RESENT = "invitation sent again"
+    INVITE_CANCELLED = "invitation cancelled"
 
 
 class Trigger(StrEnum):

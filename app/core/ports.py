@@ -149,6 +149,21 @@ class MediaServerClient(Protocol):
 
 
 @runtime_checkable
+class PendingInvites(Protocol):
+    """A client whose new accounts are invitations pending until accepted (Plex: plex.tv shares). Blocking;
+    call through the runner's ``net`` pool."""
+
+    def resend_invite(self, remote_id: str) -> None:
+        """Sends the pending invitation of ``remote_id`` again. Raises NotFoundError (nothing pending),
+        ValidationError (accepted meanwhile), ExternalServiceError."""
+        ...
+
+    def sharing_allowed(self) -> bool:
+        """False when the server's account may not invite anyone yet (plex.tv: e-mail not verified)."""
+        ...
+
+
+@runtime_checkable
 class DeviceSignIn(Protocol):
     """A client that can sign in someone's device as one of its accounts (Capability.SIGN_IN_DEVICE; Jellyfin's
     Quick Connect). Blocking; call through the runner's ``net`` pool."""

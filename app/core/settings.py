@@ -24,6 +24,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "user_sync_interval_s": (10, 7 * 86400),
     "heartbeat_interval_s": (5, 86400),
     "delete_after_days": (0, 3650),
+    "pending_invite_days": (1, 3650),
     "smtp_port": (1, 65535),
     "smtp_timeout_s": (1, 120),
     "webhook_timeout_s": (1, 60),
@@ -63,6 +64,7 @@ class Settings:
     # people over time: what the expire-accounts task does when an account's expiry date has come
     expiry_action: str = "disable"  # disable | disable-then-delete
     delete_after_days: int = 30  # grace period between disabling and deleting (disable-then-delete)
+    pending_invite_days: int = 30  # Plex invitations pending longer are offered for cancelling
     auto_delete_expired: bool = False  # False: deletions wait for the admin's confirmation
     expiry_reminder_days: str = "7,1"  # days before expiry at which reminders go out ("" = none)
     reminder_template: str = DEFAULT_REMINDER_TEMPLATE  # {name} {server} {date} {note}

@@ -59,6 +59,8 @@ class DemoContext:
     # tests set it to stage inactive accounts; absent = a deterministic time from the account's index
     activity: dict[str, float] = field(default_factory=dict)
     last_share_id: int = 0  # plex.tv never reuses an id, even after a share is removed
+    invitee_ids: dict[str, int] = field(default_factory=dict)  # plex.tv ids of invited addresses
+    account_confirmed: bool = True  # plex.tv: the owner's e-mail is verified (sharing needs it)
     lock: threading.RLock = field(default_factory=threading.RLock)
     pin_approve_after_polls: int = 0  # demo plex.tv: approve a sign-in PIN by itself after this many polls
 

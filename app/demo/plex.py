@@ -16,7 +16,7 @@ from html import escape
 from app.demo import control
 from app.demo.context import PLEX_VERSION, DemoContext
 from app.demo.library import PLEX_ALBUM_BASE, PLEX_ARTIST_BASE, PLEX_TRACK_BASE, DemoAlbum
-from app.demo.plextv import PlexTv
+from app.demo.plextv import INVITES_PATH, PlexTv
 from app.demo.plextv_signin import PIN_CONTROL_PATH
 from app.demo.transport import Reply, Request, Routed, page_index
 
@@ -78,6 +78,8 @@ class PlexApp:
         ok = self.authorized(request)
         if path == PIN_CONTROL_PATH:
             return Routed(lambda e, i: self.plextv.signin.control(request), authorized=ok)
+        if path == INVITES_PATH:
+            return Routed(lambda e, i: self.plextv.invite_control(request), authorized=ok)
         if path == control.PATH:
             return Routed(lambda e, i: control.handle(self.ctx.edits, request), authorized=ok)
         if request.method != "GET":

@@ -6,14 +6,19 @@ Shares live in memory (``DemoContext.shares``) and change under ``ctx.lock``. Ha
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from html import escape
 from urllib.parse import parse_qsl
 
 from app.demo.context import PLEX_VERSION, DemoContext, PlexShare
+from app.demo.control import is_loopback
+from app.demo.library import DemoUser
 from app.demo.plextv_signin import PlexTvSignIn
 from app.demo.transport import Reply, Request, Routed
+
+INVITES_PATH = "/zondarr-demo/invites"  # tests and demo mode accept or decline pending invites here
 
 _HEAD = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 _SECTION_ID_BASE = 500_000  # plex.tv-wide section ids differ from PMS section keys
@@ -92,7 +97,7 @@ class PlexTv:
         return _xml(
             f'<user id="{owner.plex_id}" uuid="{self.ctx.library.hex_id("owner-uuid", 0)[:16]}" username="{_x(owner.username)}" '
             f'title="{_x(owner.username)}" email="{_x(owner.email or "")}" friendlyName="{_x(owner.username)}" locale="" '
-            f'confirmed="1" joinedAt="1500000000" emailOnlyAuth="0" hasPassword="1" protected="0" '
+            f'confirmed="{int(self.ctx.account_confirmed)}" joinedAt="1500000000" emailOnlyAuth="0" hasPassword="1" protected="0" '
             f'thumb="https://plex.tv/users/{owner.plex_id}/avatar" authToken="{_x(token or self.ctx.token)}" '
             f'mailingListStatus="unsubscribed" mailingListActive="0" scrobbleTypes="" country="US" '
             f'subscriptionDescription="" restricted="0" anonymous="" home="1" guest="0" homeSize="{len(self.ctx.users)}" '
@@ -117,6 +122,38 @@ class PlexTv:
             '<errors><error code="1001" message="User could not be authenticated" status="401"/></errors>',
             401,
         )
+
+    def invite_control(self, request: Request) -> Reply:
+        """``POST /zondarr-demo/invites {"op": "accept"|"decline", "who": email or username}``: what the invitee
+        does with the e-mail from Plex (loopback callers holding the token). Accepting makes a pending share a friend's."""
+        if request.method != "POST" or not is_loopback(request.client):
+            return Reply(403, b'{"error": "loopback POSTs only"}', "application/json")
+        try:
+            body = json.loads(request.body or b"{}")
+            op, who = str(body["op"]), str(body["who"]).strip().lower()
+        except (ValueError, KeyError, TypeError):
+            return Reply(400, b'{"error": "bad body"}', "application/json")
+        ctx = self.ctx
+        with ctx.lock:
+            share = next(
+                (s for s in ctx.shares if s.pending and who in (s.email.lower(), s.username.lower())), None
+            )
+            if share is None or op not in ("accept", "decline"):
+                return Reply(404, b'{"error": "no pending invite"}', "application/json")
+            if op == "decline":
+                ctx.shares.remove(share)
+            else:
+                name = share.username or share.email.split("@")[0]
+                if not any(u.plex_id == share.user_id for u in ctx.users):
+                    index = max(u.index for u in ctx.users) + 1
+                    hex_id = ctx.library.hex_id("accepted-user", index)
+                    ctx.users.append(
+                        DemoUser(
+                            index, name, share.email or None, share.user_id, hex_id, False, False, False, None
+                        )
+                    )
+                ctx.shares[ctx.shares.index(share)] = dataclasses.replace(share, pending=False, username=name)
+        return Reply(200, json.dumps({"user_id": share.user_id}).encode(), "application/json")
 
     def _users(self, empty: bool) -> Reply:
         ctx = self.ctx
@@ -233,9 +270,12 @@ class PlexTv:
             share_id = self.ctx.last_share_id = (
                 max([s.id for s in self.ctx.shares] + [self.ctx.last_share_id]) + 1
             )
+            # plex.tv keeps one id per invited address, however often it is invited
             user_id = (
-                friend.plex_id if friend else 7_000_000 + share_id
-            )  # plex.tv assigns ids to new accounts
+                friend.plex_id
+                if friend
+                else self.ctx.invitee_ids.setdefault(who.lower(), 7_000_000 + share_id)
+            )
             username = friend.username if friend else ("" if "@" in who else who)
             email = (friend.email or "") if friend else (who if "@" in who else "")
             section_keys = tuple(chosen.values()) or all_keys

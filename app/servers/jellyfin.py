@@ -139,7 +139,8 @@ class JellyfinClient:
     """A connected Jellyfin server. Build it with :meth:`connect` or :meth:`login`."""
 
     kind = ServerKind.JELLYFIN
-    capabilities = frozenset(Capability)  # every capability, user management included
+    # every capability but pending invitations (a new Jellyfin account exists at once)
+    capabilities = frozenset(Capability) - {Capability.PENDING_INVITES}
     needs_album_pass = False  # audio items carry Genres and ProductionYear themselves
 
     def __init__(

@@ -73,6 +73,7 @@ class PlexClient:
             Capability.CREATE_USER,
             Capability.DELETE_USER,
             Capability.LIBRARY_ACCESS,
+            Capability.PENDING_INVITES,
             Capability.ALLOW_DOWNLOADS,
         }
     )  # no DISABLE_USER/PASSWORD: plex.tv accounts have neither here (services disable by removing shares)
@@ -220,7 +221,8 @@ class PlexClient:
             return plex_parse.albums_page_from_bytes(body, budget)
 
     def users(self) -> list[RemoteUser]:
-        """The owner plus every plex.tv friend/home user this server is shared with.
+        """The owner, every plex.tv friend/home user this server is shared with, and every invitation still
+        pending on plex.tv (``pending_since`` set; its id is the invitee's account id, else their e-mail).
 
         plex.tv failing raises (never a partial list: missing users would look like deletions)."""
         with self._lock, translating(self._name, "listing users on plex.tv", (self._token,)):
@@ -233,12 +235,10 @@ class PlexClient:
                 is_admin=True,
             )
             out = [owner]
-            partial = False
             for user in account.users():
                 share = next((s for s in user.servers if s.machineIdentifier == machine_id), None)
                 if share is None:
                     continue
-                partial = partial or share.allLibraries is False
                 out.append(
                     RemoteUser(
                         remote_id=_id(user.id),
@@ -248,27 +248,42 @@ class PlexClient:
                         last_active_at=_seen(share.lastSeenAt),
                     )
                 )
-            if partial:
-                out = self._with_library_keys(account, out)
-            return out
+            return self._with_shares(account, out)
 
-    def _with_library_keys(self, account: MyPlexAccount, users: list[RemoteUser]) -> list[RemoteUser]:
-        """Fills ``library_keys`` of users shared only some libraries (one ``shared_servers`` request)."""
+    def _with_shares(self, account: MyPlexAccount, users: list[RemoteUser]) -> list[RemoteUser]:
+        """Fills ``library_keys`` of users shared only some libraries and adds the pending invitations, from
+        one ``shared_servers`` request."""
         root = account.query(f"{PLEX_TV}/api/servers/{self._server.machineIdentifier}/shared_servers")
         if not isinstance(root, Element):
             raise BadBody("shared_servers is not XML")
         keys: dict[str, tuple[str, ...]] = {}
+        pending: list[RemoteUser] = []
         for shared in root.iter("SharedServer"):
-            user_id = shared.get("userID")
+            sections = tuple(
+                s.get("key") or s.get("id") or "" for s in shared.iter("Section") if s.get("shared") == "1"
+            )
+            user_id = shared.get("userID") or ""
             if user_id:
-                keys[user_id] = tuple(
-                    s.get("key") or s.get("id") or ""
-                    for s in shared.iter("Section")
-                    if s.get("shared") == "1"
+                keys[user_id] = sections
+            if (shared.get("acceptedAt") or "0") in ("0", ""):
+                email = shared.get("email") or None
+                who = user_id if user_id not in ("", "0") else (email or shared.get("username") or "")
+                if not who:
+                    continue
+                pending.append(
+                    RemoteUser(
+                        remote_id=who,
+                        username=shared.get("username") or email or who,
+                        email=email,
+                        library_keys=None if shared.get("allLibraries") == "1" else sections,
+                        pending_since=_epoch(shared.get("invitedAt")),
+                    )
                 )
-        return [
+        listed = {u.remote_id for u in users}
+        users = [
             u if u.library_keys is None else replace(u, library_keys=keys.get(u.remote_id, ())) for u in users
         ]
+        return users + [p for p in pending if p.remote_id not in listed]
 
     def close(self) -> None:
         self._session.close()
@@ -306,6 +321,16 @@ class PlexClient:
         with self._lock:
             self._users_admin().set_access(remote_id, library_keys)
 
+    def resend_invite(self, remote_id: str) -> None:
+        """Sends a pending plex.tv invitation again (see PlexUserAdmin.resend)."""
+        with self._lock:
+            self._users_admin().resend(remote_id)
+
+    def sharing_allowed(self) -> bool:
+        """Whether plex.tv lets the owner share (their account's e-mail address is verified)."""
+        with self._lock:
+            return self._users_admin().sharing_allowed()
+
     def set_restrictions(self, remote_id: str, restrictions: Restrictions) -> None:
         """Only ``allow_downloads`` (plex.tv "allow sync" of the friend); other fields raise ValidationError."""
         with self._lock:
@@ -322,6 +347,15 @@ _CHANGE_FILTER = {
 def _since(change: Change, since: float) -> str:
     """The query suffix of a "changed since" listing, e.g. ``&updatedAt>>=1700000000`` (whole seconds, down)."""
     return f"&{_CHANGE_FILTER[change]}>>={int(since)}"
+
+
+def _epoch(value: str | None) -> float | None:
+    """An epoch-seconds attribute of plex.tv (absent, 0 or out of range = unknown)."""
+    try:
+        stamp = float(value or 0)
+    except ValueError:
+        return None
+    return stamp if 0 < stamp < 10**11 else None
 
 
 def _id(value: object) -> str:

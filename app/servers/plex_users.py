@@ -161,6 +161,35 @@ class PlexUserAdmin:
                 )
             account.updateFriend(friend, self._mid, allowSync=restrictions.allow_downloads)
 
+    def resend(self, remote_id: str) -> None:
+        """Sends a pending invitation again: plex.tv has no "resend", so the pending share is removed and made
+        again with the same libraries (plex.tv mails the invitee anew). Raises NotFoundError when nothing is
+        pending for ``remote_id``, ValidationError when it was accepted meanwhile."""
+        with calling(self._name, "sending an invitation again on plex.tv", (self._token,)):
+            account = self._account()
+            share = next((s for s in self._shares(account) if self._matches(s, remote_id)), None)
+            if share is None:
+                raise NotFoundError(
+                    f"{self._name}: no invitation for {remote_id} is pending on plex.tv.",
+                    remedy="Sync the server's users, then invite them again if needed.",
+                )
+            if (share.get("acceptedAt") or "0") not in ("0", ""):
+                raise ValidationError(
+                    f"{self._name}: {remote_id} has accepted the invitation already.", remedy=""
+                )
+            who = share.get("email") or share.get("username") or remote_id
+            keys = None
+            if share.get("allLibraries") != "1":
+                keys = [s.get("key") or "" for s in share.iter("Section") if s.get("shared") == "1"]
+            sections = self._sections(keys)
+            self._remove_share(account, share)
+            account.inviteFriend(who, self._mid, sections=sections)
+
+    def sharing_allowed(self) -> bool:
+        """Whether the owner's plex.tv account may share (its e-mail address is verified)."""
+        with calling(self._name, "reading the plex.tv account", (self._token,)):
+            return bool(self._account().confirmed)
+
     def delete(self, remote_id: str) -> None:
         """Removes this server's share (or pending invitation); a friend left without any server of the owner
         is removed as a friend too. Raises NotFoundError when there is nothing to remove."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from app.core import validate
-from app.core.errors import NotFoundError, ValidationError, ZondarrError
+from app.core.errors import NotFoundError, ValidationError, ZondarrError, register_secret
 from app.core.models import (
     AccountAction,
     AccountEvent,
@@ -36,11 +36,13 @@ from app.core.models import (
 from app.core.ports import (
     AccountStore,
     Clock,
+    DeviceSignIn,
     ExpiryStore,
     HistoryStore,
     IdentityStore,
     InvitationStore,
     MediaServerClient,
+    PendingInvites,
     ServerStore,
     TrackStore,
 )
@@ -231,26 +233,40 @@ class InvitationService:
         return inv, invitation_refusal(inv, self._clock())
 
     async def preflight(
-        self, code: str, username: str, email: str | None = None, password: str | None = None
+        self,
+        code: str,
+        username: str,
+        email: str | None = None,
+        password: str | None = None,
+        *,
+        quick_connect: bool = False,
     ) -> list[Outcome]:
-        """Per target server: reachable, able to create accounts, username free, libraries still there.
+        """Per target server: reachable, able to create accounts, username free, libraries still there, Plex
+        sharing allowed (plex.tv wants the owner's e-mail verified), Quick Connect on where it is to be used.
         Nothing is created. Raises NotFoundError for an unknown code."""
         inv = self._get(code)
-        checked = await self._preflight(inv, username, email, password)
+        checked = await self._preflight(inv, username, email, password, quick_connect)
         for _, client in checked:
             if client is not None:
                 await self._connector.close(client)
         return [o for o, _ in checked]
 
     async def _preflight(
-        self, inv: Invitation, username: str, email: str | None, password: str | None
+        self, inv: Invitation, username: str, email: str | None, password: str | None, quick_connect: bool
     ) -> list[tuple[Outcome, MediaServerClient | None]]:
         return list(
-            await asyncio.gather(*(self._check_target(t, username, email, password) for t in inv.targets))
+            await asyncio.gather(
+                *(self._check_target(t, username, email, password, quick_connect) for t in inv.targets)
+            )
         )
 
     async def _check_target(
-        self, target: InvitationTarget, username: str, email: str | None, password: str | None
+        self,
+        target: InvitationTarget,
+        username: str,
+        email: str | None,
+        password: str | None,
+        quick_connect: bool = False,
     ) -> tuple[Outcome, MediaServerClient | None]:
         name = target.server
         try:
@@ -259,8 +275,8 @@ class InvitationService:
             return Outcome(
                 name, False, f"{name} was removed from Zondarr.", username, "server unavailable"
             ), None
-        if server.kind is ServerKind.JELLYFIN and not password:
-            text = f"{name}: a Jellyfin account needs a password."
+        if server.kind is ServerKind.JELLYFIN and not password and not quick_connect:
+            text = f"{name}: a Jellyfin account needs a password (or sign-in with Quick Connect)."
             return Outcome(name, False, text, username, "failed"), None
         try:
             client = await self._connector.connect(server)
@@ -272,6 +288,7 @@ class InvitationService:
             if Capability.CREATE_USER not in client.capabilities:
                 text = f"{name}: a {server.kind.value} server cannot create accounts from Zondarr."
                 raise _Refusal(RefusalReason.NOT_SUPPORTED, text)
+            ready = await self._kind_checks(client, server, quick_connect and not password)
             present = {lib.key for lib in await self._runner.net(client.music_libraries)}
             gone = [k for k in target.library_keys if k not in present]
             if gone:
@@ -294,16 +311,50 @@ class InvitationService:
             return Outcome(
                 name, False, describe(err), username, "server unavailable", error=err.to_dict()
             ), None
-        return Outcome(name, True, f"{name}: ready.", username), client
+        return Outcome(name, True, f"{name}: {ready}", username), client
+
+    async def _kind_checks(self, client: MediaServerClient, server: Server, quick_connect: bool) -> str:
+        """What a server kind needs before an account is made; the "ready" text saying what happens next.
+        Raises _Refusal."""
+        if isinstance(client, PendingInvites):
+            if not await self._runner.net(client.sharing_allowed):
+                raise _Refusal(
+                    RefusalReason.NOT_SUPPORTED,
+                    f"{server.name}: plex.tv sends no invitations until the owner's e-mail address is verified "
+                    "(plex.tv → Account).",
+                )
+            return "ready (the invitation stays pending on plex.tv until they accept the e-mail from Plex)."
+        if quick_connect and server.kind is ServerKind.JELLYFIN:
+            on = isinstance(client, DeviceSignIn) and await self._runner.net(client.quick_connect_enabled)
+            if not on:
+                raise _Refusal(
+                    RefusalReason.NOT_SUPPORTED,
+                    f"{server.name}: Quick Connect is turned off. Turn it on in the Jellyfin dashboard "
+                    "(General → Quick Connect), or give a password.",
+                )
+            return "ready (they sign in with Quick Connect: no password is set that anyone knows)."
+        return "ready."
 
     async def redeem(
-        self, code: str, username: str, email: str | None = None, password: str | None = None
+        self,
+        code: str,
+        username: str,
+        email: str | None = None,
+        password: str | None = None,
+        *,
+        quick_connect: bool = False,
     ) -> RedeemResult:
         """Creates the account on every target server, or on none: a refused invitation, a failed pre-flight or
         a lost race for the last use creates nothing; a creation failure removes the accounts already created
         (an outcome says so when a server refuses even that). ``use_count`` grows only for a success.
+        ``quick_connect`` without a password: Jellyfin accounts get a long random password that is never shown
+        or stored; the person signs in by Quick Connect code (``DeviceSignInService``).
         Raises ValidationError for an empty username."""
         username = username.strip()
+        quick_connect = quick_connect and not password
+        if quick_connect:
+            password = secrets.token_urlsafe(32)
+            register_secret(password)  # never in a log line or an error text
         if not username:
             raise ValidationError("A username is needed to redeem an invitation.", remedy="Pass --username.")
         inv, reason = await self._runner.read(self.check, code)
@@ -315,7 +366,7 @@ class InvitationService:
         if inv is None or reason is not None:
             why = reason or RefusalReason.NOT_FOUND
             return _refused(why, f"The invitation {normalize_code(code)} is {why.value}.")
-        checked = await self._preflight(inv, username, email, password)
+        checked = await self._preflight(inv, username, email, password, quick_connect)
         failed = [o for o, _ in checked if not o.ok]
         clients = {o.server: c for o, c in checked if c is not None}
         try:
@@ -436,7 +487,12 @@ class InvitationService:
                 "ok",
             )
             await self._runner.db(self._accounts.upsert, target.server_id, user)
-            text = f"{target.server}: account ready."
+            caps = clients_caps.get(target.server, frozenset())
+            text = (
+                f"{target.server}: invited; pending on plex.tv until they accept the e-mail from Plex."
+                if Capability.PENDING_INVITES in caps
+                else f"{target.server}: account ready."
+            )
             if not inv.restrictions.empty:
                 limits, missing = supported_part(
                     inv.restrictions, clients_caps.get(target.server, frozenset())

@@ -34,6 +34,7 @@ from app.services.device_signin import DeviceSignInService
 from app.services.expiry import ExpiryService
 from app.services.identities import IdentityService
 from app.services.invitations import InvitationService
+from app.services.pending_invites import PendingInviteService, pending_invites_task
 from app.services.sync import SyncService
 from app.services.tasks import TaskScheduler, TaskSpec
 from app.services.user_policy import UserPolicy
@@ -52,6 +53,7 @@ class PeopleServices:
     tasks: TaskScheduler
     expiry: ExpiryService
     devices: DeviceSignInService
+    pending_invites: PendingInviteService
 
 
 def standard_tasks(
@@ -179,8 +181,24 @@ def build_people(
         notifier=notifier or LoggingAdminNotifier(),
         clock=clock,
     )
+    current = live_settings or (lambda: settings)
+    pending_invites = PendingInviteService(
+        runner=runner,
+        servers=servers,
+        users=users,
+        accounts=accounts,
+        user_actions=user_service,
+        max_age_days=lambda: current().pending_invite_days,
+        history=history,
+        clock=clock,
+    )
+    review = pending_invites_task(pending_invites, notifier or LoggingAdminNotifier())
     scheduler = TaskScheduler(
-        [*standard_tasks(settings, invitation_service, user_service, sync, expiry_service), *extra_tasks],
+        [
+            *standard_tasks(settings, invitation_service, user_service, sync, expiry_service),
+            review,
+            *extra_tasks,
+        ],
         runs=task_runs,
         runner=runner,
         clock=clock,
@@ -188,5 +206,11 @@ def build_people(
     )
     devices = DeviceSignInService(connector=connector, servers=servers, accounts=accounts)
     return PeopleServices(
-        user_service, invitation_service, identity_service, scheduler, expiry_service, devices
+        user_service,
+        invitation_service,
+        identity_service,
+        scheduler,
+        expiry_service,
+        devices,
+        pending_invites,
     )

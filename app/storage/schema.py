@@ -546,7 +546,12 @@ CREATE TRIGGER servers_keep_names BEFORE DELETE ON servers BEGIN
 END;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9)
+# v10: Plex invitations pending on plex.tv (``users.pending_since``: invited then, not accepted yet)
+V10 = """
+ALTER TABLE users ADD COLUMN pending_since REAL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9, V10)
 LATEST = len(MIGRATIONS)
 
 

@@ -11,7 +11,7 @@ from app.storage.db import Database
 
 def _fields(u: RemoteUser) -> tuple[object, ...]:
     keys = None if u.library_keys is None else json.dumps(list(u.library_keys))
-    return (u.username, u.email, int(u.is_admin), int(u.is_disabled), keys, u.last_active_at)
+    return (u.username, u.email, int(u.is_admin), int(u.is_disabled), keys, u.last_active_at, u.pending_since)
 
 
 class SqliteUserStore:
@@ -31,7 +31,8 @@ class SqliteUserStore:
             cached = {
                 r[0]: tuple(r[1:])
                 for r in conn.execute(
-                    "SELECT remote_id, username, email, is_admin, is_disabled, library_keys, last_active_at FROM users "
+                    "SELECT remote_id, username, email, is_admin, is_disabled, library_keys, last_active_at, pending_since "
+                    "FROM users "
                     "WHERE server_id = ?",
                     (server_id,),
                 )
@@ -46,14 +47,14 @@ class SqliteUserStore:
                 if u.remote_id not in cached:
                     conn.execute(
                         "INSERT INTO users(server_id, remote_id, username, email, is_admin, is_disabled, "
-                        "library_keys, last_active_at, seen_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                        "library_keys, last_active_at, pending_since, seen_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                         (server_id, u.remote_id, *fields, now),
                     )
                     added += 1
                 elif cached[u.remote_id] != fields:
                     conn.execute(
                         "UPDATE users SET username = ?, email = ?, is_admin = ?, is_disabled = ?, library_keys = ?, "
-                        "last_active_at = ?, seen_at = ? WHERE server_id = ? AND remote_id = ?",
+                        "last_active_at = ?, pending_since = ?, seen_at = ? WHERE server_id = ? AND remote_id = ?",
                         (*fields, now, server_id, u.remote_id),
                     )
                     updated += 1
@@ -93,7 +94,7 @@ class SqliteUserStore:
 # The cached account with its expiry (``account_expiry``): one SELECT shared by the user and account stores.
 USER_SELECT = (
     "SELECT u.id, u.server_id, s.name, u.remote_id, u.username, u.email, u.is_admin, u.is_disabled, "
-    "u.identity_id, u.seen_at, u.last_active_at, x.expires_at FROM users u JOIN servers s ON s.id = u.server_id "
+    "u.identity_id, u.seen_at, u.last_active_at, x.expires_at, u.pending_since FROM users u JOIN servers s ON s.id = u.server_id "
     "LEFT JOIN account_expiry x ON x.server_id = u.server_id AND x.remote_id = u.remote_id "
 )
 
@@ -112,4 +113,5 @@ def user_row(r: tuple[object, ...]) -> User:
         seen_at=None if r[9] is None else float(r[9]),  # type: ignore[arg-type]
         last_active_at=None if r[10] is None else float(r[10]),  # type: ignore[arg-type]
         expires_at=None if r[11] is None else float(r[11]),  # type: ignore[arg-type]
+        pending_since=None if r[12] is None else float(r[12]),  # type: ignore[arg-type]
     )

@@ -159,7 +159,8 @@ def test_tasks_list_and_run(env: tuple[DemoPair, Path]) -> None:
     assert r.code == 0 and "2 of 2" in r.json()["message"]  # type: ignore[index]
     tasks = {t["name"]: t for t in run_cli(data_dir, "tasks", "list", "--json").json()}  # type: ignore[union-attr]
     assert set(tasks) == {
-        "expire-invitations", "sync-users", "expire-accounts", "refresh-stale", "heartbeat", "backup",
+        "expire-invitations", "sync-users", "expire-accounts", "refresh-stale", "pending-invites", "heartbeat",
+        "backup",
     }  # fmt: skip
     assert tasks["expire-invitations"]["last_status"] == "succeeded"
     assert tasks["expire-invitations"]["interval_s"] == 3600

@@ -60,6 +60,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "user_sync_interval_s": ("Tasks", "Re-sync users every (seconds)"),
     "expiry_action": ("Tasks", "When an account expires"),
     "delete_after_days": ("Tasks", "Delete disabled accounts after (days)"),
+    "pending_invite_days": ("Tasks", "Offer to cancel Plex invitations pending longer than (days)"),
     "auto_delete_expired": ("Tasks", "Delete expired accounts without asking"),
     "expiry_reminder_days": ("Tasks", "Remind people before expiry (days, e.g. 7,1)"),
     "reminder_template": ("Tasks", "Reminder text ({name} {server} {date} {note})"),
