@@ -265,7 +265,7 @@ class PlexClient:
             user_id = shared.get("userID") or ""
             if user_id:
                 keys[user_id] = sections
-            if (shared.get("acceptedAt") or "0") in ("0", ""):
+            if shared.get("acceptedAt") == "0":  # invited, not accepted (absent = an older answer: accepted)
                 email = shared.get("email") or None
                 who = user_id if user_id not in ("", "0") else (email or shared.get("username") or "")
                 if not who:
