@@ -10,7 +10,7 @@ the address answers as another server install, a warning shows under the test re
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -52,6 +52,31 @@ class ServerDialog(QDialog):
         self.setWindowTitle("Edit server" if edit else "Add server")
         self.setMinimumWidth(480)
         layout = QVBoxLayout(self)
+        self.flow: QDialog | None = (
+            None  # the sign-in flow opened from here (Plex, Find servers, Quick Connect)
+        )
+        if edit is None:
+            quick = QHBoxLayout()
+            self.plex_button = QPushButton("Sign in with &Plex…", self)
+            self.plex_button.setObjectName("primary")
+            self.plex_button.setToolTip("Sign in at plex.tv in the browser and pick a server of the account.")
+            quick.addWidget(self.plex_button)
+            self.find_button = QPushButton("&Find servers…", self)
+            self.find_button.setToolTip("Find Jellyfin servers on this network.")
+            quick.addWidget(self.find_button)
+            self.quick_connect_button = QPushButton("&Quick Connect…", self)
+            self.quick_connect_button.setToolTip(
+                "Jellyfin: sign in with a code approved in another Jellyfin app."
+            )
+            quick.addWidget(self.quick_connect_button)
+            quick.addStretch(1)
+            layout.addLayout(quick)
+            or_label = QLabel("…or enter the server's address and a token, API key or password:", self)
+            or_label.setObjectName("hint")
+            layout.addWidget(or_label)
+            self.plex_button.clicked.connect(self._on_plex_button_clicked)
+            self.find_button.clicked.connect(self._on_find_button_clicked)
+            self.quick_connect_button.clicked.connect(self._on_quick_connect_button_clicked)
         form = QFormLayout()
         self.kind = QComboBox(self)
         self.kind.addItem("Plex", ServerKind.PLEX.value)  # Qt stores enums of str as plain str
@@ -205,6 +230,42 @@ class ServerDialog(QDialog):
         self.test_button.setEnabled(False)
         self._show_result("Testing…", None)
         self.tasks.start("test", self._test(self._values()), replace=True)
+
+    def _open_flow(self, dialog: QDialog) -> None:
+        dialog.server_saved.connect(self._on_flow_server_saved)  # type: ignore[attr-defined]
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.flow = dialog
+        dialog.open()
+
+    def _on_plex_button_clicked(self) -> None:
+        from app.ui.dialogs.server_signin_dialogs import PlexSignInDialog
+
+        self._open_flow(PlexSignInDialog(self._ctx, self))
+
+    def _on_find_button_clicked(self) -> None:
+        from app.ui.dialogs.server_signin_dialogs import FindServersDialog
+
+        dialog = FindServersDialog(self._ctx, self)
+        dialog.address_chosen.connect(self._on_find_address_chosen)
+        self._open_flow(dialog)
+
+    def _on_quick_connect_button_clicked(self) -> None:
+        from app.ui.dialogs.server_signin_dialogs import QuickConnectDialog
+
+        if not self.url.text().strip():
+            self._show_result("Enter the Jellyfin server's address first (or use Find servers…).", False)
+            return
+        self._open_flow(
+            QuickConnectDialog(self._ctx, self.url.text().strip(), self.name.text().strip() or None, self)
+        )
+
+    def _on_find_address_chosen(self, url: str) -> None:
+        self.kind.setCurrentIndex(self.kind.findData(ServerKind.JELLYFIN.value))
+        self.url.setText(url)
+
+    def _on_flow_server_saved(self, server: object) -> None:
+        self.server_saved.emit(server)
+        self._show_result(f"Added {getattr(server, 'name', 'the server')}.", True)
 
     def _on_save_button_clicked(self) -> None:
         self.save_button.setEnabled(False)
