@@ -7,7 +7,14 @@ from xml.etree.ElementTree import fromstring
 
 import pytest
 
-from app.core.errors import AuthFailed, BadServerResponse, ServerError, ServerUnreachable, ValidationError
+from app.core.errors import (
+    AuthFailed,
+    BadServerResponse,
+    ConfigurationError,
+    ServerError,
+    ServerUnreachable,
+    ValidationError,
+)
 from app.core.live import is_live
 from app.core.models import AuthMethod, Credentials, NewServer, Server, ServerKind
 from app.servers import PlexClient, ServerRegistry
@@ -225,8 +232,9 @@ def test_registry_validates_urls_and_credentials() -> None:
                 NewServer("Den", ServerKind.PLEX, bad, AuthMethod.TOKEN), Credentials(token="t0k3n")
             )
     server = Server(1, "Den", ServerKind.PLEX, "http://127.0.0.1:9", AuthMethod.TOKEN)
-    with pytest.raises(AuthFailed):
+    with pytest.raises(ConfigurationError) as missing:  # the one "no credentials" error, before any request
         reg.connect(server, Credentials())
+    assert "no credentials are stored" in missing.value.user_message
     assert reg.kinds() == [ServerKind.PLEX, ServerKind.JELLYFIN]
 
 
