@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from app.ui.menu_bar import MenuBar
 from app.ui.pages.library_page import LibraryPage
+from app.ui.pages.page import Page
 from app.ui.tasks import TaskGroup
 from app.ui.theme import app_icon
 from app.ui.widgets.offline_banner import OfflineBanner
@@ -260,6 +261,13 @@ class MainWindow(QMainWindow):
             page.reload()
         return cast(QWidget, page)
 
+    def _page_of(self, name: str) -> Page:
+        """The built page ``name`` as a ``Page`` (every widget in ``_built`` is one). Raises KeyError."""
+        page = self._built[name]
+        if not isinstance(page, Page):
+            raise TypeError(f"{type(page).__name__} is not a Page (no view or reload)")
+        return page
+
     def _add_stand_ins(self) -> None:
         """Empty widgets in the stack for the pages not built yet (once; not needed for the first paint)."""
         if self.stack.count() == 1:
@@ -308,9 +316,9 @@ class MainWindow(QMainWindow):
         check (``--self-test`` runs without them). After ``attach``; the entry point freezes the start-up heap
         just before (``app.process.freeze_long_lived``)."""
         self._started = True
-        for name, page in self._built.items():
+        for name in self._built:
             if name != "Library":
-                page.reload()  # type: ignore[attr-defined]
+                self._page_of(name).reload()
         self.tasks.start("startup", self.sync.startup(background_jobs))
         if background_jobs:
             self.tasks.start("scheduler", self._run_scheduler(self.ctx.people.tasks))
@@ -344,7 +352,7 @@ class MainWindow(QMainWindow):
         """Non-blocking error dialog (also the exception hook's shower). After ``attach``."""
         from app.ui.dialogs.error_dialog import ErrorDialog
 
-        self.sync._keep(ErrorDialog.for_error(err, self))
+        self.sync.show_error_dialog(ErrorDialog.for_error(err, self))
 
     def quit(self) -> None:
         """Quit Zondarr (menu, tray, Ctrl+Q): the window closes for good, background tasks stop with it."""
@@ -372,7 +380,7 @@ class MainWindow(QMainWindow):
         dialog.setObjectName("crashNotice")
         button = dialog.add_button("Save diagnostics bundle…", self.menus.save_bundle)
         button.setObjectName("crashSaveBundle")
-        self.sync._keep(dialog)
+        self.sync.show_error_dialog(dialog)
 
     async def save_settings(self, changes: dict[str, str]) -> None:
         """Validates and stores ``changes`` (the live ones apply at once). Errors go to the error dialog."""
@@ -404,7 +412,7 @@ class MainWindow(QMainWindow):
 
     def _tables(self) -> dict[str, QTableView]:
         """The tables of the pages built so far, by their QSettings key (the others keep their saved state)."""
-        views = {_LAZY[name][2]: page.view for name, page in self._built.items() if name in _LAZY}  # type: ignore[attr-defined]
+        views = {_LAZY[name][2]: self._page_of(name).view for name in self._built if name in _LAZY}
         views["library"] = self.library.view
         return views
 
@@ -430,9 +438,8 @@ class MainWindow(QMainWindow):
         if library_too:
             self.library.reload()
         for name in _RELOAD_AFTER_SYNC:  # a page not built yet loads when it is first shown
-            page = self._built.get(name)
-            if page is not None:
-                page.reload()  # type: ignore[attr-defined]
+            if name in self._built:
+                self._page_of(name).reload()
 
     def _on_sidebar_current_row_changed(self, row: int) -> None:
         if not 0 <= row < len(PAGES):
@@ -443,12 +450,12 @@ class MainWindow(QMainWindow):
             return
         name = PAGES[row]
         fresh = name not in self._built
-        page = self.page(name)
+        self.page(name)
         self.stack.setCurrentIndex(row)
         if name in _RELOAD_WHEN_SHOWN and not (
             fresh and self._started
         ):  # a fresh page loaded as it was built
-            page.reload()  # type: ignore[attr-defined]
+            self._page_of(name).reload()
 
     def _on_sync_no_servers(self) -> None:
         self.sidebar.setCurrentRow(PAGES.index("Servers"))

@@ -257,12 +257,14 @@ class SyncPresenter(QObject):
         dialog = ErrorDialog(
             result.summary, "\n".join(lines), ", ".join(refs) or None, self._window, title="Sync details"
         )
-        self._keep(dialog)
+        self.show_error_dialog(dialog)
 
     def _show_error(self, err: ZondarrError | BaseException) -> None:
-        self._keep(ErrorDialog.for_error(as_zondarr_error(err), self._window))
+        self.show_error_dialog(ErrorDialog.for_error(as_zondarr_error(err), self._window))
 
-    def _keep(self, dialog: ErrorDialog) -> None:
+    def show_error_dialog(self, dialog: ErrorDialog) -> None:
+        """Shows ``dialog`` (non-modal) and keeps it alive until it is closed: the sync's and the window's error
+        dialogs, listed in ``error_dialogs``. GUI thread."""
         self.error_dialogs = [d for d in self.error_dialogs if shiboken6.isValid(d) and d.isVisible()]
         self.error_dialogs.append(dialog)
         dialog.show()

@@ -7,8 +7,11 @@ import gc
 from collections.abc import Callable
 from typing import Any
 
+from PySide6.QtWidgets import QTableView
+
 from app.process import freeze_long_lived
 from app.ui.main_window import PAGES
+from app.ui.pages.page import Page
 from tests.ui.shell_fixtures import Shell, pump
 
 
@@ -36,3 +39,13 @@ def test_freeze_long_lived_runs_once_per_process() -> None:
     freeze_long_lived()  # the first call (here or by a window's start) froze the heap
     assert gc.get_freeze_count() > 0
     assert freeze_long_lived() is False
+
+
+def test_every_page_of_the_window_is_a_page(shell_factory: Callable[..., Shell]) -> None:
+    """The window reloads and saves every page through the ``Page`` protocol (pages are imported lazily, so the
+    type checker cannot see that they all have a table and a reload)."""
+    window = shell_factory().open(background_jobs=False)
+    for name in PAGES:
+        page = window.page(name)
+        assert isinstance(page, Page), name
+        assert isinstance(page.view, QTableView), name

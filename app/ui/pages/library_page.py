@@ -252,7 +252,7 @@ class LibraryPage(QWidget):
         self._model.shutdown()
         self._tasks.cancel_all()
         self._toast_timer.stop()
-        self.filter_bar._debounce.stop()
+        self.filter_bar.cancel_pending_search()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()

@@ -200,6 +200,10 @@ class FilterBar(QWidget):
         if self.current_filter() != before:
             self.filter_changed.emit(self.current_filter())
 
+    def cancel_pending_search(self) -> None:
+        """Drops a search typed but not yet applied (its debounce timer stops; no ``filter_changed``)."""
+        self._debounce.stop()
+
     def focus_search(self) -> None:
         self.search_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search_edit.selectAll()
