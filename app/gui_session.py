@@ -57,7 +57,9 @@ def run_attached(
         overrides = None
         if demo:
             demo_servers = _start_demo_servers()
-            overrides = {"plex_tv_url": demo_servers[0].url}
+            from app.cli.demo import demo_overrides
+
+            overrides = demo_overrides(*demo_servers)
         ctx = build_context(data_dir, overrides=overrides, defer_cache_check=True)
     except ZondarrError as err:
         print(f"zondarr: {err.display()}", file=sys.stderr)

@@ -69,11 +69,22 @@ def app_errors() -> Iterator[None]:
         raise ConfigurationError(err.user_message, remedy=err.remedy, detail=err.detail) from err
 
 
+def demo_overrides(plex: DemoServer, jellyfin: DemoServer) -> dict[str, str]:
+    """The settings that point Zondarr at the demo servers for this process: plex.tv and its sign-in page (the
+    demo Plex serves both) and the Jellyfin LAN discovery (the demo Jellyfin's own UDP port on loopback)."""
+    return {
+        "plex_tv_url": plex.url,
+        "plex_auth_url": plex.url + "/auth",
+        "discovery_address": f"127.0.0.1:{jellyfin.discovery_port}",
+    }
+
+
 def start_demo_servers(tracks: int) -> tuple[DemoServer, DemoServer]:
     """Starts a demo Plex and a demo Jellyfin server with ``tracks`` tracks each; both run or neither does.
     Raises ValidationError (a bad size), ConfigurationError (no address to listen on)."""
     with app_errors():
-        plex = start_demo_server(DemoConfig(kind="plex", tracks=tracks))
+        # the demo plex.tv approves a "Sign in with Plex" by itself after 3 polls (no real account needed)
+        plex = start_demo_server(DemoConfig(kind="plex", tracks=tracks, pin_approve_after_polls=3))
         try:
             jellyfin = start_demo_server(DemoConfig(kind="jellyfin", tracks=tracks))
         except BaseException:
@@ -104,7 +115,7 @@ async def run_headless_demo(data_dir: Path, tracks: int, as_json: bool) -> int:
     """Returns the sync's exit code. Raises ZondarrError when a demo server cannot be started or added."""
     plex, jellyfin = start_demo_servers(tracks)
     try:
-        ctx = build_context(data_dir, overrides={"plex_tv_url": plex.url})
+        ctx = build_context(data_dir, overrides=demo_overrides(plex, jellyfin))
     except BaseException:
         plex.stop()
         jellyfin.stop()

@@ -76,6 +76,8 @@ class PlexApp:
         if path.startswith("/api/"):
             return self.plextv.route(request)
         ok = self.authorized(request)
+        if path == "/auth" and request.method == "GET":  # the demo's stand-in for app.plex.tv/auth
+            return Routed(lambda e, i: self._auth_page())
         if path == PIN_CONTROL_PATH:
             return Routed(lambda e, i: self.plextv.signin.control(request), authorized=ok)
         if path == INVITES_PATH:
@@ -140,6 +142,19 @@ class PlexApp:
         except ValueError:
             return None, None
         return start, size
+
+    def _auth_page(self) -> Reply:
+        auto = self.ctx.pin_approve_after_polls
+        what = (
+            f"In demo mode this sign-in is approved by itself after {auto} checks: go back to Zondarr."
+            if auto
+            else "Approve it from a test with POST /zondarr-demo/plex-pin."
+        )
+        html = (
+            "<!doctype html><html><head><title>Zondarr demo plex.tv</title></head><body>"
+            f"<h1>Zondarr demo plex.tv</h1><p>{esc(what)}</p></body></html>"
+        )
+        return Reply(200, html.encode(), "text/html; charset=utf-8")
 
     # ---- renderers --------------------------------------------------------------------------------------
     def _root(self, full: bool, changed: bool) -> Reply:
