@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -269,11 +269,12 @@ class ExpiryService:
         self, refs: Sequence[AccountRef], *, trigger: str = Trigger.ADMIN
     ) -> list[Outcome]:
         """Deletes the confirmed accounts on their servers; their expiry and reminder rows go with them."""
-        outcomes = await self._users.apply("delete", list(refs), trigger=trigger)
-        for o in outcomes:
-            if o.ok and o.remote_id:
-                ref = next(r for r in refs if r.remote_id == o.remote_id)
+        outcomes: list[Outcome] = []
+        for ref in dict.fromkeys(refs):  # one at a time: each outcome belongs to exactly this account
+            done = await self._users.apply("delete", [ref], trigger=trigger)
+            if done and all(o.ok or _gone(o) for o in done):
                 await self._runner.db(self._expiry.forget, ref)
+            outcomes += done
         return outcomes
 
     # -- the task ------------------------------------------------------------------------------------------
@@ -287,21 +288,22 @@ class ExpiryService:
         disabled = deleted = failed = 0
         for e in await self._runner.read(self._expiry.due, now):
             ref = AccountRef(e.server_id, e.remote_id)
-            ok = await self._safe_apply("disable", ref)
-            if ok:
+            result = await self._attempt("disable", ref)
+            if result == "done":
                 await self._runner.db(self._expiry.mark_disabled, ref, now)
                 disabled += 1
-            else:
+            elif result == "failed":
                 failed += 1
         waiting = 0
         pending = await self._runner.read(self.pending_deletions)
         if pending and self._settings().auto_delete_expired:
             for e in pending:
                 ref = AccountRef(e.server_id, e.remote_id)
-                if await self._safe_apply("delete", ref):
+                result = await self._attempt("delete", ref)
+                if result == "done":
                     await self._runner.db(self._expiry.forget, ref)
                     deleted += 1
-                else:
+                elif result == "failed":
                     failed += 1
         else:
             waiting = len(pending)
@@ -316,13 +318,18 @@ class ExpiryService:
             )
         return ExpiryRunReport(disabled, deleted, failed, waiting, sent, mailed)
 
-    async def _safe_apply(self, action: str, ref: AccountRef) -> bool:
+    async def _attempt(self, action: str, ref: AccountRef) -> str:
+        """ "done", "failed", or "gone": the server no longer has the account (deleted outside Zondarr); its
+        expiry rows go, so it is not tried again at every run."""
         try:
             outcomes = await self._users.apply(action, [ref], trigger=Trigger.TASK)
         except Exception as exc:  # a bug on one account's path must not stop the batch
             log.warning("expiry: %s of %s failed: %s", action, ref, type(exc).__name__)
-            return False
-        return bool(outcomes) and all(o.ok for o in outcomes)
+            return "failed"
+        if outcomes and all(_gone(o) for o in outcomes):
+            await self._runner.db(self._expiry.forget, ref)
+            return "gone"
+        return "done" if outcomes and all(o.ok for o in outcomes) else "failed"
 
     # -- reminders -----------------------------------------------------------------------------------------
 
@@ -394,10 +401,10 @@ class ExpiryService:
             log.exception("admin notification failed")
 
 
+def _gone(outcome: Outcome) -> bool:
+    """The server said it has no such account (NotFoundError)."""
+    return not outcome.ok and (outcome.error or {}).get("error") == "NotFoundError"
+
+
 def _day(when: float) -> str:
     return datetime.fromtimestamp(when).astimezone().date().isoformat()
-
-
-def by_account(expiries: Mapping[AccountRef, AccountExpiry]) -> dict[tuple[int, str], float]:
-    """(server id, remote id) → expiry, for views."""
-    return {(r.server_id, r.remote_id): e.expires_at for r, e in expiries.items()}

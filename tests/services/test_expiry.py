@@ -308,3 +308,16 @@ def test_extending_an_account_the_task_disabled_enables_it_again(h: Harness) -> 
     assert _expires(h, "Jelly", "ann") == NOW + 31 * DAY  # from today: the old expiry had passed
     h.now += 10 * DAY
     assert asyncio.run(exp.run()).disabled == 0  # re-armed for the new day only
+
+
+def test_an_account_deleted_outside_zondarr_is_forgotten_not_retried_forever(h: Harness) -> None:
+    exp = h.people.expiry
+    asyncio.run(exp.change("Jelly", ["ann", "bob"], ExpiryChange(in_days=1)))
+    ann = next(u for u in h.servers["Jelly"].users.values() if u.username == "ann")
+    del h.servers["Jelly"].users[ann.remote_id]  # the admin deleted it on the server itself
+    h.now = NOW + DAY
+    report = asyncio.run(exp.run())
+    assert (report.disabled, report.failed) == (1, 0)
+    assert AccountRef(1, ann.remote_id) not in h.cache.expiry.expiries()
+    h.now += 3600
+    assert asyncio.run(exp.run()) == type(report)()  # nothing left to do

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QMessageBox
 from app.core.models import AccountRef, Restrictions
 from app.services.expiry import DAY
 from app.storage import open_cache
-from app.ui.dialogs.account_time_dialogs import AccessDialog, ExpiryDialog
+from app.ui.dialogs.account_time_dialogs import AccessDialog, ExpiryDialog, RestrictionsDialog
 from app.ui.dialogs.invitation_dialogs import CreateInvitationDialog
 from app.ui.pages.users_page import day_text, seen_text
 from tests.ui.conftest import screenshot
@@ -238,3 +238,35 @@ def test_invitation_restrictions_are_offered_where_the_servers_have_them(
     policy = jelly._ctx.policies[user.jellyfin_id]
     assert (policy["MaxActiveSessions"], policy["EnableContentDownloading"]) == (2, False)
     assert [s.allow_sync for s in plex._ctx.shares if "wanda" in (s.username, s.email)] == [False]
+
+
+def test_restrictions_of_existing_accounts_from_the_users_page(
+    shell_factory: Callable[..., Shell], demo_factory: Callable[..., Any], dark_theme: None, qtbot: Any
+) -> None:
+    plex, jelly, shell, window = open_plex_and_jellyfin(shell_factory, demo_factory, libraries=2)
+    page = window.users_page
+    window.sidebar.setCurrentRow(PAGE["Users"])
+    pump(lambda: page.model.rowCount() == len(shell.ctx.users.list()), 10)
+    rows = _rows(page)
+    target = jelly._ctx.users[1].username
+    page.view.selectRow(rows[("Demo Jellyfin", target)])
+    qtbot.mouseClick(page.restrict_button, Qt.MouseButton.LeftButton)
+    dialog = page.change_dialog
+    assert isinstance(dialog, RestrictionsDialog)
+    assert not dialog.max_sessions.isHidden() and not dialog.remote.isHidden()
+    dialog.max_sessions.setValue(1)
+    dialog.remote.setCurrentIndex(dialog.remote.findData(False))
+    screenshot(dialog, "dialog_users_restrictions")
+    qtbot.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
+    user = next(u for u in jelly._ctx.users if u.username == target)
+    pump(lambda: jelly._ctx.policies.get(user.jellyfin_id, {}).get("MaxActiveSessions") == 1, 15)
+    assert jelly._ctx.policies[user.jellyfin_id]["EnableRemoteAccess"] is False
+    # a Plex account: only downloads is offered
+    friend = plex.library.users[1].username
+    page.view.clearSelection()
+    page.view.selectRow(rows[("Demo Plex", friend)])
+    qtbot.mouseClick(page.restrict_button, Qt.MouseButton.LeftButton)
+    dialog = page.change_dialog
+    assert isinstance(dialog, RestrictionsDialog)
+    assert dialog.max_sessions.isHidden() and dialog.remote.isHidden() and not dialog.downloads.isHidden()
+    dialog.close()

@@ -1,5 +1,6 @@
 """Dialogs of the Users page for people over time: "Library access…" (the libraries of the selected accounts of
-one server) and "Expiry…" (set, extend or clear the expiry of the selected accounts, in bulk).
+one server), "Expiry…" (set, extend or clear the expiry of the selected accounts, in bulk) and "Restrictions…"
+(sessions, downloads, remote access where the servers have them).
 
 GUI thread only; shown with ``show()``/``open()``, never ``exec()``. The change runs as a background task of the
 dialog (``ctx.people.users.apply_access`` / ``ctx.people.expiry.apply``); ``applied`` carries the per-account outcomes.
@@ -14,9 +15,11 @@ from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
+    QComboBox,
     QDateEdit,
     QDialog,
     QDialogButtonBox,
+    QFormLayout,
     QGridLayout,
     QLabel,
     QListWidget,
@@ -27,12 +30,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.models import AccountRef, Library, User
+from app.core.errors import ValidationError
+from app.core.models import AccountRef, Library, Restrictions, ServerKind, User
 from app.services.context import AppContext
 from app.services.expiry import ExpiryChange
 from app.services.people_common import Outcome
 from app.ui.exception_hook import as_zondarr_error
 from app.ui.tasks import TaskGroup
+
+# The restrictions each server kind has (the adapters' Capability sets: MAX_SESSIONS, ALLOW_DOWNLOADS,
+# REMOTE_ACCESS); dialogs offer a restriction only where a chosen server has it.
+KIND_RESTRICTIONS: dict[str, set[str]] = {
+    ServerKind.PLEX.value: {"downloads"},
+    ServerKind.JELLYFIN.value: {"sessions", "downloads", "remote"},
+}
+
+
+def restriction_choice(parent: QWidget, name: str) -> QComboBox:
+    """ "as the server has it" (None), "allowed" (True), "not allowed" (False)."""
+    box = QComboBox(parent)
+    box.setAccessibleName(name)
+    for text, value in (("as the server has it", None), ("allowed", True), ("not allowed", False)):
+        box.addItem(text, value)
+    return box
 
 
 class _ChangeDialog(QDialog):
@@ -192,3 +212,52 @@ class ExpiryDialog(_ChangeDialog):
         expiry = self._ctx.people.expiry
         assert expiry is not None
         return await expiry.apply(self.refs(), self.change_asked())
+
+
+class RestrictionsDialog(_ChangeDialog):
+    """Max sessions, downloads and remote access for the selected accounts; each offered only when every
+    selected account's server kind has it (``kinds``: the kinds of their servers)."""
+
+    def __init__(
+        self, ctx: AppContext, users: Sequence[User], kinds: set[str], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(ctx, users, "Restrictions", parent)
+        offered = set.intersection(*(KIND_RESTRICTIONS.get(k, set()) for k in kinds)) if kinds else set()
+        form = QFormLayout()
+        self.max_sessions = QSpinBox(self)
+        self.max_sessions.setRange(-1, 100)
+        self.max_sessions.setValue(-1)
+        self.max_sessions.setSpecialValueText("as the server has it")
+        self.max_sessions.setAccessibleName("Maximum active sessions (0 = no limit)")
+        self.downloads = restriction_choice(self, "Downloads")
+        self.remote = restriction_choice(self, "Remote access")
+        self.rows = {"sessions": self.max_sessions, "downloads": self.downloads, "remote": self.remote}
+        for name, label in (
+            ("sessions", "Max &sessions:"),
+            ("downloads", "Do&wnloads:"),
+            ("remote", "&Remote:"),
+        ):
+            if name in offered:
+                form.addRow(label, self.rows[name])
+            else:
+                self.rows[name].hide()
+        self.layout_.addLayout(form)
+        if "plex" in kinds:
+            hint = QLabel('Plex has only "allow downloads" (plex.tv allow sync).', self)
+            hint.setObjectName("hint")
+            self.layout_.addWidget(hint)
+        self.finish_layout()
+
+    def restrictions(self) -> Restrictions:
+        sessions = self.max_sessions.value() if not self.max_sessions.isHidden() else -1
+        return Restrictions(
+            None if sessions < 0 else sessions,
+            None if self.downloads.isHidden() else self.downloads.currentData(),
+            None if self.remote.isHidden() else self.remote.currentData(),
+        )
+
+    async def change(self) -> list[Outcome]:
+        limits = self.restrictions()
+        if limits.empty:
+            raise ValidationError("Choose at least one restriction to set.", remedy="")
+        return await self._ctx.people.users.apply_restrictions(self.refs(), limits)

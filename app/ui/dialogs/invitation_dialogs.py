@@ -10,7 +10,6 @@ from __future__ import annotations
 from PySide6.QtCore import QDateTime, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDateTimeEdit,
     QDialog,
     QFormLayout,
@@ -26,9 +25,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import ZondarrError, register_secret
-from app.core.models import Invitation, Restrictions, ServerKind
+from app.core.models import Invitation, Restrictions
 from app.services.context import AppContext
 from app.services.invite_card import parse_invitee_reply
+from app.ui.dialogs.account_time_dialogs import KIND_RESTRICTIONS, restriction_choice
 from app.ui.dialogs.outcomes import OutcomeTable
 from app.ui.exception_hook import as_zondarr_error
 from app.ui.tasks import TaskGroup
@@ -49,20 +49,6 @@ def _repolish(w: QWidget) -> None:
 
 
 _KIND_ROLE = Qt.ItemDataRole.UserRole + 1
-# The restrictions each server kind has (the adapters' Capability sets: MAX_SESSIONS, ALLOW_DOWNLOADS,
-# REMOTE_ACCESS); the dialog offers a restriction only when a ticked target has it.
-KIND_RESTRICTIONS: dict[str, set[str]] = {
-    ServerKind.PLEX.value: {"downloads"},
-    ServerKind.JELLYFIN.value: {"sessions", "downloads", "remote"},
-}
-
-
-def _choice(parent: QWidget, name: str) -> QComboBox:
-    box = QComboBox(parent)
-    box.setAccessibleName(name)
-    for text, value in (("as the server has it", None), ("allowed", True), ("not allowed", False)):
-        box.addItem(text, value)
-    return box
 
 
 def _error_text(err: ZondarrError) -> str:
@@ -121,8 +107,8 @@ class CreateInvitationDialog(QDialog):
         self.max_sessions.setSpecialValueText("as the server has it")
         self.max_sessions.setAccessibleName("Maximum active sessions (0 = no limit)")
         self.max_sessions.setToolTip("Jellyfin: at most this many active sessions; 0 = no limit.")
-        self.downloads = _choice(self, "Downloads")
-        self.remote = _choice(self, "Remote access")
+        self.downloads = restriction_choice(self, "Downloads")
+        self.remote = restriction_choice(self, "Remote access")
         self.restriction_rows = {
             "sessions": ("Max &sessions:", self.max_sessions),
             "downloads": ("Do&wnloads:", self.downloads),

@@ -29,7 +29,7 @@ from app.core.models import AccountRef, Server, ServerKind, User
 from app.services.context import AppContext
 from app.services.people_common import Outcome
 from app.services.users import inactive_for
-from app.ui.dialogs.account_time_dialogs import AccessDialog, ExpiryDialog
+from app.ui.dialogs.account_time_dialogs import AccessDialog, ExpiryDialog, RestrictionsDialog
 from app.ui.dialogs.device_signin_dialog import DeviceSignInDialog
 from app.ui.dialogs.discrepancies_dialog import DiscrepanciesDialog
 from app.ui.dialogs.outcomes import OutcomesDialog, confirm, summarize
@@ -114,7 +114,7 @@ class UsersPage(QWidget):
         self._servers: dict[int, Server] = {}
         self.confirm_box: QWidget | None = None
         self.results: OutcomesDialog | None = None
-        self.change_dialog: AccessDialog | ExpiryDialog | None = None
+        self.change_dialog: AccessDialog | ExpiryDialog | RestrictionsDialog | None = None
         self._pending: list[AccountRef] = []
         self.discrepancies: DiscrepanciesDialog | None = None
         self.device_dialog: DeviceSignInDialog | None = None
@@ -171,8 +171,12 @@ class UsersPage(QWidget):
         self.expiry_button = QPushButton("E&xpiry…", self)
         self.expiry_button.setAccessibleName("Set, extend or clear the expiry of the selected users")
         self.expiry_button.clicked.connect(self._on_expiry_clicked)
+        self.restrict_button = QPushButton("&Restrictions…", self)
+        self.restrict_button.setAccessibleName("Sessions, downloads and remote access of the selected users")
+        self.restrict_button.clicked.connect(self._on_restrict_clicked)
         actions.addWidget(self.access_button)
         actions.addWidget(self.expiry_button)
+        actions.addWidget(self.restrict_button)
         actions.addStretch(1)
         self.pending_button = QPushButton(self)
         self.pending_button.setObjectName("danger")
@@ -259,6 +263,12 @@ class UsersPage(QWidget):
             if can_expire
             else "Select non-admin users."
         )
+        self.restrict_button.setEnabled(can_expire)
+        self.restrict_button.setToolTip(
+            "Limit sessions, downloads or remote access where the servers have them."
+            if can_expire
+            else "Select non-admin users."
+        )
 
     # ---- actions
 
@@ -320,12 +330,18 @@ class UsersPage(QWidget):
         admin = self._ctx.people.users
         return {} if admin is None else admin.library_access(server_id)
 
+    def _on_restrict_clicked(self) -> None:
+        users = self.selected_users()
+        if users and not any(u.is_admin for u in users):
+            kinds = {self._servers[u.server_id].kind.value for u in users if u.server_id in self._servers}
+            self._show_change(RestrictionsDialog(self._ctx, users, kinds, self))
+
     def _on_expiry_clicked(self) -> None:
         users = self.selected_users()
         if users and self._ctx.people.expiry is not None:
             self._show_change(ExpiryDialog(self._ctx, users, self))
 
-    def _show_change(self, dialog: AccessDialog | ExpiryDialog) -> None:
+    def _show_change(self, dialog: AccessDialog | ExpiryDialog | RestrictionsDialog) -> None:
         title = dialog.windowTitle()
 
         def applied(outcomes: list[Outcome]) -> None:
