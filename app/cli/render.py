@@ -8,7 +8,6 @@ characters are printed as escapes, so a name cannot move the cursor, recolour th
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -16,6 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import IO, Any
 
+from app.core import jsontext
 from app.core.models import Server, Track, User
 from app.core.progress import JobProgress
 from app.core.validate import escape
@@ -23,21 +23,9 @@ from app.core.validate import escape
 term = escape  # for text output: control and bidi characters of a value written as escapes
 
 
-def strict(value: Any) -> Any:
-    """``value`` with every non-finite float (NaN, ±Infinity: not JSON) replaced by None, in nested lists and
-    dicts too."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: strict(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [strict(v) for v in value]
-    return value
-
-
 def json_text(value: Any) -> str:
-    """Strict JSON text of ``value`` (see ``strict``)."""
-    return json.dumps(strict(value), ensure_ascii=False, allow_nan=False)
+    """Strict JSON text of ``value`` (a non-finite number is null)."""
+    return jsontext.dumps(value)
 
 
 def print_json(value: Any, out: IO[str] | None = None) -> None:

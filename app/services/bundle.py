@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import io
-import json
 import os
 import platform
 import time
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app import __version__
+from app.core import jsontext
 from app.core.errors import CacheError, redact
 from app.core.files import atomic_file
 from app.core.health import DiagnosticStore, ErrorEventStore
@@ -169,7 +169,7 @@ class BundleWriter:
             "error_events.json": [e.to_json() for e in self._errors.list(limit=100)],
             "diagnostics.json": None if not latest else self._diagnostics_json(latest[0].id),
         }
-        texts = {name: json.dumps(value, indent=2, ensure_ascii=False) for name, value in files.items()}
+        texts = {name: jsontext.dumps(value, indent=2) for name, value in files.items()}
         texts["zondarr.log.tail.txt"] = log_tail(self._log_dir)
         crash = latest_crash_report(self._log_dir)
         if crash is not None:  # the stacks of the last hard crash (app/crashlog.py)
