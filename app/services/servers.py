@@ -229,6 +229,7 @@ class ServerService:
         ExternalServiceError (ServerUnreachable, AuthFailed ...)."""
         validate_new_server(new, credentials)
         result: ConnectResult = await self._runner.net(self._clients.authenticate, new, credentials)
+        self._refuse_duplicate(result.identity, None)  # said at Test time, not only at Save
         return result.identity
 
     async def update_credentials(self, name: str, credentials: Credentials) -> ServerIdentity:

@@ -141,3 +141,31 @@ def test_find_servers_lists_the_demo_jellyfin_and_quick_connect_shows_the_code_t
     screenshot(qc, "quick_connect_done")
     [server] = shell.ctx.server_store.list()
     assert server.machine_id == jelly.machine_id
+
+
+def test_a_pasted_address_is_detected_and_a_second_add_of_the_same_server_is_refused(
+    shell_factory: Callable[..., Shell], demo_factory: Callable[..., DemoServer], dark_theme: None, qtbot: Any
+) -> None:
+    jelly = demo_factory("jellyfin", tracks=20)
+    shell = shell_factory()
+    shell.add_jellyfin(jelly, "Jelly")
+    add = ServerDialog(shell.ctx)
+    qtbot.addWidget(add)
+    add.show()
+    add.url.setFocus()
+    qtbot.keyClicks(add.url, jelly.url.removeprefix("http://") + "/web/index.html#!/home")
+    add.url.editingFinished.emit()
+    pump(
+        lambda: "server: using" in add.result_label.text() or add.result_label.objectName() == "testFailed",
+        15,
+    )
+    assert add.selected_kind().value == "jellyfin" and add.url.text() == jelly.url
+    assert add.result_label.text().startswith(f"Jellyfin server: using {jelly.url} — added http://")
+    qtbot.keyClicks(add.name, "Jelly again")
+    qtbot.keyClicks(add.token, JELLYFIN_KEY)
+    qtbot.mouseClick(add.test_button, Qt.MouseButton.LeftButton)
+    pump(lambda: add.result_label.objectName() in ("testOk", "testFailed"), 15)
+    assert "This server is already added as Jelly." in add.result_label.text()  # said by Test connection
+    assert not add.save_button.isEnabled()
+    screenshot(add, "add_server_duplicate_refused")
+    assert [s.name for s in shell.ctx.server_store.list()] == ["Jelly"]

@@ -142,6 +142,8 @@ class ServerDialog(QDialog):
         for edit_field in (self.name, self.url, self.token, self.username, self.password):
             edit_field.textChanged.connect(self._on_field_text_changed)
         self.test_button.clicked.connect(self._on_test_button_clicked)
+        if edit is None:  # a pasted address: detect the kind and say how the URL was normalised
+            self.url.editingFinished.connect(self._on_url_editing_finished)
         self.save_button.clicked.connect(self._on_save_button_clicked)
         self.cancel_button.clicked.connect(self.reject)
         self._on_kind_current_index_changed()
@@ -258,6 +260,23 @@ class ServerDialog(QDialog):
         self._open_flow(
             QuickConnectDialog(self._ctx, self.url.text().strip(), self.name.text().strip() or None, self)
         )
+
+    def _on_url_editing_finished(self) -> None:
+        text = self.url.text().strip()
+        if text and text != getattr(self, "_detected_url", None):
+            self.tasks.start("detect", self._detect(text), replace=True)
+
+    async def _detect(self, text: str) -> None:
+        try:
+            found = await self._ctx.servers.detect(text)
+        except Exception as exc:
+            self._show_error(as_zondarr_error(exc))
+            return
+        self._detected_url = found.url
+        self.kind.setCurrentIndex(self.kind.findData(found.kind.value))
+        if self.url.text().strip() == text:
+            self.url.setText(found.url)
+        self._show_result(f"{found.kind.value.capitalize()} server: {found.message}.", None)
 
     def _on_find_address_chosen(self, url: str) -> None:
         self.kind.setCurrentIndex(self.kind.findData(ServerKind.JELLYFIN.value))
