@@ -14,6 +14,7 @@ from app.core.settings import Settings
 from app.services.tasks import TaskSpec
 
 DAILY_S = 86_400.0
+FIRST_DELAY_S = 180.0
 
 
 class BackupService:
@@ -37,5 +38,8 @@ class BackupService:
         return f"Backed up the cache to {backup.name} ({backup.size / 1e6:.1f} MB); {kept} backups kept."
 
     def task_spec(self) -> TaskSpec:
-        """The "backup" background task: one backup a day (the scheduler runs it at start when none ran yet)."""
-        return TaskSpec("backup", "Back up the cache", lambda: DAILY_S, self._daily)
+        """The "backup" background task: one backup a day; the first one a few minutes after the first start (not
+        during it: at a million tracks the copy reads the whole file)."""
+        return TaskSpec(
+            "backup", "Back up the cache", lambda: DAILY_S, self._daily, first_delay_s=FIRST_DELAY_S
+        )

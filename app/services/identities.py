@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.core import validate
 from app.core.errors import NotFoundError, ValidationError
 from app.core.models import AccountEvent, AccountRef, Identity, User
 from app.core.ports import (
@@ -143,6 +144,7 @@ class IdentityService:
         """Links the accounts to the identity called ``name`` (created when there is none)."""
         if not name.strip():
             raise ValidationError("The person needs a name.", remedy="Give a display name.")
+        validate.name(name, "The person's name")  # no control or text-direction characters
         try:
             identity = self.find(name)
         except NotFoundError:

@@ -41,6 +41,7 @@ class TaskSpec:
     title: str
     interval_s: Callable[[], float]
     body: TaskBody
+    first_delay_s: float = 0.0  # a task that never ran waits this long after start (0: runs at once)
 
 
 @dataclass
@@ -102,7 +103,11 @@ class TaskScheduler:
                     self._states[name].paused = True
         for st in self._states.values():
             st.last = await self._runner.read(self._runs.last, st.spec.name)
-            st.next_run_at = now if st.last is None else max(now, st.last.started_at + st.spec.interval_s())
+            st.next_run_at = (
+                now + st.spec.first_delay_s
+                if st.last is None
+                else max(now, st.last.started_at + st.spec.interval_s())
+            )
 
     async def status(self) -> list[TaskStatus]:
         await self._load()
