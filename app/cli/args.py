@@ -4,10 +4,11 @@ bounds is a usage error (exit 2) that names the bound, before anything is opened
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 
 from app.core import validate
-from app.core.errors import ValidationError
+from app.core.errors import ValidationError, register_secret
 from app.services.context import AppContext
 
 
@@ -57,3 +58,17 @@ def known_server(ctx: AppContext, name: str | None) -> None:
 
 
 LIMIT = int_in(1, validate.MAX_LIMIT, "--limit")
+
+
+def read_secret(from_stdin: bool, what: str) -> str:
+    """The secret piped on stdin (one line), registered so that no log or error shows it. Raises
+    ValidationError when ``from_stdin`` is False (the flag was not given) or the line is empty."""
+    if not from_stdin:
+        raise ValidationError(
+            f"No {what} was given.", remedy=f"Pipe the {what} on stdin with --{what}-stdin."
+        )
+    value = sys.stdin.readline().strip()
+    if not value:
+        raise ValidationError(f"The {what} on stdin was empty.", remedy=f"Pipe the {what} on stdin.")
+    register_secret(value)
+    return value

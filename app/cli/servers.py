@@ -1,5 +1,6 @@
-"""``zondarr server add --sign-in | --quick-connect`` and ``zondarr server discover``: adding servers the way
-admins do (Sign in with Plex and the account's servers; Jellyfin servers found on the network).
+"""The ``server`` commands: ``add`` (by URL and token or password, or ``--sign-in`` / ``--quick-connect``: adding
+servers the way admins do), ``list``, ``test``, ``remove``, ``discover`` (the Plex account's servers; Jellyfin
+servers found on the network) and ``api-key``.
 
 Links and codes go to stderr (stdout stays the result: a line, or JSON with ``--json``); the command waits until
 the sign-in is approved, expires, or Ctrl+C cancels it.
@@ -12,13 +13,17 @@ import asyncio
 import sys
 from typing import Any
 
+from app.cli.args import name_of, read_secret
+from app.cli.health import describe_failure, main_stderr
 from app.cli.render import print_json, server_json, term, with_json
-from app.core.errors import ConfigurationError, ServerUnreachable, ValidationError
-from app.core.models import ServerKind
+from app.core.errors import ConfigurationError, ServerUnreachable, ValidationError, ZondarrError
+from app.core.models import AuthMethod, Credentials, NewServer, ServerKind
 from app.core.signin import ChosenConnection, PlexResource, not_admin_note
 from app.services.context import AppContext
 from app.services.jellyfin_signin import JellyfinSignInService
 from app.services.plex_signin import PlexSignInService
+
+EXIT_OK = 0
 
 
 def add_arguments(add: argparse.ArgumentParser) -> None:
@@ -39,8 +44,8 @@ def add_arguments(add: argparse.ArgumentParser) -> None:
     )
 
 
-def register(ssub: Any) -> None:
-    """Adds ``server discover`` to the ``server`` sub-commands."""
+def register_discovery(ssub: Any) -> None:
+    """Adds ``server discover`` and ``server api-key`` to the ``server`` sub-commands."""
     disc = with_json(
         ssub.add_parser(
             "discover", help="list the Plex account's servers (plex.tv) or Jellyfin servers on the LAN"
@@ -202,3 +207,114 @@ async def cmd_server_api_key(ctx: AppContext, args: argparse.Namespace) -> int:
     else:
         print(text)
     return 0
+
+
+async def cmd_server_add(ctx: AppContext, args: argparse.Namespace) -> int:
+    if args.sign_in:
+        return await cmd_server_add_sign_in(ctx, args)
+    if args.quick_connect:
+        return await cmd_server_add_quick_connect(ctx, args)
+    if not args.name or not args.url:
+        raise ValidationError(
+            "server add needs --name and --url.", remedy="Give both, or use --sign-in to pick a Plex server."
+        )
+    if args.kind is None:
+        found = await ctx.servers.detect(args.url)
+        print(f"{found.kind.value.capitalize()} server: {found.message}.", file=sys.stderr)
+        args.kind, args.url = found.kind.value, found.url
+    kind = ServerKind(args.kind)
+    if args.username:
+        method = AuthMethod.PASSWORD
+        creds = Credentials(username=args.username, password=read_secret(args.password_stdin, "password"))
+    else:
+        method = AuthMethod.TOKEN if kind is ServerKind.PLEX else AuthMethod.API_KEY
+        creds = Credentials(token=read_secret(args.token_stdin, "token"))
+    server = await ctx.servers.add(NewServer(args.name, kind, args.url, method), creds)
+    if getattr(ctx.secrets, "fallback_in_use", False):
+        print(
+            "zondarr: no system keychain is available, so the token is kept in secrets.json (mode 0600) in "
+            f"{ctx.data_dir}.",
+            file=sys.stderr,
+        )
+    if args.json:
+        print_json(server_json(server, 0))
+    else:
+        print(term(f"Added {server.name} ({server.kind.value} {server.version or ''}) at {server.url}."))
+    return EXIT_OK
+
+
+async def cmd_server_list(ctx: AppContext, args: argparse.Namespace) -> int:
+    servers = ctx.server_store.list()
+    counts = {s.id: sum(ctx.tracks.library_track_counts(s.id).values()) for s in servers}
+    if args.json:
+        print_json([server_json(s, counts[s.id]) for s in servers])
+        return EXIT_OK
+    if not servers:
+        print("No servers yet. Add one with `zondarr server add`.")
+    for s in servers:
+        print(term(f"{s.name:<20} {s.kind.value:<9} {s.url:<32} {counts[s.id]:>9,} tracks"))
+    return EXIT_OK
+
+
+async def cmd_server_test(ctx: AppContext, args: argparse.Namespace) -> int:
+    try:
+        identity = await ctx.servers.test(args.name)
+    except ZondarrError as err:  # the failure class says why and what to do; main reports and records it
+        if not args.json:
+            main_stderr(f"{args.name}: test failed.\n{describe_failure(err)}")
+        raise
+    if args.json:
+        print_json(
+            {
+                "server": args.name,
+                "ok": True,
+                "name": identity.name,
+                "version": identity.version,
+                "machine_id": identity.machine_id,
+            }
+        )
+    else:
+        print(term(f"{args.name}: OK — {identity.name}, {identity.kind.value} {identity.version}"))
+    return EXIT_OK
+
+
+async def cmd_server_remove(ctx: AppContext, args: argparse.Namespace) -> int:
+    server = await ctx.servers.remove(args.name)
+    if args.json:
+        print_json({"removed": server.name})
+    else:
+        print(f"Removed {server.name} and its cached data.")
+    return EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Adds the ``server`` group: add (by URL and token/password, or by signing in), list, test, remove, discover, api-key."""
+    server = sub.add_parser("server", help="add, list, test or remove servers")
+    ssub = server.add_subparsers(dest="server_command", metavar="ACTION", required=True)
+    add = with_json(ssub.add_parser("add", help="test a server and add it"))
+    add.add_argument(
+        "--kind",
+        choices=[k.value for k in ServerKind],
+        help="plex or jellyfin (detected from --url when left out)",
+    )
+    add.add_argument(
+        "--name",
+        type=name_of("The server name"),
+        help="the server's name in Zondarr (with --sign-in: the server's own name)",
+    )
+    add.add_argument("--url", help="the server's address (not needed with --sign-in)")
+    add.add_argument(
+        "--token-stdin", action="store_true", help="read the Plex token / Jellyfin API key from stdin"
+    )
+    add.add_argument("--username", help="Jellyfin user (with --password-stdin)")
+    add.add_argument("--password-stdin", action="store_true", help="read the Jellyfin password from stdin")
+    add_arguments(add)
+    add.set_defaults(in_context=cmd_server_add)
+    with_json(ssub.add_parser("list", help="list servers")).set_defaults(in_context=cmd_server_list)
+    test = with_json(ssub.add_parser("test", help="test a server's connection"))
+    test.add_argument("name")
+    test.set_defaults(in_context=cmd_server_test)
+    rm = with_json(ssub.add_parser("remove", help="remove a server and its cached data"))
+    rm.add_argument("name")
+    rm.set_defaults(in_context=cmd_server_remove)
+    register_discovery(ssub)
