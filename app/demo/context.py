@@ -63,6 +63,8 @@ class DemoContext:
     account_confirmed: bool = True  # plex.tv: the owner's e-mail is verified (sharing needs it)
     lock: threading.RLock = field(default_factory=threading.RLock)
     pin_approve_after_polls: int = 0  # demo plex.tv: approve a sign-in PIN by itself after this many polls
+    scheme: str = "http"  # https when the demo serves TLS
+    extra_connections: tuple[tuple[str, str], ...] = ()  # demo plex.tv: more (where, uri) of this server
 
     def __post_init__(self) -> None:
         lib = self.library
@@ -99,4 +101,4 @@ class DemoContext:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"

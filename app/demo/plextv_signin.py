@@ -147,8 +147,17 @@ class PlexTvSignIn:
         port = ctx.port
         conns = (
             _connection("http", DEAD_ADDRESS, local=True)
-            + _connection("http", f"{ctx.host}:{port}", local=False)
-            + _connection("http", f"localhost:{port}", local=False, relay=True)
+            + _connection(ctx.scheme, f"{ctx.host}:{port}", local=False)
+            + _connection(ctx.scheme, f"localhost:{port}", local=False, relay=True)
+            + "".join(
+                _connection(
+                    uri.split("://", 1)[0],
+                    uri.split("://", 1)[1],
+                    local=where == "local",
+                    relay=where == "relay",
+                )
+                for where, uri in ctx.extra_connections
+            )
         )
         owned = _resource(ctx.name, ctx.machine_id, ctx.token, owned=True, connections=conns)
         friend = _resource(

@@ -9,6 +9,7 @@ foreground form for the command line. Raises ``DemoConfigError`` for a bad confi
 from __future__ import annotations
 
 import signal
+import ssl
 import sys
 import threading
 from dataclasses import dataclass
@@ -46,6 +47,10 @@ class DemoConfig:
     faults: str = ""  # fault spec, see app.demo.faults
     libraries: int = 2  # music libraries; tracks split among them (first gets the remainder)
     discovery_port: int = 0  # Jellyfin: the UDP port answering LAN discovery (0 = a free one)
+    tls_cert: str = ""  # with tls_key: serve https with this certificate (PEM file paths)
+    tls_key: str = ""
+    # Plex: more connections the demo plex.tv lists for this server, as (local|remote|relay, uri)
+    extra_connections: tuple[tuple[str, str], ...] = ()
     pin_approve_after_polls: int = 0  # Plex: plex.tv approves a sign-in PIN after this many polls (0 = never)
 
     @property
@@ -81,6 +86,15 @@ class DemoServer:
                 detail=f"{type(exc).__name__}: {exc}",
             ) from exc
         self._ctx.port = self._httpd.server_address[1]
+        self._ctx.extra_connections = tuple(config.extra_connections)
+        if config.tls_cert and config.tls_key:
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls.load_cert_chain(config.tls_cert, config.tls_key)
+            # the handshake happens on the handler's thread at its first read, never in the accept loop
+            self._httpd.socket = tls.wrap_socket(
+                self._httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
+            self._ctx.scheme = "https"
         # Jellyfin answers LAN discovery on a UDP port of its own (7359 on a real server; a free one here)
         self._discovery = (
             DiscoveryResponder(self._ctx, config.host, config.discovery_port)

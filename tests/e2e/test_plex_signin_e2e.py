@@ -253,3 +253,37 @@ def test_cli_sign_in_adds_the_picked_server_and_discover_lists_the_account(tmp_p
         assert again.code != 0 and "already added as Zondarr Demo Plex" in again.err
     finally:
         server.stop()
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_the_remote_https_address_is_preferred_over_http(tmp_path: Path, runner: ThreadRunner) -> None:
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    secure = start_demo_server(DemoConfig(kind="plex", tracks=10, tls_cert=str(cert), tls_key=str(key)))
+    plain = start_demo_server(DemoConfig(kind="plex", tracks=10, extra_connections=(("remote", secure.url),)))
+    try:
+        assert (
+            secure.url.startswith("https://") and secure.machine_id == plain.machine_id
+        )  # one install, two ways
+        settings = dataclasses.replace(
+            settings_for(plain), verify_tls=False
+        )  # the test's self-signed certificate
+        svc = PlexSignInService(account=PlexAccountClient(settings), runner=runner)
+
+        async def go() -> tuple[str, str]:
+            resource = await svc.find(ACCOUNT_TOKEN, plain.machine_id)
+            chosen = await svc.choose_connection(resource)
+            return chosen.connection.uri, chosen.why
+
+        uri, why = asyncio.run(go())
+        assert uri == secure.url
+        assert why == "local address not reachable; using the remote https address"
+    finally:
+        plain.stop()
+        secure.stop()
