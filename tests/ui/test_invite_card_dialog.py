@@ -150,3 +150,33 @@ def test_device_block_reason() -> None:
     assert "enable it" in (device_block_reason([user(jelly, disabled=True)], servers) or "")
     assert device_block_reason([user(jelly), user(jelly, n=2)], servers) == "Select one account."
     assert device_block_reason([], servers) == "Select one account."
+
+
+def test_redeem_dialog_creates_a_jellyfin_account_for_quick_connect(
+    shell_factory: Callable[..., Shell], demo_factory: Callable[..., Any], qtbot: Any
+) -> None:
+    from app.ui.dialogs.invitation_dialogs import RedeemDialog
+
+    jelly = demo_factory("jellyfin", tracks=20, users=2)
+    shell = shell_factory()
+    shell.add_jellyfin(jelly)
+    shell.sync_now()
+    inv = run(shell.loop, shell.ctx.people.invitations.create(["Demo Jellyfin"]))
+    dialog = RedeemDialog(shell.ctx, inv.code)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.password, "typed-then-dropped")
+    dialog.quick_connect.setChecked(True)
+    assert dialog.password.text() == "" and not dialog.password.isEnabled()
+    qtbot.keyClicks(dialog.reply, "wanted username: kim")
+    assert dialog.username.text() == "kim"
+    qtbot.mouseClick(dialog.check_button, Qt.MouseButton.LeftButton)
+    pump(lambda: dialog.redeem_button.isEnabled(), 10)
+    assert "Quick Connect" in dialog.table.texts()[0][3]
+    screenshot(dialog, "dialog_redeem_quick_connect")
+    qtbot.mouseClick(dialog.redeem_button, Qt.MouseButton.LeftButton)
+    pump(lambda: any(u.username == "kim" for u in jelly._ctx.users), 10)
+    kim = next(u for u in jelly._ctx.users if u.username == "kim")
+    assert len(jelly._ctx.passwords[kim.jellyfin_id]) >= 32
+    pump(lambda: dialog.check_button.isEnabled(), 10)  # the redemption task has finished
+    dialog.close()

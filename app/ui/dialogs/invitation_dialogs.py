@@ -270,7 +270,7 @@ class RedeemDialog(QDialog):
         self.reply.setAccessibleName("What the invitee sent back")
         self.reply.setPlaceholderText("Paste what they sent: an e-mail address, a plex.tv or wanted username")
         self.reply.setToolTip("Fills in the username and e-mail below; nothing is created before Check.")
-        form.addRow("From their &reply:", self.reply)
+        form.addRow("From their repl&y:", self.reply)
         self.username = QLineEdit(self)
         self.username.setAccessibleName("New username")
         form.addRow("&Username:", self.username)
@@ -281,6 +281,14 @@ class RedeemDialog(QDialog):
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setAccessibleName("Password (Jellyfin)")
         form.addRow("&Password:", self.password)
+        self.quick_connect = QCheckBox(
+            "Jellyfin: no password — they sign in their devices with &Quick Connect", self
+        )
+        self.quick_connect.setToolTip(
+            "The account gets a long random password nobody knows; you approve their TV's or phone's code under "
+            "Users → Sign in a device…"
+        )
+        form.addRow("", self.quick_connect)
         layout.addLayout(form)
         self.stage = QLabel("Check first: nothing is created until every server is ready.", self)
         self.stage.setObjectName("hint")
@@ -304,6 +312,7 @@ class RedeemDialog(QDialog):
         self.redeem_button.clicked.connect(self._on_redeem_clicked)
         buttons.addWidget(self.redeem_button)
         layout.addLayout(buttons)
+        self.quick_connect.toggled.connect(self._on_quick_connect_toggled)
         for field in (self.code, self.username, self.email, self.password):
             field.textChanged.connect(self._on_field_changed)
         self.reply.textChanged.connect(self._on_reply_changed)
@@ -317,7 +326,14 @@ class RedeemDialog(QDialog):
             self.email.setText(reply.email)
 
     def _values(self) -> tuple[str, ...]:
-        return (self.code.text(), self.username.text(), self.email.text(), self.password.text())
+        qc = "1" if self.quick_connect.isChecked() else ""
+        return (self.code.text(), self.username.text(), self.email.text(), self.password.text(), qc)
+
+    def _on_quick_connect_toggled(self, on: bool) -> None:
+        if on:
+            self.password.clear()
+        self.password.setEnabled(not on)
+        self._on_field_changed()
 
     def _on_field_changed(self, *_: object) -> None:
         ok = self._checked is not None and self._checked == self._values()
@@ -339,7 +355,7 @@ class RedeemDialog(QDialog):
 
     async def _check(self, values: tuple[str, ...]) -> None:
         service = self._ctx.people.invitations
-        code, username, email, password = values
+        code, username, email, password, qc = values
         if password:
             register_secret(password)  # never in a log line or an error text
         try:
@@ -352,7 +368,9 @@ class RedeemDialog(QDialog):
             if not username.strip():
                 self._set_stage("Enter the new username, then check again.", False)
                 return
-            outcomes = await service.preflight(code, username.strip(), email or None, password or None)
+            outcomes = await service.preflight(
+                code, username.strip(), email or None, password or None, quick_connect=bool(qc)
+            )
         except Exception as exc:
             self._set_stage(_error_text(as_zondarr_error(exc)), False)
             return
@@ -374,10 +392,12 @@ class RedeemDialog(QDialog):
 
     async def _redeem(self, values: tuple[str, ...]) -> None:
         service = self._ctx.people.invitations
-        code, username, email, password = values
+        code, username, email, password, qc = values
         self._checked = None
         try:
-            result = await service.redeem(code, username, email or None, password or None)
+            result = await service.redeem(
+                code, username, email or None, password or None, quick_connect=bool(qc)
+            )
         except Exception as exc:
             self._set_stage(_error_text(as_zondarr_error(exc)), False)
             return

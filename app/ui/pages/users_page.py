@@ -34,6 +34,7 @@ from app.ui.dialogs.device_signin_dialog import DeviceSignInDialog
 from app.ui.dialogs.discrepancies_dialog import DiscrepanciesDialog
 from app.ui.dialogs.outcomes import OutcomesDialog, confirm, summarize
 from app.ui.models.simple_table import SimpleTableModel, add_page_title, make_table_view, refill_choices
+from app.ui.pages.invite_actions import InviteActions, pending_text
 from app.ui.tasks import TaskGroup
 
 HEADERS = ["Server", "Username", "Email", "Role", "State", "Expires", "Last seen"]
@@ -148,7 +149,7 @@ class UsersPage(QWidget):
         bar.addWidget(self.count_label)
         layout.addLayout(bar)
         self.model = SimpleTableModel(HEADERS)
-        self.view = make_table_view(self.model, "usersTable", self, widths=(150, 170, 220, 60, 70, 90))
+        self.view = make_table_view(self.model, "usersTable", self, widths=(150, 165, 180, 60, 180, 90))
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         layout.addWidget(self.view, 1)
         actions = QHBoxLayout()
@@ -177,6 +178,8 @@ class UsersPage(QWidget):
         actions.addWidget(self.access_button)
         actions.addWidget(self.expiry_button)
         actions.addWidget(self.restrict_button)
+        self.invites = InviteActions(ctx, self, self.tasks, self.selected_users, self._on_invites_done)
+        actions.addWidget(self.invites.button)
         actions.addStretch(1)
         self.pending_button = QPushButton(self)
         self.pending_button.setObjectName("danger")
@@ -225,7 +228,7 @@ class UsersPage(QWidget):
                 u.username,
                 u.email,
                 "admin" if u.is_admin else "user",
-                "disabled" if u.is_disabled else "active",
+                pending_text(u) or ("disabled" if u.is_disabled else "active"),
                 day_text(u.expires_at),
                 seen_text(u.last_active_at, now),
             )
@@ -243,6 +246,7 @@ class UsersPage(QWidget):
 
     def _update_buttons(self, *_: object) -> None:
         users = self.selected_users()
+        self.invites.update()
         for action, button in self.buttons.items():
             reason = block_reason(action, users, self._servers)
             button.setEnabled(reason is None)
@@ -355,6 +359,13 @@ class UsersPage(QWidget):
         dialog.applied.connect(applied)
         self.change_dialog = dialog
         dialog.open()
+
+    def _on_invites_done(self, text: str, kind: str, outcomes: Sequence[Outcome]) -> None:
+        self.message.emit(text, kind)
+        if outcomes:
+            self.results = OutcomesDialog("Plex invitations", text, list(outcomes), self)
+            self.results.show()
+            self.tasks.start("reload", self._reload(False), replace=True)
 
     def _on_pending_clicked(self) -> None:
         refs = list(self._pending)
