@@ -10,13 +10,10 @@ from __future__ import annotations
 import argparse
 
 from app.cli.render import print_json, term, with_json
-from app.core.errors import ConfigurationError
 from app.services.context import AppContext
 
 
 async def cmd_users_quick_connect(ctx: AppContext, args: argparse.Namespace) -> int:
-    if ctx.people.devices is None:
-        raise ConfigurationError("This build cannot sign in devices.", remedy="Use the zondarr command.")
     outcome = await ctx.people.devices.authorize(args.server, args.user, args.code)
     if args.json:
         print_json({"ok": outcome.ok, "results": [outcome.to_json()]})

@@ -16,7 +16,7 @@ from typing import Any
 from app.cli.args import name_of, read_secret
 from app.cli.health import describe_failure, main_stderr
 from app.cli.render import print_json, server_json, term, with_json
-from app.core.errors import ConfigurationError, ServerUnreachable, ValidationError, ZondarrError
+from app.core.errors import ServerUnreachable, ValidationError, ZondarrError
 from app.core.models import AuthMethod, Credentials, NewServer, ServerKind
 from app.core.signin import ChosenConnection, PlexResource, not_admin_note
 from app.services.context import AppContext
@@ -145,8 +145,6 @@ async def cmd_server_discover(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 def _jellyfin(ctx: AppContext) -> JellyfinSignInService:
-    if ctx.jellyfin_signin is None:
-        raise ConfigurationError("This build cannot sign in to Jellyfin.")
     return ctx.jellyfin_signin
 
 

@@ -45,16 +45,13 @@ class DesktopShell(QObject):
         self.tray.pause_toggled.connect(self._on_tray_pause_toggled)
         self.tray.quit_requested.connect(window.quit)
         self._syncing = False
-        if ctx.people.tasks is not None:
-            self.tray.set_paused(ctx.people.tasks.suspended)
-        if ctx.notifications is not None:
-            ctx.notifications.desktop = self.show_notification
-        if ctx.preferences is not None:
-            ctx.preferences.listeners.append(self._on_settings_changed)
+        self.tray.set_paused(ctx.people.tasks.suspended)
+        ctx.notifications.desktop = self.show_notification
+        ctx.preferences.listeners.append(self._on_settings_changed)
 
     @property
     def settings(self) -> Settings:
-        return self._ctx.preferences.current if self._ctx.preferences is not None else self._ctx.settings
+        return self._ctx.preferences.current
 
     def keeps_running(self) -> bool:
         """Whether closing the window should hide it to the tray instead of quitting."""
@@ -86,7 +83,7 @@ class DesktopShell(QObject):
     def _on_controller_sync_finished(self, result: SyncJobResult) -> None:
         self.set_syncing(False)
         troubled = [r for r in result.servers if r.status.value not in ("succeeded", "cancelled")]
-        if result.status.value == "cancelled" or not troubled or self._ctx.notifications is None:
+        if result.status.value == "cancelled" or not troubled:
             return
         held = [r for r in troubled if r.status.value == "held"]
         title = "Sync held for your decision" if held and len(held) == len(troubled) else "Sync failed"
@@ -97,8 +94,7 @@ class DesktopShell(QObject):
 
     def _on_controller_sync_failed(self, err: ZondarrError) -> None:
         self.set_syncing(False)
-        if self._ctx.notifications is not None:
-            self._ctx.notifications.notify("sync", "Sync failed", err.user_message, warning=True)
+        self._ctx.notifications.notify("sync", "Sync failed", err.user_message, warning=True)
 
     def show_notification(self, kind: str, title: str, text: str, warning: bool) -> None:
         """The notification service's desktop channel: a tray message, or a toast without a tray."""
@@ -106,9 +102,8 @@ class DesktopShell(QObject):
             self._window.toasts.show_toast(text, "error" if warning else "success")
 
     def close(self) -> None:
-        if self._ctx.notifications is not None:
-            self._ctx.notifications.desktop = None
-        if self._ctx.preferences is not None and self._on_settings_changed in self._ctx.preferences.listeners:
+        self._ctx.notifications.desktop = None
+        if self._on_settings_changed in self._ctx.preferences.listeners:
             self._ctx.preferences.listeners.remove(self._on_settings_changed)
         self.tray.close()
 
@@ -125,11 +120,9 @@ class DesktopShell(QObject):
         self._window.sync.request_sync()
 
     def _on_tray_pause_toggled(self, paused: bool) -> None:
-        if self._ctx.people.tasks is not None:
-            self.tasks.start("suspend", self._suspend(paused), replace=True)
+        self.tasks.start("suspend", self._suspend(paused), replace=True)
 
     async def _suspend(self, paused: bool) -> None:
-        assert self._ctx.people.tasks is not None
         try:
             await self._ctx.people.tasks.suspend(paused)
         except ZondarrError as err:
@@ -144,12 +137,11 @@ class DesktopShell(QObject):
             app = QApplication.instance()
             if isinstance(app, QApplication):
                 apply_theme(app, new.theme)
-        if new.start_at_login != old.start_at_login and self._ctx.login_entry is not None:
+        if new.start_at_login != old.start_at_login:
             self.tasks.start("login-entry", self._set_login_entry(new.start_at_login), replace=True)
 
     async def _set_login_entry(self, on: bool) -> None:
         entry = self._ctx.login_entry
-        assert entry is not None
         try:
             if on:
                 await self._ctx.runner.net(entry.enable)

@@ -216,8 +216,7 @@ class MainWindow(QMainWindow):
         ctx.health.monitor.set_alert_listener(self.health_notifier)
         self.sync = SyncPresenter(ctx, self, self.footer, self.banner, self.toasts)
         self.desktop.watch_sync(self.sync.controller)
-        if ctx.preferences is not None:
-            self.menus.set_theme(ctx.preferences.current.theme)
+        self.menus.set_theme(ctx.preferences.current.theme)
         self.sync.cache_changed.connect(self._on_sync_cache_changed)
         self.sync.no_servers.connect(self._on_sync_no_servers)
         self.library.attach(ctx)
@@ -360,10 +359,7 @@ class MainWindow(QMainWindow):
         self.close()
 
     def _notify_incident(self, title: str, text: str, opened: bool) -> None:
-        if self.ctx.notifications is not None:
-            self.ctx.notifications.notify("incident", title, text, warning=opened)
-        else:
-            self.desktop.show_notification("incident", title, text, opened)
+        self.ctx.notifications.notify("incident", title, text, warning=opened)
 
     def show_crash_notice(self, report: object) -> None:
         """Once after a crash: what happened and the way to report it (Save diagnostics bundle)."""
@@ -386,8 +382,6 @@ class MainWindow(QMainWindow):
         """Validates and stores ``changes`` (the live ones apply at once). Errors go to the error dialog."""
         from app.core.errors import ZondarrError
 
-        if self.ctx.preferences is None:
-            return
         try:
             await self.ctx.preferences.save(changes)
         except ZondarrError as err:

@@ -127,7 +127,7 @@ class MenuBar:
 
     def _on_backups(self) -> None:
         w = self._window
-        if not w.attached or w.ctx.backups is None:
+        if not w.attached:
             return
         from app.ui.dialogs.backups_dialog import BackupsDialog
 
@@ -150,7 +150,7 @@ class MenuBar:
 
     def _on_theme(self, theme: str) -> None:
         w = self._window
-        if w.attached and w.ctx.preferences is not None:
+        if w.attached:
             w.tasks.start("theme", w.save_settings({"theme": theme}), replace=True)
 
     def _show(self, which: str) -> None:
@@ -179,7 +179,7 @@ class MenuBar:
     def save_bundle(self, path: Path | None = None) -> None:
         """Writes the redacted diagnostics bundle to ``path`` (None: asks for a file with ``open()``)."""
         w = self._window
-        if not w.attached or w.ctx.health.bundle is None:
+        if not w.attached:
             return
         if path is None:
             dialog = QFileDialog(w, "Save diagnostics bundle")
@@ -198,7 +198,6 @@ class MenuBar:
         from app.core.errors import ZondarrError
 
         w = self._window
-        assert w.ctx.health.bundle is not None
         try:
             info = await w.ctx.health.bundle.export(path)
         except ZondarrError as err:

@@ -113,7 +113,7 @@ class SettingsDialog(QDialog):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._ctx = ctx
         self.tasks = TaskGroup("settings-dialog")
-        current = ctx.preferences.current if ctx.preferences is not None else ctx.settings
+        current = ctx.preferences.current
         self._initial = current.to_raw()
         self.editors: dict[str, QWidget] = {}
         self.secret_edits: dict[str, QLineEdit] = {}
@@ -296,14 +296,9 @@ class SettingsDialog(QDialog):
         try:
             if WEBHOOK_URL_REF in secrets:
                 secrets[WEBHOOK_URL_REF] = check_webhook_url(secrets[WEBHOOK_URL_REF])
-            if self._ctx.secrets is not None:
-                for ref, value in secrets.items():
-                    await self._ctx.runner.net(self._ctx.secrets.set, ref, value)
-            new = (
-                await self._ctx.preferences.save(changes)
-                if self._ctx.preferences is not None and changes
-                else None
-            )
+            for ref, value in secrets.items():
+                await self._ctx.runner.net(self._ctx.secrets.set, ref, value)
+            new = await self._ctx.preferences.save(changes) if changes else None
         except ZondarrError as err:
             self.save_button.setEnabled(True)
             self._refuse(err)

@@ -234,11 +234,10 @@ class UsersPage(QWidget):
             )
             for u in users
         ]
-        if ctx.people.expiry is not None:
-            pending = await ctx.runner.read(ctx.people.expiry.pending_deletions)
-            self._pending = [AccountRef(p.server_id, p.remote_id) for p in pending]
-            self.pending_button.setText(f"Expired: {len(pending)} to &delete…")
-            self.pending_button.setVisible(bool(pending))
+        pending = await ctx.runner.read(ctx.people.expiry.pending_deletions)
+        self._pending = [AccountRef(p.server_id, p.remote_id) for p in pending]
+        self.pending_button.setText(f"Expired: {len(pending)} to &delete…")
+        self.pending_button.setVisible(bool(pending))
         self._users = list(users)
         self.model.set_rows(rows, [u.id for u in users])
         self.count_label.setText(f"{len(users):,} user{'' if len(users) == 1 else 's'}")
@@ -342,7 +341,7 @@ class UsersPage(QWidget):
 
     def _on_expiry_clicked(self) -> None:
         users = self.selected_users()
-        if users and self._ctx.people.expiry is not None:
+        if users:
             self._show_change(ExpiryDialog(self._ctx, users, self))
 
     def _show_change(self, dialog: AccessDialog | ExpiryDialog | RestrictionsDialog) -> None:
@@ -369,7 +368,7 @@ class UsersPage(QWidget):
 
     def _on_pending_clicked(self) -> None:
         refs = list(self._pending)
-        if not refs or self._ctx.people.expiry is None:
+        if not refs:
             return
         self.confirm_box = confirm(
             self,
