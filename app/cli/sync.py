@@ -19,7 +19,11 @@ async def cmd_sync(ctx: AppContext, args: argparse.Namespace) -> int:
     printer = ProgressPrinter()
     try:
         result = await ctx.sync.sync(
-            args.names, trigger="cli", progress=printer, allow_removals=args.allow_removals
+            args.names,
+            trigger="cli",
+            progress=printer,
+            allow_removals=args.allow_removals,
+            full=args.full,
         )
     finally:
         printer.close()
@@ -38,5 +42,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--allow-removals",
         action="store_true",
         help="apply a listing even when it removes more than max_removal_pct of a library or of the users",
+    )
+    sync.add_argument(
+        "--full", action="store_true", help="list every item, not only what changed since the last sync"
     )
     sync.set_defaults(in_context=cmd_sync)

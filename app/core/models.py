@@ -50,6 +50,15 @@ class Change(StrEnum):
     ALBUM = "album"  # tracks whose album changed (Plex album.updatedAt: they inherit its genres and year)
 
 
+@dataclass(frozen=True, slots=True)
+class ListingMark:
+    """When a library was last listed: ``since`` is the server's clock when that listing began (a refresh asks
+    for what changed after it), ``full_at`` this app's clock when the last complete listing ended."""
+
+    since: float
+    full_at: float | None
+
+
 class SyncStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
@@ -312,6 +321,17 @@ class SyncRun:
 
 
 @dataclass(frozen=True, slots=True)
+class LibrarySyncInfo:
+    """How one library was listed in a run: ``mode`` "full" (every item) or "delta" (only what changed since
+    the last listing), and how many items (tracks and albums) were fetched."""
+
+    key: str
+    title: str
+    mode: str
+    fetched: int
+
+
+@dataclass(frozen=True, slots=True)
 class ServerSyncResult:
     """The outcome of syncing one server inside a sync job."""
 
@@ -323,6 +343,7 @@ class ServerSyncResult:
     failed_items: int = 0
     message: str = ""
     error: ZondarrError | None = None  # why it failed or was cancelled (rendered at the edge: CLI, UI)
+    libraries: tuple[LibrarySyncInfo, ...] = ()
 
 
 # ---------------------------------------------------------------- people

@@ -28,6 +28,7 @@ from app.core.models import (
     Identity,
     Invitation,
     Library,
+    ListingMark,
     MergeCounts,
     NewInvitation,
     NewServer,
@@ -259,14 +260,25 @@ class TrackStore(Protocol):
         *,
         replace: bool = False,
         max_removal_pct: float | None = None,
+        marks: Mapping[str, ListingMark] | None = None,
     ) -> MergeCounts:
         """In ONE transaction: with ``replace`` (the server is another installation now) first deletes every
         cached library/album/track/user row of the server; upserts ``libraries``; for each library in
         ``merge_keys`` inserts new staged tracks and updates changed ones (rows whose content did not change are
         not written); for each library in ``delete_vanished_keys`` (a subset of ``merge_keys``) deletes cached
-        tracks that were not staged; then clears this server's staging rows. Readers see either the old or the
-        new library, never a mix. Raises RemovalsHeld (nothing changed, staging kept) when, with
+        tracks that were not staged; records ``marks`` (library key -> listing mark; a mark's None ``full_at``
+        keeps the stored one); then clears this server's staging rows. Readers see either the old or the new
+        library, never a mix. Raises RemovalsHeld (nothing changed, staging kept) when, with
         ``max_removal_pct``, the deletions would remove more than that share of a library's cached tracks."""
+        ...
+
+    def listing_marks(self, server_id: int) -> dict[str, ListingMark]:
+        """The stored listing mark of each library of the server that has one."""
+        ...
+
+    def staged_totals(self, server_id: int, library_key: str) -> tuple[int, int]:
+        """(tracks, albums) the library would hold after merging what is staged for it without deletions:
+        cached rows plus distinct staged remote ids not cached yet."""
         ...
 
     def discard_staging(self, server_id: int) -> None: ...

@@ -31,6 +31,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "backup_keep": (1, 365),
     "max_response_mb": (1, 4096),
     "max_removal_pct": (0, 100),
+    "full_sync_days": (0, 365),
 }
 _ALIASES = {"theme": {"auto": "system"}}  # ZONDARR_THEME=auto predates the setting
 
@@ -99,6 +100,8 @@ class Settings:
     # a complete listing that would remove more than this share of a library's tracks (or of a server's users)
     # is held for the admin's decision (DESIGN §4.6)
     max_removal_pct: float = 50.0
+    # A refresh asks only for what changed; a complete listing follows after this many days (0 = always).
+    full_sync_days: float = 7.0
 
     @classmethod
     def load(

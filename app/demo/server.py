@@ -85,6 +85,7 @@ class DemoServer:
                 remedy="Pick another port (or 0 for a free one) and try again.",
                 detail=f"{type(exc).__name__}: {exc}",
             ) from exc
+        self._httpd.clock = lambda: self._ctx.edits.clock()  # one clock for the Date header and edit times
         self._ctx.port = self._httpd.server_address[1]
         self._ctx.extra_connections = tuple(config.extra_connections)
         if config.tls_cert and config.tls_key:

@@ -11,6 +11,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -84,6 +85,7 @@ class DemoHTTPServer(ThreadingHTTPServer):
         self.other_url: str | None = None  # where the redirect-post fault points (app.demo.hostile.OtherHost)
         # The headers of the most recent requests (keys lower-cased), so tests can check what clients send.
         self.recent_headers: deque[dict[str, str]] = deque(maxlen=2000)
+        self.clock: Callable[[], float] = time.time  # the server's clock (its Date header)
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
 
@@ -123,6 +125,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: DemoHTTPServer
     server_version = "ZondarrDemo/1.0"
     sys_version = ""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header from the server's clock (tests move it with the library's edit clock)."""
+        return super().date_time_string(self.server.clock() if timestamp is None else timestamp)
 
     def setup(self) -> None:
         super().setup()

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from app.core.errors import (
     ExternalServiceError,
@@ -24,6 +24,9 @@ from app.core.errors import (
     ZondarrError,
 )
 from app.core.models import (
+    Change,
+    LibrarySyncInfo,
+    ListingMark,
     MergeCounts,
     RemoteLibrary,
     RemoteUser,
@@ -36,6 +39,7 @@ from app.core.models import (
 from app.core.ports import (
     Clock,
     MediaServerClient,
+    Page,
     Runner,
     ServerStore,
     SyncRunStore,
@@ -54,6 +58,9 @@ T = TypeVar("T")
 # Called on the loop thread after the run's stage, ``done`` or ``total`` changed; reads them from the run.
 Report = Callable[[SyncRun], None]
 STAGING_AHEAD = 2  # pages handed to the db-writer thread and not yet written, at most
+# A refresh asks for what changed since the last listing began less this margin: the server's stamps and its
+# Date header have whole seconds, and an item saved while that listing began may carry the same second.
+SINCE_MARGIN_S = 60.0
 REPLACED_NOTE = "The server at this URL is a different installation now; its old cached data was replaced."
 KEPT_AFTER_REPLACEMENT = "The server at this URL is a different installation now; the old cached data is kept until a sync succeeds."
 HELD_REMEDY = (
@@ -76,6 +83,14 @@ class _LibraryOutcome:
     failed_items: int = 0
     complete: bool = False  # every page arrived
     skipped_reason: str = ""  # set when the library is not merged at all (safety floor)
+    mark: ListingMark | None = None  # the last listing (a delta asks for what changed since it)
+    full: bool = True  # a complete listing (else: only what changed, and no deletions)
+    fetched: int = 0  # items (tracks and albums) fetched
+
+    def info(self) -> LibrarySyncInfo:
+        return LibrarySyncInfo(
+            self.library.key, self.library.title, "full" if self.full else "delta", self.fetched
+        )
 
 
 @dataclass(slots=True)
@@ -102,6 +117,7 @@ class ServerSync:
     cancel: CancelToken
     report: Report
     allow_removals: bool = False  # apply a listing even when it removes more than the floor allows
+    full: bool = False  # list every item of every library (``sync --full``), not only what changed
     run: SyncRun | None = None  # set as the first thing ``execute`` does
     errors: ErrorRecorder | None = None  # records a failure as an error event
     _notes: list[str] = field(default_factory=list)
@@ -159,6 +175,7 @@ class ServerSync:
     async def _run_connected(self, client: MediaServerClient) -> ServerSyncResult:
         p, server, run = self.ports, self.server, self._run
         identity = await call_with_retries(p.runner, p.settings, self.cancel, client.identity)
+        listed_since = await p.runner.net(client.server_time)  # the server's clock as this listing begins
         # The URL may answer as another installation now: its rows are replaced in the commit of this run's
         # listing (a failed run keeps them), and the identity is recorded only once that commit is done.
         self._replaced = bool(server.machine_id) and identity.machine_id != server.machine_id
@@ -177,6 +194,7 @@ class ServerSync:
                     for lib in vanished
                 )
             )
+        marks = {} if self._replaced else await p.runner.read(p.tracks.listing_marks, server.id)
         outcomes = [_LibraryOutcome(lib) for lib in libraries]
         for out in outcomes:
             out.total = await call_with_retries(
@@ -189,26 +207,43 @@ class ServerSync:
                     "kept the cached tracks (check the library on the server)."
                 )
                 self._warn(out.skipped_reason)
-        run.total = sum(o.total for o in outcomes if not o.skipped_reason)
+            out.mark = marks.get(out.library.key)
+            out.full = (
+                self.full or self._replaced or listed_since is None or not self._delta_allowed(out.mark, had)
+            )
+        run.total = sum(o.total for o in outcomes if o.full and not o.skipped_reason)
         await self._stage(SyncStage.FETCHING)
 
         await p.runner.db(p.tracks.begin_staging, server.id)
         for out in outcomes:
             if out.skipped_reason:
                 continue
-            if client.needs_album_pass:
-                await self._fetch_albums(client, out.library)
-            await self._fetch_tracks(client, out)
+            if not out.full and not await self._refresh_changed(client, out):
+                out.full = True  # the totals do not add up (deletions): list everything
+                run.total += out.total
+            if out.full:
+                if client.needs_album_pass:
+                    await self._fetch_albums(client, out)
+                await self._fetch_tracks(client, out)
         users = await self._read_users(client)
 
         await self._stage(SyncStage.FINALIZING)
         gone = [lib.key for lib in vanished]  # only here with allow_removals: their tracks go
         merge = [o.library.key for o in outcomes if o.complete] + gone
-        delete_vanished = [o.library.key for o in outcomes if o.complete and o.failed_items == 0] + gone
+        delete_vanished = [
+            o.library.key for o in outcomes if o.complete and o.full and o.failed_items == 0
+        ] + gone
+        new_marks = {
+            o.library.key: ListingMark(listed_since, p.clock() if o.library.key in delete_vanished else None)
+            for o in outcomes
+            if o.complete and listed_since is not None
+        }
         floor = None if self.allow_removals or self._replaced else p.settings.max_removal_pct
         self.cancel.raise_if_cancelled()  # last point at which a cancel leaves the cache untouched
         try:
-            commit = partial(p.tracks.commit_staging, replace=self._replaced, max_removal_pct=floor)
+            commit = partial(
+                p.tracks.commit_staging, replace=self._replaced, max_removal_pct=floor, marks=new_marks
+            )
             counts: MergeCounts = await p.runner.db(commit, server.id, libraries, merge, delete_vanished)
         except RemovalsHeld as held:
             titles = {lib.key: lib.title for lib in libraries}
@@ -223,60 +258,107 @@ class ServerSync:
             self._inform(REPLACED_NOTE)
         if users is not None:
             await p.runner.db(p.users.replace_server_users, server.id, users)
-        return await self._succeed(counts)
+        if any(o.complete and not o.full for o in outcomes):
+            # A refresh fetched only what changed: every other cached track of a merged library is unchanged.
+            listed_n = sum(o.total for o in outcomes if o.complete)
+            counts = replace(counts, unchanged=max(0, listed_n - counts.added - counts.updated))
+        return await self._succeed(counts, tuple(o.info() for o in outcomes if not o.skipped_reason))
 
-    async def _fetch_albums(self, client: MediaServerClient, library: RemoteLibrary) -> None:
-        """Stages the albums of a library; the merge gives a track without genres or year its album's."""
-        p = self.ports
-        total = await call_with_retries(p.runner, p.settings, self.cancel, client.count_albums, library.key)
-        async for page in iter_pages(
-            p.runner,
-            p.settings,
-            self.cancel,
-            client.fetch_albums,
-            library.key,
-            total,
-            service=self.server.name,
-        ):
-            await p.runner.db(p.tracks.stage_albums, self.server.id, library.key, page.items)
+    def _delta_allowed(self, mark: ListingMark | None, cached_tracks: int) -> bool:
+        """A refresh may ask only for changes after a complete listing that is not older than
+        ``full_sync_days`` (and of a library with cached tracks)."""
+        if mark is None or mark.full_at is None or cached_tracks == 0:
+            return False
+        return self.ports.clock() - mark.full_at < self.ports.settings.full_sync_days * 86400
 
-    async def _fetch_tracks(self, client: MediaServerClient, out: _LibraryOutcome) -> None:
-        """Fetches and stages every page of one library. A page is handed to the db-writer thread and the next
+    async def _refresh_changed(self, client: MediaServerClient, out: _LibraryOutcome) -> bool:
+        """Stages what changed in one library since its last listing (less ``SINCE_MARGIN_S``: stamps and the
+        Date header have whole seconds), then reconciles the totals: cached + new must equal what the server
+        counts, else something was deleted and False is returned (the caller lists the library completely).
+        True when the library is complete after the merge (``out.complete`` set)."""
+        p, key = self.ports, out.library.key
+        assert out.mark is not None
+        since = out.mark.since - SINCE_MARGIN_S
+        changes = list(client.track_changes)
+        if client.needs_album_pass:
+            albums = await self._retrying(client.count_changed_albums, key, since)
+            if albums:
+                fetch_albums = partial(client.fetch_changed_albums, since=since)
+                await self._stage_pages(
+                    fetch_albums, p.tracks.stage_albums, out, albums, count_progress=False
+                )
+                changes.append(Change.ALBUM)  # their tracks inherit the new genres and year
+        for change in changes:
+            n = await self._retrying(client.count_changed_tracks, key, change, since)
+            if n:
+                self._run.total += n
+                fetch = partial(client.fetch_changed_tracks, change=change, since=since)
+                try:
+                    await self._stage_pages(fetch, p.tracks.stage_tracks, out, n)
+                except IncompleteListing:
+                    return False  # the changes changed while listed: list everything
+        if out.failed_items:
+            return False  # an unreadable item may be a new one: the totals cannot tell
+        tracks, albums_after = await p.runner.db(p.tracks.staged_totals, self.server.id, key)
+        if tracks != out.total:
+            log.info(
+                "%s: %s has %d tracks, %d expected: listing it all", self.server.name, key, out.total, tracks
+            )
+            return False
+        if client.needs_album_pass and albums_after != await self._retrying(client.count_albums, key):
+            return False
+        out.complete = True
+        return True
+
+    async def _stage_pages(
+        self,
+        fetch: Callable[[str, int, int], Page[Any]],
+        stage: Callable[[int, str, Sequence[Any]], None],
+        out: _LibraryOutcome,
+        total: int,
+        count_progress: bool = True,
+    ) -> None:
+        """Fetches and stages every page of one listing. A page is handed to the db-writer thread and the next
         page is taken at once (at most ``STAGING_AHEAD`` pages wait to be written; the writer is one FIFO thread,
-        so they are staged in order): waiting for each write held back the parse of the next page."""
+        so they are staged in order): waiting for each write held back the parse of the next page. Raises
+        IncompleteListing when pages end before the total."""
         p, run, key = self.ports, self._run, out.library.key
         writes: deque[asyncio.Future[None]] = deque()
         try:
             async for page in iter_pages(
-                p.runner,
-                p.settings,
-                self.cancel,
-                client.fetch_tracks,
-                key,
-                out.total,
-                service=self.server.name,
+                p.runner, p.settings, self.cancel, fetch, key, total, service=self.server.name
             ):
-                writes.append(
-                    asyncio.ensure_future(p.runner.db(p.tracks.stage_tracks, self.server.id, key, page.items))
-                )
+                writes.append(asyncio.ensure_future(p.runner.db(stage, self.server.id, key, page.items)))
+                out.fetched += len(page.items)
                 out.failed_items += page.failed
-                run.done += len(page.items) + page.failed
-                run.failed_items += page.failed
-                self.report(run)
+                if count_progress:
+                    run.done += len(page.items) + page.failed
+                    run.failed_items += page.failed
+                    self.report(run)
                 while len(writes) > STAGING_AHEAD:
                     await writes.popleft()
             while writes:
                 await writes.popleft()
-            out.complete = True
-        except IncompleteListing as err:
-            # Merge nothing of this library: a short listing would look like deletions or lose updates.
-            log.warning("%s: incomplete listing of %s: %s", self.server.name, key, err)
-            self._warn(
-                f"Library {out.library.title!r} listed fewer tracks than announced; kept the cached tracks."
-            )
         finally:
             if writes:  # failed or cancelled: let the queued writes finish before the staging is dropped
                 await asyncio.gather(*writes, return_exceptions=True)
+
+    async def _fetch_albums(self, client: MediaServerClient, out: _LibraryOutcome) -> None:
+        """Stages the albums of a library; the merge gives a track without genres or year its album's."""
+        total = await self._retrying(client.count_albums, out.library.key)
+        await self._stage_pages(client.fetch_albums, self.ports.tracks.stage_albums, out, total, False)
+
+    async def _fetch_tracks(self, client: MediaServerClient, out: _LibraryOutcome) -> None:
+        """Fetches and stages every page of one library; ``out.complete`` when every page arrived."""
+        try:
+            await self._stage_pages(client.fetch_tracks, self.ports.tracks.stage_tracks, out, out.total)
+            out.complete = True
+        except IncompleteListing as err:
+            # Merge nothing of this library: a short listing would look like deletions or lose updates.
+            log.warning("%s: incomplete listing of %s: %s", self.server.name, out.library.key, err)
+            self._warn(
+                f"Library {out.library.title!r} listed fewer tracks than announced; kept the cached tracks."
+            )
 
     async def _read_users(self, client: MediaServerClient) -> list[RemoteUser] | None:
         """The server's users to cache, or None to keep the cached ones (unreadable, none listed). Raises _Held
@@ -303,7 +385,9 @@ class ServerSync:
             raise _Held(f"Would remove {gone:,} of {len(cached):,} users from {server.name}.")
         return users
 
-    async def _succeed(self, counts: MergeCounts) -> ServerSyncResult:
+    async def _succeed(
+        self, counts: MergeCounts, libraries: tuple[LibrarySyncInfo, ...] = ()
+    ) -> ServerSyncResult:
         p, run = self.ports, self._run
         if run.failed_items:
             self._warn(f"{run.failed_items:,} items could not be read and were skipped.")
@@ -332,6 +416,7 @@ class ServerSync:
             total=run.total,
             failed_items=run.failed_items,
             message=" ".join(self._notes),
+            libraries=libraries,
         )
 
     async def _fail(self, status: SyncStatus, err: ZondarrError) -> ServerSyncResult:

@@ -73,6 +73,10 @@ class SyncJobResult:
                     "failed_items": r.failed_items,
                     "message": r.message,
                     "error": None if r.error is None else r.error.to_dict(),
+                    "libraries": [
+                        {"library": i.title, "key": i.key, "mode": i.mode, "fetched": i.fetched}
+                        for i in r.libraries
+                    ],
                 }
                 for r in self.servers
             ],
@@ -149,8 +153,10 @@ class SyncService:
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
         allow_removals: bool = False,
+        full: bool = False,
     ) -> SyncJobResult:
-        """Syncs the named servers (all enabled ones when ``names`` is empty) concurrently.
+        """Syncs the named servers (all enabled ones when ``names`` is empty) concurrently. A library listed
+        completely before is refreshed with only what changed since (DESIGN §4.2) unless ``full``.
 
         Raises NotFoundError for an unknown name, ConfigurationError when there is nothing to sync, and
         AlreadyRunning when every requested server is being synced already (nothing is started then).
@@ -182,7 +188,7 @@ class SyncService:
             self._in_flight.update(s.id for s in runnable)
             try:
                 results = await asyncio.gather(
-                    *(self._sync_one(s, trigger, job, cancel, allow_removals) for s in runnable)
+                    *(self._sync_one(s, trigger, job, cancel, allow_removals, full) for s in runnable)
                 )
             finally:
                 self._in_flight.difference_update(s.id for s in runnable)
@@ -213,11 +219,18 @@ class SyncService:
         return runnable, busy
 
     async def _sync_one(
-        self, server: Server, trigger: str, job: _JobProgress, cancel: CancelToken, allow_removals: bool
+        self,
+        server: Server,
+        trigger: str,
+        job: _JobProgress,
+        cancel: CancelToken,
+        allow_removals: bool,
+        full: bool,
     ) -> ServerSyncResult:
         run = ServerSync(
             server=server,
             trigger=trigger,
+            full=full,
             ports=self._ports,
             cancel=cancel,
             report=lambda r: job.report(server.name, r),

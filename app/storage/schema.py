@@ -551,7 +551,16 @@ V10 = """
 ALTER TABLE users ADD COLUMN pending_since REAL;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9, V10)
+# v11: when each library was last listed (delta refresh, DESIGN §4.2): ``listed_since`` is the server's clock
+# when the last successful listing began (a refresh asks for what changed after it), ``full_listed_at`` this
+# app's clock when the last complete listing ended (a complete listing follows after ``full_sync_days``).
+# Existing libraries have neither: their next sync is a complete listing.
+V11 = """
+ALTER TABLE libraries ADD COLUMN listed_since REAL;
+ALTER TABLE libraries ADD COLUMN full_listed_at REAL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11)
 LATEST = len(MIGRATIONS)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from app.core.filters import SortColumn, TrackFilter, TrackSort
-from app.core.models import AlbumRecord, Library, MergeCounts, RemoteLibrary, Track, TrackRecord
+from app.core.models import AlbumRecord, Library, ListingMark, MergeCounts, RemoteLibrary, Track, TrackRecord
 from app.storage import tracks_query as q
 from app.storage import tracks_search as s
 from app.storage import tracks_write as w
@@ -69,6 +69,7 @@ class SqliteTrackStore:
         *,
         replace: bool = False,
         max_removal_pct: float | None = None,
+        marks: Mapping[str, ListingMark] | None = None,
     ) -> MergeCounts:
         """See ``core.ports.TrackStore.commit_staging``. Counts are for tracks (albums merge silently)."""
         with self._db.write("merging synced tracks") as conn:
@@ -81,6 +82,7 @@ class SqliteTrackStore:
                 self._clock(),
                 replace=replace,
                 max_removal_pct=max_removal_pct,
+                marks=marks,
             )
         self._refresh_statistics()
         return counts
@@ -269,6 +271,24 @@ class SqliteTrackStore:
                 "SELECT name FROM g WHERE name IS NOT NULL"
             ).fetchall()
         return sorted((r[0] for r in rows), key=lambda g: (g.casefold(), g))
+
+    def listing_marks(self, server_id: int) -> dict[str, ListingMark]:
+        with self._db.read("reading when libraries were listed") as conn:
+            rows = conn.execute(
+                "SELECT key, listed_since, full_listed_at FROM libraries "
+                "WHERE server_id = ? AND listed_since IS NOT NULL",
+                (server_id,),
+            ).fetchall()
+        return {
+            str(k): ListingMark(float(since), None if full is None else float(full))
+            for k, since, full in rows
+        }
+
+    def staged_totals(self, server_id: int, library_key: str) -> tuple[int, int]:
+        """See ``core.ports.TrackStore.staged_totals``. Reads staging rows, so it runs on the writer thread
+        (after the pages queued before it were written)."""
+        with self._db.write("counting staged tracks") as conn:
+            return w.staged_totals(conn, server_id, library_key)
 
     def library_track_counts(self, server_id: int) -> dict[str, int]:
         with self._db.read("counting tracks per library") as conn:

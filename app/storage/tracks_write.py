@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from itertools import chain, islice
 
 from app.core.errors import RemovalsHeld
-from app.core.models import AlbumRecord, MergeCounts, RemoteLibrary, TrackRecord
+from app.core.models import AlbumRecord, ListingMark, MergeCounts, RemoteLibrary, TrackRecord
 
 # Stored columns compared by the merge (besides ``library_id``), in staging-table order.
 TRACK_COLUMNS = (
@@ -91,13 +91,16 @@ def stage_tracks(
 
 
 def fill_from_albums(conn: sqlite3.Connection, server_id: int) -> None:
-    """Gives a staged track without genres its staged album's genres, and one without a year its album's year
-    (real Plex tracks carry neither; SERVER-PROTOCOLS.md). A track keeps whatever it has. The album staged last
-    wins for a remote id listed twice, as in the merge. Nothing to do when no album was staged (Jellyfin)."""
-    if (
-        conn.execute("SELECT 1 FROM stage_albums WHERE server_id = ? LIMIT 1", (server_id,)).fetchone()
-        is None
-    ):
+    """Gives a staged track without genres its album's genres, and one without a year its album's year (real Plex
+    tracks carry neither; SERVER-PROTOCOLS.md). A track keeps whatever it has. The album is the one staged (the
+    album staged last wins for a remote id listed twice, as in the merge); a refresh stages only the albums that
+    changed, so a track whose album was not staged takes the cached album's. Nothing to do for a server without
+    albums (Jellyfin)."""
+    has_staged = conn.execute(
+        "SELECT 1 FROM stage_albums WHERE server_id = ? LIMIT 1", (server_id,)
+    ).fetchone()
+    has_cached = conn.execute("SELECT 1 FROM albums WHERE server_id = ? LIMIT 1", (server_id,)).fetchone()
+    if has_staged is None and has_cached is None:
         return
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS merge_album_info(remote_id TEXT PRIMARY KEY, genres TEXT, year INTEGER)"
@@ -108,6 +111,14 @@ def fill_from_albums(conn: sqlite3.Connection, server_id: int) -> None:
         "SELECT remote_id, genres, year FROM stage_albums WHERE server_id = ? ORDER BY rowid",
         (server_id,),
     )
+    if has_cached is not None:
+        conn.execute(
+            "INSERT OR IGNORE INTO temp.merge_album_info(remote_id, genres, year) "
+            "SELECT a.remote_id, a.genres, a.year FROM albums a "
+            "WHERE a.server_id = ? AND a.remote_id IN (SELECT album_remote_id FROM stage_tracks "
+            "WHERE server_id = ? AND (genres = '[]' OR year IS NULL))",
+            (server_id, server_id),
+        )
     conn.execute(
         "UPDATE stage_tracks SET "
         "genre = CASE WHEN stage_tracks.genres = '[]' THEN json_extract(a.genres, '$[0]') ELSE stage_tracks.genre END, "
@@ -118,6 +129,31 @@ def fill_from_albums(conn: sqlite3.Connection, server_id: int) -> None:
         "AND (stage_tracks.genres = '[]' OR stage_tracks.year IS NULL)",
         (server_id,),
     )
+
+
+def set_listing_marks(conn: sqlite3.Connection, server_id: int, marks: Mapping[str, ListingMark]) -> None:
+    """Records when each library was listed (a None ``full_at`` keeps the stored one)."""
+    conn.executemany(
+        "UPDATE libraries SET listed_since = ?, full_listed_at = IFNULL(?, full_listed_at) "
+        "WHERE server_id = ? AND key = ?",
+        [(m.since, m.full_at, server_id, key) for key, m in marks.items()],
+    )
+
+
+def staged_totals(conn: sqlite3.Connection, server_id: int, library_key: str) -> tuple[int, int]:
+    """(tracks, albums) of the library after a merge of its staged rows without deletions."""
+    out = []
+    for table, stage in (("tracks", "stage_tracks"), ("albums", "stage_albums")):
+        row = conn.execute(
+            f"SELECT (SELECT count(*) FROM {table} t JOIN libraries l ON l.id = t.library_id "  # noqa: S608
+            "WHERE l.server_id = ? AND l.key = ?) + "
+            f"(SELECT count(DISTINCT s.remote_id) FROM {stage} s WHERE s.server_id = ? AND s.library_key = ? "
+            f"AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.server_id = s.server_id "
+            "AND t.remote_id = s.remote_id))",
+            (server_id, library_key, server_id, library_key),
+        ).fetchone()
+        out.append(int(row[0]))
+    return out[0], out[1]
 
 
 def clear_staging(conn: sqlite3.Connection, server_id: int) -> None:
@@ -307,6 +343,7 @@ def commit(
     *,
     replace: bool = False,
     max_removal_pct: float | None = None,
+    marks: Mapping[str, ListingMark] | None = None,
 ) -> MergeCounts:
     """The whole merge; the caller wraps it in one transaction (a RemovalsHeld raised here rolls it back).
     ``replace``: the server is another installation now; its old rows go in this same transaction."""
@@ -318,5 +355,6 @@ def commit(
     fill_from_albums(conn, server_id)
     counts = merge_tracks(conn, server_id, vanish, now, max_removal_pct)
     merge_albums(conn, server_id, vanish, now)
+    set_listing_marks(conn, server_id, marks or {})
     clear_staging(conn, server_id)
     return counts

@@ -66,6 +66,8 @@ def test_unchanged_resync_writes_no_track_rows(synced) -> None:  # type: ignore[
     out = r.json()
     assert (out["added"], out["updated"], out["removed"]) == (0, 0, 0)  # type: ignore[index]
     assert out["unchanged"] == 2 * TRACKS  # type: ignore[index]
+    modes = {lib["mode"] for s in out["servers"] for lib in s["libraries"]}  # type: ignore[index]
+    assert modes == {"delta"}  # a refresh after a complete listing asks only for what changed
     assert run_cli(data, "tracks", "--json").json() == before
 
 

@@ -52,7 +52,8 @@ def test_fault_leaves_cache_unchanged(
     name = "Plex" if kind == "plex" else "Jelly"
     server.set_faults(spec)
     try:
-        r = run_cli(data, "sync", name, "--json", env=PAGE_ENV)
+        # --full: every page is asked for (a refresh of an unchanged library would ask for none)
+        r = run_cli(data, "sync", name, "--full", "--json", env=PAGE_ENV)
     finally:
         server.set_faults("")
     assert r.code == code, r.err + r.out
@@ -71,7 +72,7 @@ def test_transient_fault_is_retried_to_success(baseline) -> None:  # type: ignor
     data, pair, before = baseline
     pair.plex.set_faults("tracks:502@2x2")
     try:
-        r = run_cli(data, "sync", "Plex", "--json", env=PAGE_ENV)
+        r = run_cli(data, "sync", "Plex", "--full", "--json", env=PAGE_ENV)
     finally:
         pair.plex.set_faults("")
     assert r.code == 0, r.err
@@ -83,7 +84,7 @@ def test_dripping_server_cannot_hang_a_sync(baseline) -> None:  # type: ignore[n
     pair.jellyfin.set_faults("tracks:drip@1")
     env = {**PAGE_ENV, "ZONDARR_REQUEST_TIMEOUT_S": "1.5", "ZONDARR_RETRIES": "1"}
     try:
-        r = run_cli(data, "sync", "Jelly", "--json", env=env)
+        r = run_cli(data, "sync", "Jelly", "--full", "--json", env=env)
     finally:
         pair.jellyfin.set_faults("")
     assert r.code == 1

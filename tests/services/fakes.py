@@ -107,6 +107,18 @@ class FakeClient:
         good = [t for t in chunk if t.remote_id not in self._s.unparseable]
         return Page(good, total, failed=len(chunk) - len(good))
 
+    # No clock: server_time() is None, so every sync of a fake lists everything (delta refreshes are tested
+    # against the demo servers, which keep change times).
+    track_changes = ()
+
+    def server_time(self) -> float | None:
+        return None
+
+    def count_changed_tracks(self, library_key: str, change: object, since: float) -> int:
+        raise AssertionError("no delta without a server clock")
+
+    fetch_changed_tracks = count_changed_albums = fetch_changed_albums = count_changed_tracks
+
     def users(self) -> list[RemoteUser]:
         self._s.fault("users", 0)
         return list(self._s.users)
