@@ -60,6 +60,8 @@ DEPENDS = [
     "libwayland-egl1",
     "fonts-dejavu-core | fonts-noto-core | fonts-liberation2",  # Qt draws no text without a font
 ]
+# Fonts with the glyphs DejaVu lacks: Korean, Chinese and Japanese titles and emoji (else they draw as boxes).
+RECOMMENDS = ["fonts-noto-cjk", "fonts-noto-color-emoji"]
 # Libraries that may not be installed on the build machine, so dpkg -S cannot name their package there.
 KNOWN_SONAMES = {
     "libxcb-icccm.so.4": "libxcb-icccm4",
@@ -78,6 +80,23 @@ Desktop admin app for Plex and Jellyfin servers
  server in one table; see every account on every server.
  .
  Zondarr only makes outbound connections: it opens no port."""
+
+
+def control_text(version: str, arch: str, installed_kib: int) -> str:
+    """The package's DEBIAN/control file."""
+    control = {
+        "Package": "zondarr",
+        "Version": version,
+        "Architecture": arch,
+        "Maintainer": MAINTAINER,
+        "Installed-Size": str(installed_kib),
+        "Depends": ", ".join(DEPENDS),
+        "Recommends": ", ".join(RECOMMENDS),
+        "Section": "net",
+        "Priority": "optional",
+        "Description": DESCRIPTION,
+    }
+    return "".join(f"{k}: {v}\n" for k, v in control.items())
 
 
 def package_names(depends: list[str]) -> set[str]:
@@ -190,18 +209,7 @@ def build_deb(bundle: Path, icons: Path, svg: Path, out_dir: Path, version: str,
     debian = root / "DEBIAN"
     debian.mkdir()
     _normalise_modes(root)
-    control = {
-        "Package": "zondarr",
-        "Version": version,
-        "Architecture": arch,
-        "Maintainer": MAINTAINER,
-        "Installed-Size": str(_installed_size_kib(root)),
-        "Depends": ", ".join(DEPENDS),
-        "Section": "net",
-        "Priority": "optional",
-        "Description": DESCRIPTION,
-    }
-    (debian / "control").write_text("".join(f"{k}: {v}\n" for k, v in control.items()), encoding="utf-8")
+    (debian / "control").write_text(control_text(version, arch, _installed_size_kib(root)), encoding="utf-8")
     (debian / "control").chmod(0o644)
 
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -189,7 +189,7 @@ class ServerScenarios:
         self.add(
             f"library readable: {title}",
             Outcome.PASS,
-            f"{total} tracks",
+            f"{total:,} tracks",
             started,
             f"count {total}; first page {len(first.items)} item(s), total {first.total}",
         )
@@ -222,7 +222,7 @@ class ServerScenarios:
             self.add(f"paging consistent: {title}", Outcome.FAIL, why(err), started, err.detail)
             return
         covered = pages * size >= total
-        evidence = f"{pages} page(s) of {size}: {got} items; total {total}" + (
+        evidence = f"{pages} page(s) of {size}: {got:,} items; total {total:,}" + (
             " (whole library)" if covered else ""
         )
         if covered and got != total and not problems:

@@ -46,7 +46,7 @@ def _dark_palette() -> QPalette:
         QPalette.ColorRole.HighlightedText: "#ffffff",
         QPalette.ColorRole.ToolTipBase: "#2c313a",
         QPalette.ColorRole.ToolTipText: "#d7dae0",
-        QPalette.ColorRole.PlaceholderText: "#7f848e",
+        QPalette.ColorRole.PlaceholderText: "#8b919c",
         QPalette.ColorRole.Link: "#6cb4ff",
     }
     for role, colour in colours.items():
@@ -77,5 +77,6 @@ def apply_theme(app: QApplication, mode: str | None = None) -> str:
         app.setPalette(_system_palette)
     name = "dark" if dark else "light"
     qss = resources_dir() / f"theme-{name}.qss" if not dark else resources_dir() / "theme.qss"
-    app.setStyleSheet(qss.read_text(encoding="utf-8") if qss.exists() else "")
+    sheet = qss.read_text(encoding="utf-8") if qss.exists() else ""
+    app.setStyleSheet(sheet.replace("@ICONS@", (resources_dir() / "icons").as_posix()))
     return name

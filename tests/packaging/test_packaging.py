@@ -78,6 +78,14 @@ def test_icons_render_from_the_svg(tmp_path: Path) -> None:
     assert (tmp_path / "zondarr.icns").read_bytes()[:4] == b"icns"
 
 
+def test_the_deb_recommends_fonts_with_hangul_cjk_and_emoji_glyphs() -> None:
+    fields = dict(
+        line.split(": ", 1) for line in deb.control_text("1.0", "amd64", 1).splitlines() if ": " in line
+    )
+    assert {"fonts-noto-cjk", "fonts-noto-color-emoji"} <= deb.package_names(fields["Recommends"].split(", "))
+    assert "fonts-dejavu-core" in fields["Depends"]  # text still draws without them
+
+
 def test_package_names_drop_versions_and_split_alternatives() -> None:
     assert deb.package_names(["libc6 (>= 2.34)", "a | b (<< 2)", "c"]) == {"libc6", "a", "b", "c"}
 

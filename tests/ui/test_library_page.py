@@ -108,15 +108,15 @@ def test_filters_search_and_sort_through_the_widgets_match_brute_force(
     settle(qtbot, page, flt)
     rock = assert_view_is(page, all_tracks, flt, TrackSort())
 
-    click_header(qtbot, page, 4)  # Year
+    click_header(qtbot, page, SORT_COLUMNS.index("year"))
     settle(qtbot, page)
     first = page.model.track_sort
     assert first.column is SortColumn.YEAR
     assert_view_is(page, all_tracks, flt, first)
-    click_header(qtbot, page, 4)  # again: the other direction
+    click_header(qtbot, page, SORT_COLUMNS.index("year"))  # again: the other direction
     settle(qtbot, page)
     assert page.model.track_sort == TrackSort(SortColumn.YEAR, not first.descending)
-    assert page.view.horizontalHeader().sortIndicatorSection() == 4
+    assert page.view.horizontalHeader().sortIndicatorSection() == SORT_COLUMNS.index("year")
     assert_view_is(page, all_tracks, flt, page.model.track_sort)
 
     by_id = {t.id: t for t in all_tracks}
@@ -213,7 +213,7 @@ def test_selection_is_kept_by_id_across_reload_and_sort(
     assert page.view.rowAt(0) == top  # the same track stays at the top
     assert counts[-1] == 5
 
-    click_header(qtbot, page, 1)  # Artist: every selected track moves, and stays selected
+    click_header(qtbot, page, SORT_COLUMNS.index("artist"))  # every selected track moves, and stays selected
     settle(qtbot, page)
     assert page.model.track_sort.column is SortColumn.ARTIST
     assert sorted(page.selected_ids()) == sorted(chosen)  # type: ignore[type-var]
@@ -254,7 +254,7 @@ def test_export_writes_every_row_of_the_view(
     tmp_path: Path,
 ) -> None:
     choose(page.filter_bar.genre_combo, "Jazz")
-    page.view.horizontalHeader().setSortIndicator(5, Qt.SortOrder.DescendingOrder)  # rating, descending
+    page.view.horizontalHeader().setSortIndicator(SORT_COLUMNS.index("rating"), Qt.SortOrder.DescendingOrder)
     flt, sort = TrackFilter(genre="Jazz"), TrackSort(SortColumn.RATING, True)
     settle(qtbot, page, flt)
     ids = assert_view_is(page, all_tracks, flt, sort)
@@ -365,7 +365,7 @@ def test_screenshots(qtbot: QtBot, dark_theme: None, page: LibraryPage) -> None:
     settle(qtbot, page, TrackFilter())
     for _ in range(2):
         if page.model.track_sort != TrackSort(SortColumn.RATING, descending=True):
-            click_header(qtbot, page, 5)  # Rating (twice from ascending: best first)
+            click_header(qtbot, page, SORT_COLUMNS.index("rating"))  # twice from ascending: best first
             settle(qtbot, page)
     assert page.model.track_sort == TrackSort(SortColumn.RATING, descending=True)
     shot("sorted-by-rating")

@@ -228,13 +228,14 @@ def test_data_answers_only_its_roles(qtbot: QtBot, library_ctx: AppContext, spy:
     assert len(spy.get_many_sizes) == reads  # roles it does not answer never read rows
     right = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     aligns = [model.data(model.index(0, c), Qt.ItemDataRole.TextAlignmentRole) for c in range(len(COLUMNS))]
-    assert [a == right for a in aligns] == [False, False, False, False, True, True, True, False]
+    assert [a == right for a in aligns] == [False, False, False, False, False, True, True, True]
     track = model.track_at(0)
     assert track is not None and track.title in model.data(idx, Qt.ItemDataRole.ToolTipRole)
-    assert model.data(model.index(0, 1), Qt.ItemDataRole.ToolTipRole) is None
+    assert model.data(model.index(0, 1), Qt.ItemDataRole.ToolTipRole) == track.server  # elided text: whole
+    assert model.data(model.index(0, 6), Qt.ItemDataRole.ToolTipRole) is None  # numbers are never cut
     assert model.data(QModelIndex()) is None
     assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(len(COLUMNS))] == [
-        "Title", "Artist", "Album", "Genre", "Year", "Rating", "Duration", "Server",
+        "Title", "Server", "Artist", "Album", "Genre", "Year", "Rating", "Duration",
     ]  # fmt: skip
 
 
@@ -257,8 +258,8 @@ def test_header_sort_maps_every_column(
 ) -> None:
     model = _model(library_ctx, spy, qtbot)
     expected_columns = [
-        SortColumn.TITLE, SortColumn.ARTIST, SortColumn.ALBUM, SortColumn.GENRE,
-        SortColumn.YEAR, SortColumn.RATING, SortColumn.DURATION, SortColumn.SERVER,
+        SortColumn.TITLE, SortColumn.SERVER, SortColumn.ARTIST, SortColumn.ALBUM, SortColumn.GENRE,
+        SortColumn.YEAR, SortColumn.RATING, SortColumn.DURATION,
     ]  # fmt: skip
     for col, column in enumerate(expected_columns):
         with qtbot.waitSignal(model.snapshot_applied, timeout=20000):

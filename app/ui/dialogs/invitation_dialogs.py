@@ -55,6 +55,10 @@ def _error_text(err: ZondarrError) -> str:
     return err.user_message + (f" {err.remedy}" if err.remedy else "")
 
 
+ISO_MINUTES = "yyyy-MM-dd HH:mm"
+NO_TARGET = "Tick at least one server above: the invitation creates an account there."
+
+
 class CreateInvitationDialog(QDialog):
     created = Signal(object)  # Invitation
 
@@ -79,6 +83,7 @@ class CreateInvitationDialog(QDialog):
         self.expires = QCheckBox("E&xpires on", self)
         self.expires_at = QDateTimeEdit(QDateTime.currentDateTime().addDays(7), self)
         self.expires_at.setCalendarPopup(True)
+        self.expires_at.setDisplayFormat(ISO_MINUTES)  # as every table shows times: 2026-12-11 15:19
         self.expires_at.setAccessibleName("Expiry date")
         self.expires_at.setEnabled(False)
         self.expires.toggled.connect(self.expires_at.setEnabled)
@@ -190,6 +195,13 @@ class CreateInvitationDialog(QDialog):
 
     def _on_targets_item_changed(self, *_: object) -> None:
         self._show_restrictions()
+        if self.result_label.objectName() == "testFailed":  # the admin is fixing what was refused
+            self._say("", failed=False)
+
+    def _say(self, text: str, *, failed: bool) -> None:
+        self.result_label.setObjectName("testFailed" if failed else "hint")
+        _repolish(self.result_label)
+        self.result_label.setText(text)
 
     def _show_restrictions(self) -> None:
         """Each restriction only when a ticked target server has it (Plex: downloads only)."""
@@ -215,6 +227,9 @@ class CreateInvitationDialog(QDialog):
         )
 
     def _on_create_clicked(self) -> None:
+        if not self.selection()[0]:
+            self._say(NO_TARGET, failed=True)
+            return
         self.create_button.setEnabled(False)
         self.tasks.start("create", self._create())
 
@@ -234,9 +249,7 @@ class CreateInvitationDialog(QDialog):
                 restrictions=self.restrictions(),
             )
         except Exception as exc:
-            self.result_label.setObjectName("testFailed")
-            _repolish(self.result_label)
-            self.result_label.setText(_error_text(as_zondarr_error(exc)))
+            self._say(_error_text(as_zondarr_error(exc)), failed=True)
             self.create_button.setEnabled(True)
             return
         self.created.emit(inv)

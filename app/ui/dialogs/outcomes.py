@@ -26,9 +26,11 @@ from app.services.people_common import Outcome
 def confirm(
     parent: QWidget, title: str, text: str, on_yes: Callable[[], object], detail: str = ""
 ) -> QMessageBox:
-    """A non-blocking Yes/Cancel question; ``on_yes`` runs only after Yes. Returns the box (tests click it)."""
+    """A non-blocking question whose confirming button names the action (``title``, e.g. "Delete invitation";
+    it is the box's Yes button); ``on_yes`` runs only after it. Returns the box (tests click it)."""
     box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=parent)
     box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+    box.button(QMessageBox.StandardButton.Yes).setText(title)
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     box.setInformativeText(detail)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -84,7 +84,12 @@ class SyncDialog(QDialog):
         if p.server:
             line = p.stage.value + (f": {p.message}" if p.message else "")
             self._servers[p.server] = line
-            self._render_servers()
+        if p.total > 0 and p.done >= p.total:
+            # Every track of the job is fetched: no server line may still say it is fetching (or waiting).
+            for name, state in self._servers.items():
+                if state.split(":")[0] in ("waiting", "connecting", "fetching"):
+                    self._servers[name] = "fetched, processing"
+        self._render_servers()
 
     def text(self) -> str:
         """Everything the dialog says, for tests and screen readers."""

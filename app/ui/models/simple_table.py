@@ -74,6 +74,43 @@ def add_page_title(layout: Any, text: str, parent: Any) -> Any:
     return title
 
 
+HEADER_ALIGNMENT = (
+    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+)  # every table's headers, one way
+
+
+def add_empty_state(view: Any, text: str) -> Any:
+    """A centred text over ``view``'s viewport while its model has no rows (``"No invitations yet. …"``).
+    Returns the label (``objectName`` ``emptyState``; tests read it)."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QLabel
+
+    label = QLabel(text, view.viewport())
+    label.setObjectName("emptyState")
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+
+    def update() -> None:
+        model = view.model()
+        label.setGeometry(view.viewport().rect())
+        label.setVisible(model is not None and model.rowCount() == 0)
+
+    class Resized(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Resize:
+                update()
+            return False
+
+    watcher = Resized(label)
+    view.viewport().installEventFilter(watcher)
+    model = view.model()
+    for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved):
+        signal.connect(update)
+    update()
+    return label
+
+
 def make_table_view(
     model: QAbstractTableModel, name: str, parent: Any = None, widths: Sequence[int] = ()
 ) -> Any:
@@ -93,6 +130,7 @@ def make_table_view(
     view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
     view.verticalHeader().setDefaultSectionSize(26)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view.horizontalHeader().setDefaultAlignment(HEADER_ALIGNMENT)
     view.horizontalHeader().setStretchLastSection(True)
     view.horizontalHeader().setDefaultSectionSize(130)
     for column, width in enumerate(widths):  # starting widths; saved widths are restored over them

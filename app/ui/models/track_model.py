@@ -52,15 +52,17 @@ PAGE_SIZE = 200  # rows read in one page (and in the head the window paints firs
 HEAD_PAINT_WAIT_S = 0.25
 
 # (header, sort column as the value of ``core.filters.SortColumn``, right-aligned) in display order.
+# Server comes right after Title: at the window's first size every column but the last may be cut, and two
+# servers holding the same track must not look like one duplicated row.
 COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("Title", "title", False),
+    ("Server", "server", False),
     ("Artist", "artist", False),
     ("Album", "album", False),
     ("Genre", "genre", False),
     ("Year", "year", True),
     ("Rating", "rating", True),
     ("Duration", "duration", True),
-    ("Server", "server", False),
 )
 SORT_COLUMNS: tuple[str, ...] = tuple(c[1] for c in COLUMNS)
 
@@ -118,22 +120,23 @@ def format_rating(rating: float | None) -> str:
 
 
 def cell_text(track: RowLike, column: int) -> str:
-    """What a column shows for a track (also used by tests)."""
-    if column == 0:
+    """What a column (an index into ``COLUMNS``) shows for a track (also used by tests)."""
+    key = COLUMNS[column][1]
+    if key == "title":
         return track.title
-    if column == 1:
+    if key == "server":
+        return track.server
+    if key == "artist":
         return track.artist or ""
-    if column == 2:
+    if key == "album":
         return track.album or ""
-    if column == 3:
+    if key == "genre":
         return ", ".join(track.genres)
-    if column == 4:
+    if key == "year":
         return "" if track.year is None else str(track.year)
-    if column == 5:
+    if key == "rating":
         return format_rating(track.rating)
-    if column == 6:
-        return format_duration(track.duration_ms)
-    return track.server
+    return format_duration(track.duration_ms)
 
 
 def _head(tracks: TrackStore, flt: TrackFilter, sort: TrackSort, size: int) -> tuple[int, list[Track]]:
@@ -413,11 +416,15 @@ class TrackTableModel(QAbstractTableModel):
             return "" if track is None else cell_text(track, index.column())
         if role == _ALIGN:
             return _RIGHT if index.isValid() and COLUMNS[index.column()][2] else _LEFT
-        if role == _TOOLTIP and index.isValid() and index.column() == 0:
+        if role == _TOOLTIP and index.isValid():  # the whole text of a cell the column width elides
             track = self.track_at(index.row())
             if track is None:
                 return None
-            return f"{track.title}\n{track.artist or 'Unknown artist'} — {track.album or 'Unknown album'}"
+            if index.column() == 0:
+                return f"{track.title}\n{track.artist or 'Unknown artist'} — {track.album or 'Unknown album'}"
+            if COLUMNS[index.column()][2]:
+                return None  # numbers are never cut
+            return cell_text(track, index.column()) or None
         return None
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:

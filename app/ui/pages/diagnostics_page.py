@@ -23,6 +23,7 @@ from app.services.context import AppContext
 from app.ui.exception_hook import as_zondarr_error
 from app.ui.models.simple_table import (
     SimpleTableModel,
+    add_empty_state,
     add_page_title,
     format_when,
     make_table_view,
@@ -66,6 +67,10 @@ class DiagnosticsPage(QWidget):
         self.runs_view = make_table_view(self.runs_model, "diagnosticRunsTable", split, widths=(140, 80))
         self.model = SimpleTableModel(RESULT_HEADERS)
         self.view = make_table_view(self.model, "diagnosticResultsTable", split, widths=(130, 190, 60, 70))
+        self.runs_empty = add_empty_state(
+            self.runs_view, "No diagnostics run yet.\nRun diagnostics checks each server."
+        )
+        self.empty_state = add_empty_state(self.view, "Pick a run to see its results.")
         self.evidence = QPlainTextEdit(split)
         self.evidence.setObjectName("evidence")
         self.evidence.setReadOnly(True)

@@ -23,6 +23,7 @@ from app.core.health import ErrorEvent
 from app.services.context import AppContext
 from app.ui.models.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
 from app.ui.tasks import TaskGroup
+from app.ui.widgets.filter_bar import counted
 
 HEADERS = ["Time", "Reference", "Type", "Server", "Message"]
 
@@ -95,7 +96,7 @@ class ErrorsPage(QWidget):
             [e.id for e in self._events],
             [e.user_message for e in self._events],
         )  # fmt: skip
-        self.count_label.setText(f"{len(self._events)} errors")
+        self.count_label.setText(counted(len(self._events), "error"))
         self.detail.clear()
         if len(self._events) == 1 or (search and self._events):
             self.view.selectRow(0)

@@ -6,6 +6,8 @@ GUI thread only; reads run on the read pool, the heartbeat round on the loop (``
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -21,9 +23,16 @@ from app.core.health import Incident
 from app.services.context import AppContext
 from app.services.health import WINDOWS, ServerHealth
 from app.ui.exception_hook import as_zondarr_error
-from app.ui.models.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
+from app.ui.models.simple_table import (
+    SimpleTableModel,
+    add_empty_state,
+    add_page_title,
+    format_when,
+    make_table_view,
+)
 from app.ui.refresh_timer import refresh_while_visible
 from app.ui.tasks import TaskGroup
+from app.ui.widgets.filter_bar import counted
 from app.ui.widgets.sparkline import Sparkline, StatusLight
 
 INCIDENT_HEADERS = ["Server", "Kind", "Opened", "Closed", "Duration", "Acknowledged", "Note", "Detail"]
@@ -31,6 +40,17 @@ INCIDENT_HEADERS = ["Server", "Kind", "Opened", "Closed", "Duration", "Acknowled
 
 def pct(v: float | None) -> str:
     return "–" if v is None else f"{v:.1f} %"
+
+
+def uptime_text(value: float | None, window_s: float, first_at: float | None, now: float) -> tuple[str, str]:
+    """(text, tooltip) of an uptime over ``window_s`` when the first check of the last 24 h was at ``first_at``:
+    a window the checks do not cover yet (90 %) shows "—", or for the shortest window the share "since 15:12"."""
+    if value is None or first_at is None or now - first_at >= 0.9 * window_s:
+        return pct(value), ""
+    since = time.strftime("%H:%M", time.localtime(first_at))
+    if window_s <= 86400.0:
+        return f"{pct(value)} since {since}", f"Checks started at {format_when(first_at)}."
+    return "—", f"Not enough data yet: checks started at {format_when(first_at)}."
 
 
 def incident_row(inc: Incident, server: str) -> tuple[object, ...]:
@@ -74,7 +94,10 @@ class HealthPage(QWidget):
         layout.addWidget(QLabel("Incidents (open first, then past)", self))
         self.model = SimpleTableModel(INCIDENT_HEADERS)
         self.view = make_table_view(
-            self.model, "incidentsTable", self, widths=(130, 80, 120, 120, 70, 120, 140)
+            self.model, "incidentsTable", self, widths=(130, 80, 140, 140, 80, 140, 140)
+        )
+        self.empty_state = add_empty_state(
+            self.view, "No incidents: every server has answered its heartbeats."
         )
         layout.addWidget(self.view, 1)
         ack = QHBoxLayout()
@@ -139,10 +162,14 @@ class HealthPage(QWidget):
             self._add(QLabel(status, self.grid_host), r, 2)
             latency = "–" if last is None or last.latency_ms is None else f"{last.latency_ms:.0f} ms"
             self._add(QLabel(latency, self.grid_host), r, 3)
-            for c, key in enumerate(WINDOWS, start=4):
-                self._add(QLabel(pct(row.uptime[key]), self.grid_host), r, c)
-            spark = Sparkline(self.grid_host)
             points = series.get(row.server.id, [])
+            first_at = points[0][0] if points else None
+            for c, (key, span) in enumerate(WINDOWS.items(), start=4):
+                text, tip = uptime_text(row.uptime[key], span, first_at, now)
+                cell = QLabel(text, self.grid_host)
+                cell.setToolTip(tip)
+                self._add(cell, r, c)
+            spark = Sparkline(self.grid_host)
             now = max([now, *(t for t, _ in points[-1:])])  # the service's clock may run ahead of ctx.clock
             # the last 24 h, or less when the first check is younger: the points then use the whole width
             start = (
@@ -179,7 +206,8 @@ class HealthPage(QWidget):
             checks = await health.heartbeat_round()
             down = sum(not c.ok for c in checks)
             self.message.emit(
-                f"Checked {len(checks)} servers" + (f": {down} not answering." if down else ": all up."),
+                f"Checked {counted(len(checks), 'server')}"
+                + (f": {down} not answering." if down else ": all up."),
                 "error" if down else "success",
             )
         except Exception as exc:

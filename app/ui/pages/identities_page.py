@@ -30,8 +30,15 @@ from app.services.identities import AccessRow, IdentityView, LinkSuggestion
 from app.ui.dialogs.link_dialog import LinkDialog
 from app.ui.dialogs.outcomes import OutcomesDialog, confirm, summarize
 from app.ui.exception_hook import as_zondarr_error
-from app.ui.models.simple_table import SimpleTableModel, add_page_title, make_table_view
+from app.ui.models.simple_table import (
+    HEADER_ALIGNMENT,
+    SimpleTableModel,
+    add_empty_state,
+    add_page_title,
+    make_table_view,
+)
 from app.ui.tasks import TaskGroup
+from app.ui.widgets.filter_bar import counted
 
 
 def grid_cells(rows: list[AccessRow]) -> tuple[list[str], list[list[str]]]:
@@ -87,12 +94,16 @@ class IdentitiesPage(QWidget):
         lv.setContentsMargins(0, 0, 0, 0)
         lv.addWidget(QLabel("People", left))
         self.model = SimpleTableModel(["Person", "Email", "Accounts"], numeric_columns=(2,))
-        self.view = make_table_view(self.model, "identitiesTable", left, widths=(150, 170))
+        self.view = make_table_view(self.model, "identitiesTable", left, widths=(130, 170, 80))
+        self.empty_state = add_empty_state(
+            self.view, "No people yet.\nAccept a suggestion below, or Link accounts… of one person."
+        )
         lv.addWidget(self.view, 2)
         lv.addWidget(QLabel("Suggested links (same email or username on several servers)", left))
         self.suggestions = QListWidget(left)
         self.suggestions.setObjectName("suggestions")
         self.suggestions.setAccessibleName("Suggested links")
+        self.suggestions.setWordWrap(True)  # long suggestions wrap instead of being cut
         lv.addWidget(self.suggestions, 1)
         srow = QHBoxLayout()
         self.accept_button = QPushButton("&Accept suggestion", left)
@@ -110,6 +121,8 @@ class IdentitiesPage(QWidget):
         self.person_label.setObjectName("hint")
         rv.addWidget(self.person_label)
         self.grid = QTableWidget(0, 2, right)
+        self.grid.setHorizontalHeaderLabels(["Server", "Account"])
+        self.grid.horizontalHeader().setDefaultAlignment(HEADER_ALIGNMENT)
         self.grid.setObjectName("accessGrid")
         self.grid.setAccessibleName("Access per server and library")
         self.grid.verticalHeader().setVisible(False)
@@ -169,6 +182,7 @@ class IdentitiesPage(QWidget):
         for s in self._suggestions:
             accounts = ", ".join(f"{u.server}: {u.username}" for u in s.accounts)
             item = QListWidgetItem(f"{s.key} (same {s.by}) — {accounts}")
+            item.setToolTip(item.text())
             self.suggestions.addItem(item)
         if current is not None:
             self.select_person(current.identity.display_name)
@@ -191,8 +205,10 @@ class IdentitiesPage(QWidget):
     async def _show_grid(self) -> None:
         view, service = self.current(), self._ctx.people.identities
         if view is None:
-            self.person_label.setText("Select a person.")
+            self.person_label.setText("Select a person to see their accounts and library access.")
             self.grid.setRowCount(0)
+            self.grid.setColumnCount(2)
+            self.grid.setHorizontalHeaderLabels(["Server", "Account"])
             return
         rows = await self._ctx.runner.read(service.grid, str(view.identity.id))
         events = await self._ctx.runner.read(service.history, str(view.identity.id))
@@ -222,7 +238,7 @@ class IdentitiesPage(QWidget):
         self._grid_rows = rows
         i = view.identity
         self.person_label.setText(f"{i.display_name}" + (f" <{i.email}>" if i.email else "") +
-                                  f" — {len(view.accounts)} accounts")  # fmt: skip
+                                  f" — {counted(len(view.accounts), 'account')}")  # fmt: skip
         self._update_buttons()
 
     def _on_grid_item_changed(self, item: QTableWidgetItem) -> None:
@@ -298,7 +314,7 @@ class IdentitiesPage(QWidget):
         except Exception as exc:
             self.message.emit(as_zondarr_error(exc).user_message, "error")
             return
-        self.message.emit(f"Linked {len(s.accounts)} accounts to {name}.", "success")
+        self.message.emit(f"Linked {counted(len(s.accounts), 'account')} to {name}.", "success")
         await self._reload()
         self.select_person(name)
 

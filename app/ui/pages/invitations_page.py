@@ -16,8 +16,15 @@ from app.ui.dialogs.invitation_dialogs import CreateInvitationDialog, RedeemDial
 from app.ui.dialogs.invite_card_dialog import InviteCardDialog
 from app.ui.dialogs.outcomes import confirm
 from app.ui.exception_hook import as_zondarr_error
-from app.ui.models.simple_table import SimpleTableModel, add_page_title, format_when, make_table_view
+from app.ui.models.simple_table import (
+    SimpleTableModel,
+    add_empty_state,
+    add_page_title,
+    format_when,
+    make_table_view,
+)
 from app.ui.tasks import TaskGroup
+from app.ui.widgets.filter_bar import counted
 
 HEADERS = ["Code", "Status", "Uses", "Expires", "Account duration", "Servers", "Note"]
 
@@ -25,7 +32,7 @@ HEADERS = ["Code", "Status", "Uses", "Expires", "Account duration", "Servers", "
 def invitation_row(inv: Invitation, status: InvitationStatus) -> tuple[object, ...]:
     uses = f"{inv.use_count} / {inv.max_uses if inv.max_uses is not None else '∞'}"
     duration = f"{inv.duration_days} days" if inv.duration_days else "no limit"
-    servers = ", ".join([*(t.server + ("" if not t.library_keys else f" ({len(t.library_keys)} libraries)")
+    servers = ", ".join([*(t.server + ("" if not t.library_keys else f" ({counted(len(t.library_keys), 'library', 'libraries')})")
                            for t in inv.targets), *(f"{n} (removed)" for n in inv.removed_servers)])  # fmt: skip
     return (inv.code, status.value, uses, format_when(inv.expires_at) or "never", duration, servers, inv.note)
 
@@ -69,6 +76,9 @@ class InvitationsPage(QWidget):
         layout.addLayout(bar)
         self.model = SimpleTableModel(HEADERS)
         self.view = make_table_view(self.model, "invitationsTable", self, widths=(120, 80, 70, 130, 140, 240))
+        self.empty_state = add_empty_state(
+            self.view, "No invitations yet.\nNew invitation… makes a code to hand to someone you invite."
+        )
         layout.addWidget(self.view, 1)
         self.new_button.clicked.connect(self.open_create_dialog)
         self.copy_button.clicked.connect(self._on_copy_clicked)
@@ -88,7 +98,7 @@ class InvitationsPage(QWidget):
         self._rows = await self._ctx.runner.read(service.overview)
         self.model.set_rows([invitation_row(i, s) for i, s in self._rows], [i.code for i, _ in self._rows])
         active = sum(s is InvitationStatus.ACTIVE for _, s in self._rows)
-        self.count_label.setText(f"{len(self._rows)} invitations, {active} active")
+        self.count_label.setText(f"{counted(len(self._rows), 'invitation')}, {active:,} active")
         if selected is not None:
             self.select_code(selected[0].code)
         self._update_buttons()

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Starting widths in average characters; the shell may restore saved widths over these.
-_COLUMN_CHARS = (36, 26, 28, 20, 5, 5, 7, 14)
+_COLUMN_CHARS = (36, 14, 26, 28, 20, 5, 5, 7)  # in COLUMNS order
 TOAST_MS = 6000
 
 
@@ -149,6 +149,9 @@ class LibraryPage(QWidget):
         header.setStretchLastSection(True)
         header.setSectionsClickable(True)
         header.setSortIndicatorShown(True)
+        header.setDefaultAlignment(
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        )  # as every table
         header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         header.setHighlightSections(False)
         # Wide enough for the content's typical length and for the header text plus the sort arrow.

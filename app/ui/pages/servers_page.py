@@ -202,6 +202,7 @@ class ServersPage(QWidget):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             self,
         )
+        box.button(QMessageBox.StandardButton.Yes).setText("Remove server")  # the button names its action
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.setProperty("server", server.name)
         box.finished.connect(self._on_confirm_finished)

@@ -37,9 +37,15 @@ ANY_DECADE = "Any decade"
 ANY_RATING = "Any rating"
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``counted(1, "invitation")`` → ``"1 invitation"``, ``counted(12345, "track")`` → ``"12,345 tracks"``;
+    ``plural`` for the irregular ones (``counted(2, "library", "libraries")``)."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {plural or noun + 's'}"
+
+
 def format_count(n: int) -> str:
     """``"12,345 tracks"``, ``"1 track"``."""
-    return f"{n:,} track" if n == 1 else f"{n:,} tracks"
+    return counted(n, "track")
 
 
 class FilterBar(QWidget):

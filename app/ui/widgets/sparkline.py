@@ -13,6 +13,8 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
 
+from app.ui.widgets.filter_bar import counted
+
 STATUS_COLORS = {
     "up": "#3fb950",
     "down": "#f85149",
@@ -58,7 +60,9 @@ class Sparkline(QWidget):
         ok = [v for _, v in points if v is not None]
         failed = len(points) - len(ok)
         text = (
-            f"{len(points)} checks, latency {min(ok):.0f}–{max(ok):.0f} ms" if ok else f"{len(points)} checks"
+            f"{counted(len(points), 'check')}, latency {min(ok):.0f}–{max(ok):.0f} ms"
+            if ok
+            else counted(len(points), "check")
         )
         since = time.strftime("%Y-%m-%d %H:%M", time.localtime(span[0]))
         self.setToolTip(text + (f", {failed} failed" if failed else "") + f" (since {since})")

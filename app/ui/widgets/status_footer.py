@@ -14,6 +14,8 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
+from app.ui.widgets.filter_bar import counted
+
 SEP = " · "
 
 
@@ -97,7 +99,9 @@ class StatusFooter(QWidget):
 
     def set_partial(self, synced: int, total: int, failed: int, tooltip: str = "") -> None:
         self._state = "partial"
-        self._show(f"{synced} of {total} servers synced, {failed} failed", "Details", "details", tooltip)
+        self._show(
+            f"{synced} of {counted(total, 'server')} synced, {failed} failed", "Details", "details", tooltip
+        )
 
     def set_cancelled(self) -> None:
         self._state = "cancelled"

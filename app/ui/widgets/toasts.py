@@ -1,12 +1,13 @@
-"""Toasts: short, non-modal notices in the bottom-right corner of a window that hide themselves.
+"""Toasts: short, non-modal notices that hide themselves, shown in the bottom-right corner of the window's
+largest visible list or table (the data area), so that they never cover a button, field or menu.
 
 GUI thread only. ``ToastHost.show_toast`` never blocks and never takes focus.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, QTimer
+from PySide6.QtWidgets import QAbstractItemView, QFrame, QHBoxLayout, QLabel, QWidget
 
 
 class Toast(QFrame):
@@ -59,12 +60,28 @@ class ToastHost(QObject):
             toast.deleteLater()
             self._place()
 
+    def area(self) -> QRect:
+        """Where toasts go, in window coordinates: the largest visible list or table's viewport (rows, not
+        controls), else the window above its status bar."""
+        best: QRect | None = None
+        for view in self._window.findChildren(QAbstractItemView):
+            viewport = view.viewport()
+            if not view.isVisible() or viewport.width() < 240 or viewport.height() < 80:
+                continue
+            rect = QRect(viewport.mapTo(self._window, QPoint(0, 0)), viewport.size())
+            if best is None or rect.width() * rect.height() > best.width() * best.height():
+                best = rect
+        return best if best is not None else QRect(0, 0, self._window.width(), self._window.height() - 32)
+
     def _place(self) -> None:
-        margin, y = 16, self._window.height() - 40
+        area = self.area()
+        margin = 12
+        y = area.bottom() - margin
         for toast in reversed(self._toasts):
+            toast.setMaximumWidth(min(420, max(200, area.width() - 2 * margin)))
             toast.adjustSize()
             y -= toast.height()
-            toast.move(self._window.width() - toast.width() - margin, y)
+            toast.move(area.right() - toast.width() - margin, y)
             y -= 8
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
