@@ -62,8 +62,7 @@ def test_invitations_page_says_1_invitation_and_1_library(
     shell.add_jellyfin(demo_factory("jellyfin", tracks=30, libraries=2))
     shell.sync_now()
     libs = shell.ctx.tracks.libraries()
-    assert shell.ctx.invitations is not None
-    run(shell.loop, shell.ctx.invitations.create(["Demo Jellyfin"], {"Demo Jellyfin": [libs[0].key]}))
+    run(shell.loop, shell.ctx.people.invitations.create(["Demo Jellyfin"], {"Demo Jellyfin": [libs[0].key]}))
     window = shell.open(background_jobs=False)
     page = window.invitations_page
     window.sidebar.setCurrentRow(PAGE["Invitations"])
@@ -292,7 +291,6 @@ def test_diagnostics_counts_use_thousands_separators(
 ) -> None:
     shell = shell_factory()
     shell.add_jellyfin(demo_factory("jellyfin", tracks=12_000, libraries=1))
-    assert shell.ctx.diagnostics is not None
-    result = run(shell.loop, shell.ctx.diagnostics.run(), timeout=60)
+    result = run(shell.loop, shell.ctx.health.diagnostics.run(), timeout=60)
     readable = [r for r in result.results if r.check.startswith("library readable")]
     assert readable and readable[0].message == "12,000 tracks"
