@@ -73,7 +73,7 @@ def restriction_options(sp: argparse.ArgumentParser) -> None:
     """``--max-sessions N``, ``--downloads/--no-downloads``, ``--remote/--no-remote`` (unset = unchanged)."""
     sp.add_argument(
         "--max-sessions",
-        type=int_in(0, 1000, "--max-sessions"),
+        type=int_in(0, 100, "--max-sessions"),
         metavar="N",
         help="Jellyfin: at most N active sessions (0 = no limit)",
     )

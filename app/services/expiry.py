@@ -75,15 +75,6 @@ class ExpiryChange:
             if days is not None and not 1 <= days <= MAX_DAYS:
                 raise ValidationError(f"{days} days is out of range.", remedy=f"Use 1 to {MAX_DAYS} days.")
 
-    def describe(self) -> str:
-        if self.never:
-            return "never expires"
-        if self.on is not None:
-            return f"expires on {self.on.isoformat()}"
-        if self.in_days is not None:
-            return f"expires in {self.in_days} days"
-        return f"extended by {self.extend_days} days"
-
 
 def expiry_from(change: ExpiryChange, current: float | None, now: float) -> float | None:
     """The new expiry (None = never). Raises ValidationError for a day in the past."""

@@ -403,6 +403,8 @@ class UserService:
             raise ValidationError(
                 "Say which restriction to set.", remedy="Give --max-sessions, --downloads ..."
             )
+        if restrictions.max_sessions is not None and not 0 <= restrictions.max_sessions <= 100:
+            raise ValidationError("Max sessions must be 0 (no limit) to 100.", remedy="")
         refs, outcomes = await self.find_accounts(server_name, names)
         return outcomes + await self.apply_restrictions(refs, restrictions, trigger=trigger)
 

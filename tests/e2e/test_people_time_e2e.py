@@ -271,5 +271,11 @@ def test_restrictions_applied_at_redemption_and_again_later(env: tuple[DemoPair,
     assert refused.code == 1
     [result] = refused.json()["results"]  # type: ignore[index]
     assert result["reason"] == "not supported" and "limit active sessions" in result["message"]
+    with pytest.raises(SystemExit):  # argparse refuses more than 100 sessions (the service does too)
+        run_cli(data_dir, "users", "restrict", "--server", "Jelly", "vera", "--max-sessions", "1000")
+    with pytest.raises(SystemExit):  # argparse refuses an out-of-range limit
+        run_cli(data_dir, "users", "history", "--limit", "0")
+    text = run_cli(data_dir, "users", "history", "--server", "Jelly", "vera")
+    assert text.code == 0 and "restrictions set" in text.out and "created" in text.out
     actions = [e["action"] for e in run_cli(data_dir, "identity", "history", "vera", "--json").json()]  # type: ignore[union-attr,index]
     assert actions.count("restrictions set") == 1 and actions.count("created") == 2
