@@ -20,6 +20,7 @@ from app.core.ports import (
     AdminNotifier,
     Clock,
     HistoryStore,
+    InvitationStore,
     MediaServerClient,
     PendingInvites,
     Runner,
@@ -63,6 +64,7 @@ class PendingInviteService:
         users: UserStore,
         accounts: AccountStore,
         user_actions: UserService,
+        invitations: InvitationStore,
         max_age_days: Callable[[], float],
         history: HistoryStore | None = None,
         clock: Clock = time.time,
@@ -72,6 +74,7 @@ class PendingInviteService:
         self._users = users
         self._accounts = accounts
         self._actions = user_actions
+        self._invitations = invitations
         self.max_age_days = max_age_days
         self._history = history
         self._clock = clock
@@ -84,6 +87,18 @@ class PendingInviteService:
         cut = None if older_than_days is None else now - older_than_days * DAY
         found = [u for u in users if u.pending_since is not None and (cut is None or u.pending_since <= cut)]
         return sorted(found, key=lambda u: (u.pending_since or 0.0, u.server, u.username))
+
+    async def by_invitation(self) -> dict[int, list[User]]:
+        """Invitation id → the accounts it created that are still pending on plex.tv."""
+        pending = {(u.server_id, u.remote_id): u for u in await self.pending()}
+        if not pending:
+            return {}
+        out: dict[int, list[User]] = {}
+        for r in await self._runner.read(self._invitations.redemptions):
+            user = pending.get((r.server_id, r.remote_id)) if r.server_id and r.remote_id else None
+            if user is not None and r.status == "ok":
+                out.setdefault(r.invitation_id, []).append(user)
+        return out
 
     async def overdue(self) -> list[User]:
         """Pending longer than the ``pending_invite_days`` setting: offered for cancelling, never cancelled."""

@@ -188,6 +188,7 @@ def build_people(
         users=users,
         accounts=accounts,
         user_actions=user_service,
+        invitations=invitations,
         max_age_days=lambda: current().pending_invite_days,
         history=history,
         clock=clock,

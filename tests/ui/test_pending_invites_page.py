@@ -36,6 +36,10 @@ def test_pending_invitation_shown_resent_and_cancelled(
     page.view.selectRow(row)
     assert page.invites.resend_action.isEnabled() and page.invites.cancel_action.isEnabled()
     screenshot(window, "page_users_pending_invite")
+    invitations = window.invitations_page
+    invitations.reload()
+    pump(lambda: invitations.model.rowCount() == 1 and "pending" in str(invitations.model.row(0)[2]), 10)
+    assert str(invitations.model.row(0)[2]).startswith("1 / ∞ (1 pending on plex.tv since 20")
     before = {s.id for s in plex._ctx.shares if s.pending}
 
     page.invites.resend_action.trigger()

@@ -6,11 +6,14 @@ GUI thread only; reads and changes run as background tasks on the qasync loop (`
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
+
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.core.models import Invitation, InvitationStatus
+from app.core.models import Invitation, InvitationStatus, User
 from app.services.context import AppContext
 from app.ui.dialogs.invitation_dialogs import CreateInvitationDialog, RedeemDialog
 from app.ui.dialogs.invite_card_dialog import InviteCardDialog
@@ -29,8 +32,15 @@ from app.ui.widgets.filter_bar import counted
 HEADERS = ["Code", "Status", "Uses", "Expires", "Account duration", "Servers", "Note"]
 
 
-def invitation_row(inv: Invitation, status: InvitationStatus) -> tuple[object, ...]:
+def invitation_row(
+    inv: Invitation, status: InvitationStatus, pending: Sequence[User] = ()
+) -> tuple[object, ...]:
     uses = f"{inv.use_count} / {inv.max_uses if inv.max_uses is not None else '∞'}"
+    if pending:
+        since = min(u.pending_since or 0.0 for u in pending)
+        uses += (
+            f" ({len(pending)} pending on plex.tv since {time.strftime('%Y-%m-%d', time.localtime(since))})"
+        )
     duration = f"{inv.duration_days} days" if inv.duration_days else "no limit"
     servers = ", ".join([*(t.server + ("" if not t.library_keys else f" ({counted(len(t.library_keys), 'library', 'libraries')})")
                            for t in inv.targets), *(f"{n} (removed)" for n in inv.removed_servers)])  # fmt: skip
@@ -96,7 +106,9 @@ class InvitationsPage(QWidget):
         service = self._ctx.people.invitations
         selected = self.selected()
         self._rows = await self._ctx.runner.read(service.overview)
-        self.model.set_rows([invitation_row(i, s) for i, s in self._rows], [i.code for i, _ in self._rows])
+        pending = await self._ctx.people.pending_invites.by_invitation()
+        rows = [invitation_row(i, s, pending.get(i.id, ())) for i, s in self._rows]
+        self.model.set_rows(rows, [i.code for i, _ in self._rows])
         active = sum(s is InvitationStatus.ACTIVE for _, s in self._rows)
         self.count_label.setText(f"{counted(len(self._rows), 'invitation')}, {active:,} active")
         if selected is not None:
