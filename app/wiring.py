@@ -136,7 +136,7 @@ def build_context(
         text = f"{user} redeemed {code}: an account on {', '.join(servers)}."
         notifications.notify("redemption", "Invitation redeemed", text)
 
-    people.invitations.redeemed = redeemed
+    people.invitations.set_redeemed_listener(redeemed)
 
     def moved(text: str) -> None:
         notifications.notify("incident", "A server moved", text)

@@ -151,8 +151,12 @@ class InvitationService:
         self._clock = clock
         self._expiry = expiry
         self._history = history
-        # Told (loop thread, must not raise) after each successful redemption: (code, username, servers).
-        self.redeemed: Callable[[str, str, tuple[str, ...]], None] | None = None
+        self._redeemed: Callable[[str, str, tuple[str, ...]], None] | None = None
+
+    def set_redeemed_listener(self, listener: Callable[[str, str, tuple[str, ...]], None] | None) -> None:
+        """``listener(code, username, servers)`` is told after each successful redemption (loop thread); what it
+        raises is logged, and never undoes or fails the redemption."""
+        self._redeemed = listener
 
     # -- admin side ----------------------------------------------------------------------------------------
 
@@ -383,9 +387,9 @@ class InvitationService:
                 why = again or RefusalReason.USED_UP
                 return _refused(why, f"The invitation {inv.code} is {why.value}.")
             result = await self._create_all(inv, clients, username, email, password)
-            if result.ok and self.redeemed is not None:
+            if result.ok and self._redeemed is not None:
                 try:
-                    self.redeemed(inv.code, username, tuple(o.server for o in result.servers))
+                    self._redeemed(inv.code, username, tuple(o.server for o in result.servers))
                 except Exception:  # telling the admin must never undo or fail a redemption
                     log.exception("redemption listener failed")
             return result

@@ -57,8 +57,13 @@ class NotificationService:
         self._runner = runner
         self._channels = channels
         self._errors = errors
-        self.desktop: DesktopNotify | None = None  # set by the window (the tray)
+        self._desktop: DesktopNotify | None = None  # the window's tray, while it is open
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def set_desktop_channel(self, desktop: DesktopNotify | None) -> None:
+        """Makes ``desktop`` the desktop notification (the window's tray or toast); None while no window is open.
+        Called on the loop thread, at once for each notification; what it raises is logged."""
+        self._desktop = desktop
 
     def enabled(self, kind: str) -> bool:
         setting = KINDS.get(kind)
@@ -69,9 +74,9 @@ class NotificationService:
         whether it was sent. Loop thread."""
         if not self.enabled(kind):
             return False
-        if self.desktop is not None:
+        if self._desktop is not None:
             try:
-                self.desktop(kind, title, text, warning)
+                self._desktop(kind, title, text, warning)
             except Exception:  # the tray must never break the caller (a sync, a heartbeat)
                 log.exception("desktop notification failed")
         task = asyncio.get_running_loop().create_task(

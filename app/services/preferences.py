@@ -47,7 +47,16 @@ class SettingsService:
         self._runner = runner
         self._environ = environ
         self.current = initial
-        self.listeners: list[SettingsListener] = []
+        self._listeners: list[SettingsListener] = []
+
+    def add_listener(self, listener: SettingsListener) -> None:
+        """``listener(old, new)`` is called after each save, on the loop thread; what it raises is logged."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: SettingsListener) -> None:
+        """Stops calling ``listener``; nothing happens when it was not added."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     def validate(self, stored: Mapping[str, str], changes: Mapping[str, str]) -> Settings:
         """The settings ``changes`` would give over ``stored``. Raises ConfigurationError (the CLI's message)."""
@@ -61,7 +70,7 @@ class SettingsService:
         merged = {**stored, **changes}
         await self._runner.db(self._store.save_raw, merged)
         old, self.current = self.current, Settings.load(merged, self._environ)
-        for listener in list(self.listeners):
+        for listener in list(self._listeners):
             try:
                 listener(old, self.current)
             except Exception:  # one broken listener must not stop the others or the save

@@ -46,8 +46,8 @@ class DesktopShell(QObject):
         self.tray.quit_requested.connect(window.quit)
         self._syncing = False
         self.tray.set_paused(ctx.people.tasks.suspended)
-        ctx.notifications.desktop = self.show_notification
-        ctx.preferences.listeners.append(self._on_settings_changed)
+        ctx.notifications.set_desktop_channel(self.show_notification)
+        ctx.preferences.add_listener(self._on_settings_changed)
 
     @property
     def settings(self) -> Settings:
@@ -102,9 +102,8 @@ class DesktopShell(QObject):
             self._window.toasts.show_toast(text, "error" if warning else "success")
 
     def close(self) -> None:
-        self._ctx.notifications.desktop = None
-        if self._on_settings_changed in self._ctx.preferences.listeners:
-            self._ctx.preferences.listeners.remove(self._on_settings_changed)
+        self._ctx.notifications.set_desktop_channel(None)
+        self._ctx.preferences.remove_listener(self._on_settings_changed)
         self.tray.close()
 
     # ---- slots

@@ -74,7 +74,9 @@ def test_the_service_delivers_to_desktop_and_webhook_and_records_a_failing_chann
         lambda: settings, runner, lambda: [dead, live], ErrorRecorder(cache.error_events, runner)
     )
     desktop: list[tuple[str, str, str, bool]] = []
-    service.desktop = lambda kind, title, text, warning: desktop.append((kind, title, text, warning))
+    service.set_desktop_channel(
+        lambda kind, title, text, warning: desktop.append((kind, title, text, warning))
+    )
 
     async def scenario() -> None:
         assert service.notify("incident", "Server problem", "Demo Plex is down", warning=True)
