@@ -53,6 +53,7 @@ class DemoContext:
     issued_tokens: dict[str, str] = field(default_factory=dict)  # Jellyfin access token -> user id
     policies: dict[str, dict[str, object]] = field(default_factory=dict)  # Jellyfin user id -> UserPolicy
     identity_changed: Callable[[], bool] = lambda: False  # the fault state's "identity-change active" check
+    set_faults: Callable[[str], None] = lambda spec: None  # replaces the server's faults (control endpoint)
     shares: list[PlexShare] = field(default_factory=list)
     removed_friends: set[int] = field(default_factory=set)  # plex.tv ids of friends removed (removeFriend)
     # username -> epoch of the account's last activity (Jellyfin LastActivityDate, Plex share lastSeenAt);

@@ -4,7 +4,9 @@ bound to another address cannot be edited from the network.
 
 Body (JSON): ``{"op": "edit_track", "index": 12, "title": "New"}``, ``{"op": "rate_track", "index": 12,
 "rating": 8.0}``, ``{"op": "add_track", "album": 3, "title": "Bonus"}``, ``{"op": "delete_track", "index": 12}``,
-``{"op": "edit_album", "album": 3, "genres": ["Jazz"], "year": 1999}``. Answer: the item's ids as JSON.
+``{"op": "edit_album", "album": 3, "genres": ["Jazz"], "year": 1999}``; ``{"op": "faults", "spec": "..."}``
+replaces the server's faults (a benchmark in another process slows pages down after a fast first sync). Answer:
+the item's ids as JSON.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import ipaddress
 import json
 
-from app.demo.edits import EditError, LibraryEdits
+from app.demo.context import DemoContext
+from app.demo.edits import EditError
+from app.demo.errors import DemoConfigError
 from app.demo.transport import Reply, Request
 
 PATH = "/zondarr-demo/edit"
@@ -30,13 +34,17 @@ def _reply(status: int, data: object) -> Reply:
     return Reply(status, json.dumps(data).encode(), "application/json")
 
 
-def handle(edits: LibraryEdits, request: Request) -> Reply:
+def handle(ctx: DemoContext, request: Request) -> Reply:
     """Applies one edit. 403 for a caller not on loopback, 400 for a bad body, 404 for an unknown item."""
     if request.method != "POST" or not is_loopback(request.client):
         return _reply(403, {"error": "the control endpoint answers loopback POSTs only"})
+    edits = ctx.edits
     try:
         body = json.loads(request.body or b"{}")
         op = body["op"]
+        if op == "faults":
+            ctx.set_faults(str(body["spec"]))
+            return _reply(200, {"faults": str(body["spec"])})
         if op == "edit_track":
             changes = {k: v for k, v in body.items() if k in _EDITABLE}
             t = edits.edit_track(int(body["index"]), **changes)
@@ -60,6 +68,8 @@ def handle(edits: LibraryEdits, request: Request) -> Reply:
             return _reply(400, {"error": f"unknown op {op!r}"})
     except EditError as exc:
         return _reply(404, {"error": str(exc)})
+    except DemoConfigError as exc:
+        return _reply(400, {"error": f"bad faults: {exc}"})
     except (ValueError, KeyError, TypeError) as exc:
         return _reply(400, {"error": f"bad edit: {exc}"})
     return _reply(200, {"index": t.index, "plex_id": t.plex_id, "jellyfin_id": t.jellyfin_id})

@@ -98,7 +98,7 @@ class JellyfinApp:
         parts = path.split("/")[1:]
         sid: Callable[[bool], str] = self.ctx.identity
         if path == control.PATH:
-            return Routed(lambda e, i: control.handle(self.ctx.edits, request), authorized=ok)
+            return Routed(lambda e, i: control.handle(self.ctx, request), authorized=ok)
         elevated = ok and self.is_admin(user_id)
         forbidden = Routed(lambda e, i: self.error_reply(403), authorized=ok)
         signin = self.signin

@@ -83,7 +83,7 @@ class PlexApp:
         if path == INVITES_PATH:
             return Routed(lambda e, i: self.plextv.invite_control(request), authorized=ok)
         if path == control.PATH:
-            return Routed(lambda e, i: control.handle(self.ctx.edits, request), authorized=ok)
+            return Routed(lambda e, i: control.handle(self.ctx, request), authorized=ok)
         if request.method != "GET":
             return Routed(lambda e, i: self.error_reply(404), authorized=ok)
         if path in ("/", "/identity"):

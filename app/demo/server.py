@@ -76,6 +76,7 @@ class DemoServer:
         self._ctx = DemoContext(self.library, config.effective_token, config.password, name, config.host)
         self._ctx.pin_approve_after_polls = config.pin_approve_after_polls
         self._ctx.identity_changed = self._faults.identity_change_active
+        self._ctx.set_faults = self.set_faults
         app: DemoApp = PlexApp(self._ctx) if config.kind == "plex" else JellyfinApp(self._ctx)
         try:
             self._httpd = DemoHTTPServer((config.host, config.port), app, self._faults)

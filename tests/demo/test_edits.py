@@ -167,8 +167,21 @@ def test_control_endpoint_edits_over_http_and_refuses_other_callers(plex: DemoSe
     )
     assert no_token.status_code == 401 and not plex.edits.is_deleted(lo)
     remote = Request("POST", "/zondarr-demo/edit", {}, {}, b'{"op": "delete_track", "index": 0}', "192.0.2.7")
-    assert handle(plex.edits, remote).status == 403 and not plex.edits.is_deleted(0)
+    assert handle(plex._ctx, remote).status == 403 and not plex.edits.is_deleted(0)
     bad = Request(
         "POST", "/zondarr-demo/edit", {}, {}, b'{"op": "delete_track", "index": 99999}', "127.0.0.1"
     )
-    assert handle(plex.edits, bad).status == 404
+    assert handle(plex._ctx, bad).status == 404
+
+
+def _post(server: DemoServer, body: dict[str, object]) -> requests.Response:
+    return requests.post(
+        f"{server.url}/zondarr-demo/edit", json=body, headers={"X-Plex-Token": DEFAULT_PLEX_TOKEN}, timeout=10
+    )
+
+
+def test_control_endpoint_replaces_faults(plex: DemoServer) -> None:
+    reply = _post(plex, {"op": "faults", "spec": "tracks:latency=0.01"})
+    assert reply.status_code == 200 and [r.fault for r in plex.fault_rules] == ["latency"]
+    bad = _post(plex, {"op": "faults", "spec": "nonsense"})
+    assert bad.status_code == 400 and [r.fault for r in plex.fault_rules] == ["latency"]
