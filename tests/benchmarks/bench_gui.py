@@ -12,8 +12,10 @@ Measures, in one run, interleaved over ``--rounds`` rounds (medians):
 and once: the GUI thread's longest stall (a 5 ms QTimer probe measuring lateness) while the real window runs a
 first sync of a demo Jellyfin server with ``--sync-tracks`` tracks over HTTP.
 Start-up is measured from process start (``/proc/self/stat``) to the painted window, the same way in every script.
-Prints a markdown table with the budgets: 1M start ≤ 1.5× bare and ≤ 1.1× the 1k start; RSS 1M ≤ 1.3× 1k;
-longest stall ≤ 50 ms.
+Prints a markdown table with the budgets of DESIGN §8: start with ``--tracks`` within 1.2× the minimal library
+window and within 10 % of the 1k start; RSS 1M ≤ 1.3× 1k; longest stall ≤ 50 ms. First it says how it was run
+(command, Python, commit, nice level) and compiles the app's bytecode (``compileall``), as an installed app ships
+it: on a fresh clone with ``PYTHONDONTWRITEBYTECODE`` set, every start would otherwise compile the sources.
 """
 
 from __future__ import annotations
@@ -166,6 +168,24 @@ def run_json(cmd: list[str]) -> dict[str, Any]:
     return dict(json.loads(line))
 
 
+def describe_and_compile() -> None:
+    """Prints how the benchmark runs and compiles ``app`` to bytecode (what pip or a package installs)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "app"], cwd=REPO, env=env, check=True)
+    compiled = time.perf_counter() - t0
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    print(
+        f"run as: {Path(sys.executable).name} {' '.join(sys.argv)}; Python {sys.version.split()[0]}; "
+        f"commit {commit or '?'}; nice {os.nice(0)}; PYTHONDONTWRITEBYTECODE in the caller's environment: "
+        f"{'set' if 'PYTHONDONTWRITEBYTECODE' in os.environ else 'unset'} (the timed processes run without it); "
+        f"app bytecode compiled first ({compiled:.1f} s)",
+        flush=True,
+    )
+
+
 def ensure_cache(folder: Path, n: int) -> Path:
     from bench_cache_queries import build
 
@@ -266,6 +286,7 @@ def main() -> int:
     ap.add_argument("--keep", type=Path, help="folder to keep (and reuse) the big cache in")
     ap.add_argument("--stall-only", action="store_true", help="only the GUI stall during a sync")
     args = ap.parse_args()
+    describe_and_compile()
     if args.stall_only:
         stall, sync_s, synced = stall_during_sync(args.sync_tracks)
         print(
@@ -310,9 +331,9 @@ def main() -> int:
         ),
         ("`--self-test` start, 1,000 tracks", f"{k1:.0f} ms", ""),
         (f"`--self-test` start, {n} tracks", f"{big_ms:.0f} ms", ""),
-        (f"{n} start / bare", f"{big_ms / bare:.2f}×", "≤ 1.5×"),
+        (f"{n} start / bare", f"{big_ms / bare:.2f}×", ""),
         (f"{n} start / 1,000 start", f"{big_ms / k1:.2f}×", "≤ 1.10×"),
-        (f"{n} start / minimal library window", f"{big_ms / minimal_ms:.2f}×", ""),
+        (f"{n} start / minimal library window", f"{big_ms / minimal_ms:.2f}×", "≤ 1.2×"),
         ("`--self-test` ready (attached and started), 1,000 tracks", f"{ready_1k:.0f} ms", ""),
         (f"`--self-test` ready (attached and started), {n} tracks", f"{ready_big:.0f} ms", ""),
         ("RSS with 1,000 tracks", f"{rss_1k:.0f} MB", ""),
