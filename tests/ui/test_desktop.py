@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shiboken6
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLineEdit, QPlainTextEdit
+from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLineEdit, QPlainTextEdit, QPushButton
 
 import app.ui.main_window as main_window_module
 from app.core.settings import _BOUNDS, CHOICES, Settings
@@ -198,8 +199,10 @@ def test_settings_round_trip_every_field_and_refuse_bad_values_with_the_cli_mess
         dialog.set_value(name, text)
     assert dialog.changes().keys() == wanted.keys()
     dialog.save_button.click()
-    pump(lambda: not dialog.isVisible() or dialog.error_label.isVisible(), 10)
-    assert not dialog.isVisible(), dialog.error_label.text()
+    pump(
+        lambda: not shiboken6.isValid(dialog) or not dialog.isVisible() or dialog.error_label.isVisible(), 10
+    )
+    assert not shiboken6.isValid(dialog) or not dialog.isVisible(), dialog.error_label.text()
     expected = Settings.load({**shell.ctx.settings_store.load_raw(), **wanted}, {})
     assert shell.ctx.preferences is not None
     assert shell.ctx.preferences.current == expected
@@ -345,3 +348,40 @@ def test_a_crash_is_mentioned_once_with_save_diagnostics_bundle(
     button = notice.findChild(type(notice.copy_button), "crashSaveBundle")
     assert button is not None and button.text() == "Save diagnostics bundle…"
     screenshot(notice, "dialog_crash_notice")
+
+
+def test_the_webhook_set_in_settings_gets_a_test_message_and_the_badge_follows_syncs(
+    shell_factory: Callable[..., Shell], tray: None
+) -> None:
+    receiver = WebhookReceiver()
+    try:
+        shell = shell_factory()
+        window = shell.open(background_jobs=False)
+        window.menus.open_settings()
+        dialog = next(d for d in window.menus.dialogs if isinstance(d, SettingsDialog))
+        dialog.secret_edits[WEBHOOK_URL_REF].setText("not an address")
+        dialog.save_button.click()
+        pump(dialog.error_label.isVisible, 5)
+        assert "not a web address" in dialog.error_label.text()
+        dialog.secret_edits[WEBHOOK_URL_REF].setText(f"{receiver.url}/hook")
+        dialog.set_value("webhook_format", "discord")
+        dialog.save_button.click()
+        pump(lambda: not shiboken6.isValid(dialog) or not dialog.isVisible(), 10)
+        assert shell.ctx.secrets.get(WEBHOOK_URL_REF) == f"{receiver.url}/hook"
+        assert f"{receiver.url}/hook" not in str(
+            shell.ctx.settings_store.load_raw()
+        )  # a secret: keychain only
+        window.menus.open_settings()
+        again = next(d for d in window.menus.dialogs if isinstance(d, SettingsDialog) and d.isVisible())
+        again.findChild(QPushButton, "test_webhook").click()
+        pump(lambda: bool(receiver.posts), 10)
+        assert receiver.posts[0][1]["content"].startswith("**Zondarr test**")
+        pump(lambda: "Test webhook notification sent." in again.error_label.text(), 5)
+        again.close()
+        controller = window.sync.controller
+        controller.sync_started.emit("manual")
+        assert window.desktop.tray.state == "syncing"
+        window.desktop.set_syncing(False)
+        assert window.desktop.tray.state == "ok"
+    finally:
+        receiver.close()
