@@ -87,7 +87,9 @@ def start_demo_servers(tracks: int) -> tuple[DemoServer, DemoServer]:
         # the demo plex.tv approves a "Sign in with Plex" by itself after 3 polls (no real account needed)
         plex = start_demo_server(DemoConfig(kind="plex", tracks=tracks, pin_approve_after_polls=3))
         try:
-            jellyfin = start_demo_server(DemoConfig(kind="jellyfin", tracks=tracks))
+            jellyfin = start_demo_server(
+                DemoConfig(kind="jellyfin", tracks=tracks, quick_connect_approve_after_polls=3)
+            )
         except BaseException:
             plex.stop()
             raise

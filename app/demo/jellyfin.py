@@ -129,6 +129,8 @@ class JellyfinApp:
             return Routed(lambda e, ch: jreply(self._system_info(sid(ch))), "identity", None, True, ok)
         if path == "/users/authenticatebyname" and method == "POST":
             return Routed(lambda e, i: self._login(request.body), "login")
+        if path == "/quickconnect/connect":
+            signin.count_poll(q.get("secret", ""), self.quick_connect)
         if path.startswith("/quickconnect/") or path == "/users/authenticatewithquickconnect":
             return self._quick_connect_route(path, method, request, q, ok, user_id)
         if path == "/users/public":

@@ -51,6 +51,9 @@ class DemoConfig:
     tls_key: str = ""
     # Plex: more connections the demo plex.tv lists for this server, as (local|remote|relay, uri)
     extra_connections: tuple[tuple[str, str], ...] = ()
+    quick_connect_approve_after_polls: int = (
+        0  # Jellyfin: Quick Connect approves itself after this many polls
+    )
     pin_approve_after_polls: int = 0  # Plex: plex.tv approves a sign-in PIN after this many polls (0 = never)
 
     @property
@@ -78,6 +81,8 @@ class DemoServer:
         self._ctx.identity_changed = self._faults.identity_change_active
         self._ctx.set_faults = self.set_faults
         app: DemoApp = PlexApp(self._ctx) if config.kind == "plex" else JellyfinApp(self._ctx)
+        if isinstance(app, JellyfinApp):
+            app.signin.approve_after_polls = config.quick_connect_approve_after_polls
         try:
             self._httpd = DemoHTTPServer((config.host, config.port), app, self._faults)
         except OSError as exc:
