@@ -13,7 +13,7 @@ from app.cli.args import int_in
 from app.cli.people_outcomes import _exit_for, _print_outcomes
 from app.cli.render import format_time, print_json, term, with_json
 from app.core.errors import ValidationError
-from app.core.models import AccountEvent, Restrictions
+from app.core.models import AccountEvent, AccountRef, Restrictions
 from app.core.validate import MAX_DAYS
 from app.services.context import AppContext
 from app.services.expiry import ExpiryChange
@@ -62,6 +62,35 @@ async def cmd_users_history(ctx: AppContext, args: argparse.Namespace) -> int:
     if args.name and not args.server:
         raise ValidationError("A user needs its server.", remedy="Add --server NAME.")
     _print_events(await service.history(args.server, args.name, args.limit), args.json)
+    return 0
+
+
+async def cmd_users_expired(ctx: AppContext, args: argparse.Namespace) -> int:
+    """Expired accounts past their grace period (``disable-then-delete``); with ``--delete`` the admin confirms
+    their deletion (what the window's "Expired: N to delete…" does)."""
+    expiry = ctx.people.expiry
+    pending = await ctx.runner.read(expiry.pending_deletions)
+    refs = [AccountRef(p.server_id, p.remote_id) for p in pending]
+    if args.delete:
+        outcomes = await expiry.confirm_deletions(refs)
+        _print_outcomes(outcomes, args.json)
+        return _exit_for(outcomes)
+    rows: list[dict[str, object]] = []
+    lines = []
+    for p in pending:
+        user = await ctx.runner.read(ctx.people.users.find_cached, p.server_id, p.remote_id)
+        rows.append({
+            "server": user.server if user else str(p.server_id), "id": p.remote_id,
+            "username": user.username if user else p.remote_id, "expires_at": p.expires_at,
+            "disabled_at": p.disabled_at,
+        })  # fmt: skip
+        lines.append(term(f"{rows[-1]['server']}:{rows[-1]['username']} expired {format_time(p.expires_at)}"))
+    if args.json:
+        print_json(rows)
+    elif not rows:
+        print("No expired account waits for deletion.")
+    else:
+        print("\n".join(lines))
     return 0
 
 
@@ -164,6 +193,12 @@ def register(
     ur.add_argument("names", nargs="+", metavar="USER", help="username or id")
     restriction_options(ur)
     ur.set_defaults(in_context=cmd_users_restrict)
+
+    ux = with_json(
+        usub.add_parser("expired", help="expired accounts past their grace period, waiting for deletion")
+    )
+    ux.add_argument("--delete", action="store_true", help="delete them on their servers (your confirmation)")
+    ux.set_defaults(in_context=cmd_users_expired)
 
     uh = with_json(usub.add_parser("history", help="what Zondarr did to accounts, newest first"))
     uh.add_argument("--server", metavar="NAME")

@@ -26,8 +26,7 @@ async def cmd_settings(ctx: AppContext, args: argparse.Namespace) -> int:
         Settings.load({**stored, args.name: args.value}, {})  # refuses a bad value, naming it
         await ctx.runner.db(ctx.settings_store.save_raw, {**stored, args.name: args.value})
     elif args.settings_command == "unset":
-        stored.pop(args.name, None)
-        await ctx.runner.db(ctx.settings_store.save_raw, stored)
+        await ctx.runner.db(ctx.settings_store.remove_raw, [args.name])
     effective = Settings.load(ctx.settings_store.load_raw()).to_raw()
     if args.json:
         print_json(effective)

@@ -336,7 +336,13 @@ class SyncRunStore(Protocol):
 class SettingsStore(Protocol):
     def load_raw(self) -> dict[str, str]: ...
 
-    def save_raw(self, values: Mapping[str, str]) -> None: ...
+    def save_raw(self, values: Mapping[str, str]) -> None:
+        """Upserts the given keys; other stored keys stay."""
+        ...
+
+    def remove_raw(self, keys: Sequence[str]) -> None:
+        """Forgets the stored values of ``keys`` (their defaults apply again)."""
+        ...
 
 
 class JobLocks(Protocol):

@@ -498,6 +498,10 @@ class UserService:
         await self._runner.db(self._exclusions.add, server.id, rid, reason)
         await self._runner.db(self._accounts.remove, server.id, rid)
 
+    def find_cached(self, server_id: int, name_or_id: str) -> User | None:
+        """The cached account by remote id or username. Any thread."""
+        return self._accounts.find(server_id, name_or_id)
+
     def library_access(self, server_id: int) -> dict[str, tuple[str, ...] | None]:
         """Cached library keys per account of a server (None = every library). Any thread."""
         return self._accounts.library_access(server_id)

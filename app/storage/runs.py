@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from app.core.errors import new_correlation_id
@@ -133,6 +133,11 @@ class SqliteSettingsStore:
                 "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [(str(k), str(v)) for k, v in values.items()],
             )
+
+    def remove_raw(self, keys: Sequence[str]) -> None:
+        """Deletes the stored values of ``keys`` in one transaction (db-writer thread)."""
+        with self._db.write("saving settings") as conn:
+            conn.executemany("DELETE FROM settings WHERE key = ?", [(str(k),) for k in keys])
 
 
 _INT64_MAX = 2**63 - 1

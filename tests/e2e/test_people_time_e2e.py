@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.core.models import AccountRef
+from app.storage import open_cache
 from app.wiring import build_context
 from tests.e2e.conftest import DemoPair, demo_pair, run_cli
 from tests.smtp_standin import SmtpStandIn, smtp_standin
@@ -198,6 +199,9 @@ def test_expiry_task_reminders_and_grace_period(env: tuple[DemoPair, Path, SmtpS
         assert not any(u.username == jelly_only for u in pair.jellyfin._ctx.users)
     finally:
         ctx.close()
+    # headless, the same confirmation: the three left disabled 31 (fake) days ago are not past it in real time
+    listed = run_cli(data_dir, "users", "expired", "--json")
+    assert listed.code == 0 and listed.json() == []
     for name in ("expiry_action", "delete_after_days"):
         assert run_cli(data_dir, "settings", "unset", name).code == 0
     history = run_cli(data_dir, "users", "history", "--server", "Jelly", jelly_only, "--json").json()
@@ -279,3 +283,28 @@ def test_restrictions_applied_at_redemption_and_again_later(env: tuple[DemoPair,
     assert text.code == 0 and "restrictions set" in text.out and "created" in text.out
     actions = [e["action"] for e in run_cli(data_dir, "identity", "history", "vera", "--json").json()]  # type: ignore[union-attr,index]
     assert actions.count("restrictions set") == 1 and actions.count("created") == 2
+
+
+def test_headless_confirmation_of_expired_accounts(env: tuple[DemoPair, Path, SmtpStandIn]) -> None:
+    pair, data_dir, _ = env
+    victim = pair.jellyfin.library.users[3].username
+    [row] = [
+        u for u in run_cli(data_dir, "users", "--server", "Jelly", "--json").json() if u["username"] == victim
+    ]  # type: ignore[union-attr,index]
+    with open_cache(data_dir) as cache:  # it expired 40 days ago and the task disabled it then
+        server = cache.servers.get_by_name("Jelly")
+        ref = AccountRef(server.id, row["id"])
+        cache.expiry.set_expiry([(ref, time.time() - 40 * DAY)])
+        cache.expiry.mark_disabled(ref, time.time() - 40 * DAY)
+    assert run_cli(data_dir, "users", "expired", "--json").json() == []  # default action: disable only
+    assert run_cli(data_dir, "settings", "set", "expiry_action", "disable-then-delete").code == 0
+    try:
+        listed = run_cli(data_dir, "users", "expired", "--json").json()
+        assert [(r["server"], r["username"]) for r in listed] == [("Jelly", victim)]  # type: ignore[index,union-attr]
+        assert any(u.username == victim for u in pair.jellyfin._ctx.users)  # nothing deleted by listing
+        r = run_cli(data_dir, "users", "expired", "--delete", "--json")
+        assert r.code == 0 and r.json()["results"][0]["ok"] is True  # type: ignore[index]
+        assert not any(u.username == victim for u in pair.jellyfin._ctx.users)
+        assert run_cli(data_dir, "users", "expired", "--json").json() == []
+    finally:
+        assert run_cli(data_dir, "settings", "unset", "expiry_action").code == 0
