@@ -16,7 +16,7 @@ from typing import Any
 from app.cli.args import name_of, read_secret
 from app.cli.health import describe_failure, main_stderr
 from app.cli.render import print_json, server_json, term, with_json
-from app.core.errors import ServerUnreachable, ValidationError, ZondarrError
+from app.core.errors import ServerUnreachable, ValidationError, ZondarrError, register_secret
 from app.core.models import AuthMethod, Credentials, NewServer, ServerKind
 from app.core.signin import ChosenConnection, PlexResource, not_admin_note
 from app.services.context import AppContext
@@ -111,6 +111,7 @@ async def cmd_server_discover(ctx: AppContext, args: argparse.Namespace) -> int:
     svc = _signin(ctx)
     if args.token_stdin:
         token = sys.stdin.readline().strip()
+        register_secret(token)
         if not token:
             raise ValidationError(
                 "The token on stdin was empty.", remedy="Pipe a Plex account token on stdin."

@@ -49,7 +49,8 @@ SECRET_HEADERS = (
     "x-mediabrowser-token",
     "x-emby-authorization",
 )
-SECRET_PARAMS = ("x-plex-token", "apikey", "api_key", "token", "access_token")
+# ``secret``: a Quick Connect request's secret signs in whoever holds it once approved
+SECRET_PARAMS = ("x-plex-token", "apikey", "api_key", "token", "access_token", "secret")
 _CHUNK = 64 * 1024
 
 

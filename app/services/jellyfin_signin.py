@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from app.core.errors import ValidationError, no_credentials
+from app.core.errors import ValidationError, no_credentials, register_secret
 from app.core.health import normalize_server_url
 from app.core.models import AuthMethod, NewServer, Server, ServerKind
 from app.core.ports import Clock, Runner, SecretStore, ServerStore
@@ -64,6 +64,7 @@ class JellyfinSignInService:
         (bad URL, Quick Connect off), ExternalServiceError."""
         base, notes = normalize_server_url(url, url)
         code: QuickConnectCode = await self._runner.net(self._client.quick_connect_initiate, base)
+        register_secret(code.secret)  # the secret signs in whoever holds it once approved
         return code, notes
 
     async def wait_quick_connect(self, code: QuickConnectCode) -> QuickConnectSignIn:
@@ -80,6 +81,7 @@ class JellyfinSignInService:
             approved: bool = await self._runner.net(self._client.quick_connect_approved, code)
             if approved:
                 signed: QuickConnectSignIn = await self._runner.net(self._client.quick_connect_sign_in, code)
+                register_secret(signed.result.token)
                 return signed
             await self._sleep(self._interval)
 
@@ -102,6 +104,7 @@ class JellyfinSignInService:
         if not token:
             raise no_credentials(server.name)
         key: str = await self._runner.net(self._client.create_api_key, server.url, token)
+        register_secret(key)
         await self._runner.net(self._secrets.set, server.secret_ref, key)
 
     async def revoke_api_key(self, name: str) -> None:

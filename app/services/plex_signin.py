@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from app.core.errors import ExternalServiceError, NotFoundError, ServerUnreachable
+from app.core.errors import ExternalServiceError, NotFoundError, ServerUnreachable, register_secret
 from app.core.ports import Clock, Runner
 from app.core.signin import (
     PIN_POLL_INTERVAL_S,
@@ -62,12 +62,15 @@ class PlexSignInService:
                 raise SignInExpired()
             token: str | None = await self._runner.net(self._account.check_pin, pin.id)
             if token:
+                register_secret(token)  # redacted wherever it could appear (logs, error details)
                 return token
             await self._sleep(self._interval)
 
     async def servers(self, token: str) -> list[PlexResource]:
         """The account's servers, owned first. Raises ExternalServiceError (AuthFailed for a refused token)."""
         found: list[PlexResource] = await self._runner.net(self._account.resources, token)
+        for resource in found:
+            register_secret(resource.token)
         return servers_first_owned(found)
 
     async def choose_connection(self, resource: PlexResource) -> ChosenConnection:

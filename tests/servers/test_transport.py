@@ -273,3 +273,10 @@ def test_plex_tv_password_sign_in_redirected_elsewhere_sends_nothing_there(serve
     assert other.requests == [] and plex_tv.requests[0].method == "POST"
     assert info.value.failure_class == "redirect_refused" and "a sign-in" in info.value.user_message
     assert "hunter2-secret" not in info.value.display() + info.value.detail
+
+
+def test_a_quick_connect_secret_never_follows_a_redirect_to_another_origin() -> None:
+    from app.servers.transport import strip_secret_params
+
+    url = "http://jf:8096/QuickConnect/Connect?secret=abcdef0123&keep=1"
+    assert strip_secret_params(url) == "http://jf:8096/QuickConnect/Connect?keep=1"
