@@ -55,7 +55,8 @@ def build_context(
     ``overrides`` replace stored settings for this process only (demo mode points plex.tv at the demo server).
     ``defer_cache_check`` opens the cache without its start-up ``quick_check`` and hands it over as
     ``ctx.deferred_cache_check`` (the window runs it after its first paint). ``clock`` is the clock of the
-    stores, the people services and the front ends. Raises CacheError, ConfigurationError; nothing stays open when it raises."""
+    stores, the people services and the front ends. Raises CacheError, ConfigurationError (the cache is closed
+    again when its settings or the secret store cannot be read)."""
     cache = open_cache(data_dir, clock, check=not defer_cache_check)
     try:
         configure_logging(cache.data_dir / "logs")
