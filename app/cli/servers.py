@@ -228,7 +228,9 @@ async def cmd_server_add(ctx: AppContext, args: argparse.Namespace) -> int:
     else:
         method = AuthMethod.TOKEN if kind is ServerKind.PLEX else AuthMethod.API_KEY
         creds = Credentials(token=read_secret(args.token_stdin, "token"))
-    server = await ctx.servers.add(NewServer(args.name, kind, args.url, method), creds)
+    server, notes = await ctx.servers.add_with_notes(NewServer(args.name, kind, args.url, method), creds)
+    for note in notes:
+        print(term(f"zondarr: {note}"), file=sys.stderr)
     if getattr(ctx.secrets, "fallback_in_use", False):
         print(
             "zondarr: no system keychain is available, so the token is kept in secrets.json (mode 0600) in "

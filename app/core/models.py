@@ -139,6 +139,7 @@ class ConnectResult:
     identity: ServerIdentity
     token: str
     remote_user_id: str | None = None
+    is_admin: bool | None = None  # Jellyfin user sign-ins: whether the account administers the server
 
 
 @dataclass(frozen=True, slots=True)

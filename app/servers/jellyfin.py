@@ -224,7 +224,9 @@ class JellyfinClient:
                 identity = jellyfin_parse.identity(
                     {"Id": server["Id"], "ServerName": server["Name"], "Version": server["Version"]}
                 )
-            return ConnectResult(identity=identity, token=token, remote_user_id=user_id)
+                policy = result["User"].get("Policy")
+                is_admin = bool(policy.get("IsAdministrator")) if isinstance(policy, dict) else None
+            return ConnectResult(identity=identity, token=token, remote_user_id=user_id, is_admin=is_admin)
         finally:
             session.close()
 

@@ -172,10 +172,11 @@ class JellyfinSignInClient:
             policy = user.get("Policy")
             if not isinstance(policy, dict):
                 policy = {}
+            is_admin = bool(policy.get("IsAdministrator"))
             return QuickConnectSignIn(
-                ConnectResult(identity, token, str(user["Id"])),
+                ConnectResult(identity, token, str(user["Id"]), is_admin),
                 str(user.get("Name") or ""),
-                bool(policy.get("IsAdministrator")),
+                is_admin,
             )
 
     # ---- API keys --------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from app.core.models import (
     ServerKind,
 )
 from app.core.ports import ClientFactory, Clock, Runner, SecretStore, ServerStore
-from app.core.signin import ChosenConnection
+from app.core.signin import ChosenConnection, not_admin_note
 from app.services.connector import Connector
 
 
@@ -119,11 +119,20 @@ class ServerService:
         Raises ValidationError (bad input, name taken), ExternalServiceError (the test failed). On any failure
         nothing is stored.
         """
+        return (await self.add_with_notes(new, credentials))[0]
+
+    async def add_with_notes(self, new: NewServer, credentials: Credentials) -> tuple[Server, list[str]]:
+        """:meth:`add`, and what the admin should know about the result: a Jellyfin account that is not an
+        administrator (what will not work with it). Raises as :meth:`add`."""
         validate_new_server(new, credentials)
         self._refuse_taken_name(new.name)
         new = NewServer(new.name, new.kind, normalize_server_url(new.url, new.name)[0], new.auth_method)
         result: ConnectResult = await self._runner.net(self._clients.authenticate, new, credentials)
-        return await self.add_authenticated(new, result)
+        server = await self.add_authenticated(new, result)
+        notes: list[str] = []
+        if result.is_admin is False:
+            notes.append(not_admin_note(credentials.username or "", server.name))
+        return server, notes
 
     async def add_authenticated(self, new: NewServer, result: ConnectResult) -> Server:
         """Stores a server whose sign-in already happened (``result`` from Quick Connect, or from

@@ -208,3 +208,18 @@ def test_cli_quick_connect_prints_the_code_and_waits_for_approval(
     assert [k["AppName"] for k in keys(jellyfin)] == ["Zondarr"]
     assert run_cli(tmp_path, "server", "api-key", "revoke", "Jelly").code == 0
     assert keys(jellyfin) == []
+
+
+def test_a_password_sign_in_as_a_non_administrator_says_what_will_not_work(
+    tmp_path: Path, jellyfin: DemoServer
+) -> None:
+    made = requests.post(
+        jellyfin.url + "/Users/New", json={"Name": "guest", "Password": "pw"}, headers=ADMIN, timeout=5
+    )
+    assert made.status_code == 200
+    r = run_cli(
+        tmp_path, "server", "add", "--kind", "jellyfin", "--name", "Guest view", "--url", jellyfin.url,
+        "--username", "guest", "--password-stdin", stdin="pw\n",
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    assert "guest is not an administrator on Guest view" in r.err and "manage users" in r.err
