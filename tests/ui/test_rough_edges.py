@@ -66,7 +66,7 @@ def test_invitations_page_says_1_invitation_and_1_library(
     window = shell.open(background_jobs=False)
     page = window.invitations_page
     window.sidebar.setCurrentRow(PAGE["Invitations"])
-    pump(lambda: page.model.rowCount() == 1, 10)
+    pump(lambda: page.model.rowCount() == 1, 30)
     assert page.count_label.text() == "1 invitation, 1 active"
     assert any("(1 library)" in str(cell) for cell in page.model.row(0))
 
@@ -80,7 +80,7 @@ def test_new_invitation_validation_uses_gui_words_and_clears_when_a_server_is_ti
     window.sidebar.setCurrentRow(PAGE["Invitations"])
     dialog = window.invitations_page.open_create_dialog()
     assert isinstance(dialog, CreateInvitationDialog)
-    pump(lambda: dialog.targets.topLevelItemCount() == 1, 10)
+    pump(lambda: dialog.targets.topLevelItemCount() == 1, 30)
     dialog.create_button.click()
     assert dialog.result_label.text() == NO_TARGET and "Name" not in NO_TARGET and "--" not in NO_TARGET
     screenshot(dialog, "dialog_new_invitation_refused")
@@ -100,7 +100,7 @@ def test_identities_shows_named_headers_an_empty_state_and_whole_suggestions(
     window = shell_factory().open(background_jobs=False)
     page = window.identities_page
     window.sidebar.setCurrentRow(PAGE["Identities"])
-    pump(lambda: not page.tasks.running(), 10)
+    pump(lambda: not page.tasks.running(), 30)
     headers = [page.grid.horizontalHeaderItem(c).text() for c in range(page.grid.columnCount())]
     assert headers == ["Server", "Account"]
     assert page.empty_state.isVisible() and "No people yet" in page.empty_state.text()
@@ -123,7 +123,7 @@ def test_the_library_server_column_is_visible_at_the_first_window_size(
     assert right <= window.library.view.viewport().width()
     assert header.sectionSize(server) >= header.fontMetrics().horizontalAdvance("Demo Jellyfin")
     model = window.library.model
-    pump(lambda: bool(model.data(model.index(0, 2))), 10)
+    pump(lambda: bool(model.data(model.index(0, 2))), 30)
     assert model.data(model.index(0, 2), Qt.ItemDataRole.ToolTipRole)  # a cut artist is whole in its tooltip
     screenshot(window, "library_first_size")
 
@@ -209,7 +209,7 @@ def test_health_times_fit_and_uptime_needs_enough_data(shell_factory: Callable[.
     needed = page.view.fontMetrics().horizontalAdvance("2026-12-04 15:12") + 12
     for column in (2, 3):  # Opened, Closed
         assert header.sectionSize(column) >= needed
-    pump(lambda: not page.tasks.running(), 10)
+    pump(lambda: not page.tasks.running(), 30)
     assert page.empty_state.isVisible() and "No incidents" in page.empty_state.text()
 
 
@@ -229,7 +229,7 @@ def test_remove_server_button_says_remove_server(
     window = shell.open(background_jobs=False)
     page = window.servers_page
     window.sidebar.setCurrentRow(PAGE["Servers"])
-    pump(lambda: page.model.rowCount() == 1, 10)
+    pump(lambda: page.model.rowCount() == 1, 30)
     page.view.selectRow(0)
     page.remove_button.click()
     box = page.confirm
@@ -280,7 +280,7 @@ def test_empty_states_on_invitations_identities_health_and_diagnostics(
     for name, attr in (("Invitations", "invitations_page"), ("Diagnostics", "diagnostics_page")):
         window.sidebar.setCurrentRow(PAGE[name])
         page = getattr(window, attr)
-        pump(lambda p=page: not p.tasks.running(), 10)
+        pump(lambda p=page: not p.tasks.running(), 30)
         label = page.runs_empty if name == "Diagnostics" else page.empty_state
         assert label.isVisible() and label.text(), name
         screenshot(window, f"empty_{name.lower()}")
