@@ -100,9 +100,10 @@ class PlexSignInService:
             detail=f"tried {tried}: " + "; ".join(_why(c, r) for c, r in zip(order, results, strict=True)),
         )
 
-    async def find(self, token: str, pick: str | None) -> PlexResource:
-        """The account's server named ``pick`` (name or machine id, case-insensitive), or its only/first owned
-        server when ``pick`` is None. Raises NotFoundError listing the servers, ExternalServiceError."""
+    async def find(self, token: str, pick: str | None, added: frozenset[str] = frozenset()) -> PlexResource:
+        """The account's server named ``pick`` (name or machine id, case-insensitive), or, when ``pick`` is None,
+        its first server (owned first) whose machine id is not in ``added`` (else the first). Raises
+        NotFoundError listing the servers, ExternalServiceError."""
         found = await self.servers(token)
         if pick:
             wanted = pick.strip().lower()
@@ -110,7 +111,7 @@ class PlexSignInService:
             if match:
                 return match[0]
         elif found:
-            return found[0]
+            return next((r for r in found if r.machine_id not in added), found[0])
         names = ", ".join(r.name for r in found) or "none"
         raise NotFoundError(
             f"The Plex account has no server {pick!r}." if pick else "The Plex account has no server.",

@@ -249,8 +249,13 @@ def test_cli_sign_in_adds_the_picked_server_and_discover_lists_the_account(tmp_p
         assert friend["chosen"] is None and friend["owned"] is False
         assert {c["where"] for c in mine["connections"]} == {"local", "remote", "relay"}
 
-        again = run_cli(tmp_path, "server", "add", "--kind", "plex", "--sign-in", "--name", "Twice")
+        again = run_cli(
+            tmp_path, "server", "add", "--sign-in", "--pick", "zondarr demo plex", "--name", "Twice"
+        )
         assert again.code != 0 and "already added as Zondarr Demo Plex" in again.err
+        # without --pick the first server not added yet is taken: the friend's, which no address reaches
+        other = run_cli(tmp_path, "server", "add", "--sign-in")
+        assert other.code == 1 and "Friend's Plex: none of its addresses answered" in other.err
     finally:
         server.stop()
 
