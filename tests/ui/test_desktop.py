@@ -385,3 +385,17 @@ def test_the_webhook_set_in_settings_gets_a_test_message_and_the_badge_follows_s
         assert window.desktop.tray.state == "ok"
     finally:
         receiver.close()
+
+
+def test_a_setting_given_by_the_environment_is_shown_but_not_editable(
+    shell_factory: Callable[..., Shell], tray: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZONDARR_PAGE_SIZE", "250")
+    window = shell_factory().open(background_jobs=False)
+    window.menus.open_settings()
+    dialog = next(d for d in window.menus.dialogs if isinstance(d, SettingsDialog))
+    editor = dialog.editors["page_size"]
+    assert not editor.isEnabled() and "ZONDARR_PAGE_SIZE" in editor.toolTip()
+    assert dialog.value("page_size") == "250" and "page_size" not in dialog.changes()
+    assert dialog.editors["theme"].isEnabled()
+    dialog.close()

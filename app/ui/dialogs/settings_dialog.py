@@ -12,6 +12,7 @@ Non-modal (``open()``), GUI thread only; the saves run as tasks of the dialog.
 
 from __future__ import annotations
 
+import os
 from dataclasses import fields
 from typing import TYPE_CHECKING
 
@@ -199,6 +200,10 @@ class SettingsDialog(QDialog):
             label = QLabel(self._label(name), self)
             label.setBuddy(editor)
             form.addRow(label, editor)
+        variable = f"ZONDARR_{name.upper()}"
+        if variable in os.environ:  # it wins over what is stored: editing here would change nothing
+            editor.setEnabled(False)
+            editor.setToolTip(f"Set by the environment variable {variable}; change or remove it there.")
         editor.setObjectName(f"setting_{name}")
         editor.setAccessibleName(FIELDS.get(name, ("", name))[1])
         self.editors[name] = editor
