@@ -18,6 +18,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from app import __version__
@@ -119,10 +120,10 @@ class BundleWriter:
     async def export(self, path: Path) -> BundleInfo:
         """Writes the bundle to ``path`` (atomically, mode 0600). Raises FileWriteError when it cannot be written
         (nothing half-written is left), CacheError when it would have held a secret."""
-        servers = self._servers.list()
+        servers = await self._runner.read(self._servers.list)
         refs = [s.secret_ref for s in servers] + [WEBHOOK_URL_REF]
         secrets = [v for v in [await self._runner.net(self._secrets.get, ref) for ref in refs] if v]
-        latest = self._diagnostics.runs(1)
+        latest = await self._runner.read(self._diagnostics.runs, 1)
         files: dict[str, object] = {
             "versions.json": versions(self._sqlite_version),
             "settings.json": {
@@ -164,10 +165,14 @@ class BundleWriter:
                     "error": r.error,
                     "correlation_id": r.correlation_id,
                 }
-                for r in self._runs.list(50)
+                for r in (await self._runner.read(self._runs.list, 50))
             ],
-            "error_events.json": [e.to_json() for e in self._errors.list(limit=100)],
-            "diagnostics.json": None if not latest else self._diagnostics_json(latest[0].id),
+            "error_events.json": [
+                e.to_json() for e in await self._runner.read(partial(self._errors.list, limit=100))
+            ],
+            "diagnostics.json": None
+            if not latest
+            else await self._runner.read(self._diagnostics_json, latest[0].id),
         }
         texts = {name: jsontext.dumps(value, indent=2) for name, value in files.items()}
         texts["zondarr.log.tail.txt"] = log_tail(self._log_dir)

@@ -53,9 +53,9 @@ class DiagnosticsService:
         """Runs every scenario for the named servers (default: all verified servers) and the local checks,
         stores the run and returns it with its results."""
         if names:
-            servers = [self._servers.get_by_name(n) for n in names]
+            servers = [(await self._runner.read(self._servers.get_by_name, n)) for n in names]
         else:
-            servers = [s for s in self._servers.list() if s.status == "verified"]
+            servers = [s for s in (await self._runner.read(self._servers.list)) if s.status == "verified"]
         run_id = await self._runner.db(self._store.start_run, self._clock())
         per_server = await asyncio.gather(*(self._server(s) for s in servers))
         results = [r for group in per_server for r in group] + await self._local()
@@ -66,7 +66,7 @@ class DiagnosticsService:
         status = "failed" if failed else "passed"
         summary = f"{passed} passed, {failed} failed, {skipped} skipped"
         await self._runner.db(self._store.finish_run, run_id, self._clock(), status, summary)
-        run = self._store.get(run_id)
+        run = await self._runner.read(self._store.get, run_id)
         assert run is not None
         return run
 

@@ -242,7 +242,7 @@ class ExpiryService:
 
     async def _names(self, ref: AccountRef) -> tuple[str, str]:
         try:
-            server = self._servers.get(ref.server_id).name
+            server = (await self._runner.read(self._servers.get, ref.server_id)).name
         except ZondarrError:
             server = f"server {ref.server_id}"
         user = await self._runner.read(self._accounts.find, ref.server_id, ref.remote_id)

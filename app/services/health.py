@@ -135,7 +135,7 @@ class HealthService:
         if self._round_lock is None:
             self._round_lock = asyncio.Lock()
         async with self._round_lock:
-            servers = self.active_servers()
+            servers = await self._runner.read(self.active_servers)
             return list(await asyncio.gather(*(self.check_server(s) for s in servers)))
 
     async def heartbeat_task(self) -> str:

@@ -146,7 +146,7 @@ class IdentityService:
             raise ValidationError("The person needs a name.", remedy="Give a display name.")
         validate.name(name, "The person's name")  # no control or text-direction characters
         try:
-            identity = self.find(name)
+            identity = await self._runner.read(self.find, name)
         except NotFoundError:
             identity = await self._runner.db(self._identities.create, name.strip(), email)
         await self._runner.db(self._identities.link, identity.id, list(accounts))
@@ -158,7 +158,7 @@ class IdentityService:
     async def delete(self, name_or_id: str, *, with_accounts: bool = False) -> list[Outcome]:
         """Deletes the person record; with ``with_accounts`` deletes every linked account on its server first
         (the record stays when one of them fails)."""
-        identity = self.find(name_or_id)
+        identity = await self._runner.read(self.find, name_or_id)
         outcomes: list[Outcome] = []
         if with_accounts:
             outcomes = await self.act(identity.display_name, "delete")
@@ -169,8 +169,8 @@ class IdentityService:
 
     async def act(self, name_or_id: str, action: str) -> list[Outcome]:
         """enable | disable | delete every account of the identity; one outcome per account."""
-        identity = self.find(name_or_id)
-        refs = list(self._identities.accounts(identity.id))
+        identity = await self._runner.read(self.find, name_or_id)
+        refs = list(await self._runner.read(self._identities.accounts, identity.id))
         return await self._actions.apply(action, refs)
 
     def grid(self, name_or_id: str) -> list[AccessRow]:
@@ -207,14 +207,16 @@ class IdentityService:
         """``SERVER:LIBRARY`` values (key or title; ``SERVER:*`` = every library, ``SERVER:-`` = none): each named
         server's account of the person gets exactly the libraries named for it; other servers are unchanged.
         Raises NotFoundError (person, server), ValidationError (bad value, unknown library, no account there)."""
-        identity = self.find(name_or_id)
-        refs = {ref.server_id: ref for ref in self._identities.accounts(identity.id)}
+        identity = await self._runner.read(self.find, name_or_id)
+        refs = {
+            ref.server_id: ref for ref in (await self._runner.read(self._identities.accounts, identity.id))
+        }
         wanted: dict[int, list[str] | None] = {}
         for spec in specs:
             server_name, sep, lib = spec.rpartition(":")
             if not sep or not server_name or not lib:
                 raise ValidationError(f"{spec!r} is not SERVER:LIBRARY.", remedy="Write it like Plex:Music.")
-            server = self._servers.get_by_name(server_name)
+            server = await self._runner.read(self._servers.get_by_name, server_name)
             if server.id not in refs:
                 raise ValidationError(
                     f"{identity.display_name} has no account on {server.name}.",
@@ -230,7 +232,7 @@ class IdentityService:
                     current.append(lib)
         changes: dict[AccountRef, tuple[str, ...] | None] = {}
         for server_id, libs in wanted.items():
-            server = self._servers.get(server_id)
+            server = await self._runner.read(self._servers.get, server_id)
             changes[refs[server_id]] = (
                 None if libs is None else await resolve_libraries(self._runner, self._tracks, server, libs)
             )

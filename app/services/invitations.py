@@ -194,7 +194,7 @@ class InvitationService:
             )
         targets = []
         for name in dict.fromkeys(servers):
-            server = self._servers.get_by_name(name)
+            server = await self._runner.read(self._servers.get_by_name, name)
             keys = await self._library_keys(server, libraries.get(name, ()))
             targets.append(InvitationTarget(server.id, server.name, keys))
         limits = restrictions or Restrictions()
@@ -218,12 +218,12 @@ class InvitationService:
         return inv
 
     async def set_enabled(self, code: str, enabled: bool) -> Invitation:
-        inv = self._get(code)
+        inv = await self._runner.read(self._get, code)
         await self._runner.db(self._store.set_enabled, inv.id, enabled)
-        return self._get(code)
+        return await self._runner.read(self._get, code)
 
     async def delete(self, code: str) -> Invitation:
-        inv = self._get(code)
+        inv = await self._runner.read(self._get, code)
         await self._runner.db(self._store.delete, inv.id)
         return inv
 
@@ -248,7 +248,7 @@ class InvitationService:
         """Per target server: reachable, able to create accounts, username free, libraries still there, Plex
         sharing allowed (plex.tv wants the owner's e-mail verified), Quick Connect on where it is to be used.
         Nothing is created. Raises NotFoundError for an unknown code."""
-        inv = self._get(code)
+        inv = await self._runner.read(self._get, code)
         checked = await self._preflight(inv, username, email, password, quick_connect)
         for _, client in checked:
             if client is not None:
@@ -274,7 +274,7 @@ class InvitationService:
     ) -> tuple[Outcome, MediaServerClient | None]:
         name = target.server
         try:
-            server = self._servers.get(target.server_id)
+            server = await self._runner.read(self._servers.get, target.server_id)
         except ZondarrError:
             return Outcome(
                 name, False, f"{name} was removed from Zondarr.", username, "server unavailable"

@@ -55,7 +55,7 @@ class JellyfinSignInService:
         """The servers that answered the discovery datagram within ``seconds``, those already added marked with
         their name in Zondarr. Raises ValidationError (the discovery address cannot be used)."""
         found: list[FoundServer] = await self._runner.net(self._client.discover, seconds)
-        added = {s.machine_id: s.name for s in self._store.list() if s.machine_id}
+        added = {s.machine_id: s.name for s in await self._runner.read(self._store.list) if s.machine_id}
         return [FoundServer(f.name, f.url, f.server_id, added.get(f.server_id)) for f in found]
 
     async def start_quick_connect(self, url: str) -> tuple[QuickConnectCode, list[str]]:
@@ -99,7 +99,7 @@ class JellyfinSignInService:
         """Creates an API key named Zondarr with the server's stored (administrator) token and stores it in its
         place: access then survives password changes. Raises NotFoundError, ConfigurationError (no stored
         secret), AuthFailed (not an administrator), ExternalServiceError."""
-        server = self._jellyfin(name)
+        server = await self._runner.read(self._jellyfin, name)
         token = await self._runner.net(self._secrets.get, server.secret_ref)
         if not token:
             raise no_credentials(server.name)
@@ -111,7 +111,7 @@ class JellyfinSignInService:
         """Revokes the API key Zondarr stores for ``name`` on the server and forgets it; the server then needs a
         new sign-in. Raises NotFoundError, ConfigurationError, ValidationError (the stored credential is not an
         API key), ExternalServiceError."""
-        server = self._jellyfin(name)
+        server = await self._runner.read(self._jellyfin, name)
         key = await self._runner.net(self._secrets.get, server.secret_ref)
         if not key:
             raise no_credentials(server.name)

@@ -125,7 +125,7 @@ class ServerService:
         """:meth:`add`, and what the admin should know about the result: a Jellyfin account that is not an
         administrator (what will not work with it). Raises as :meth:`add`."""
         validate_new_server(new, credentials)
-        self._refuse_taken_name(new.name)
+        await self._runner.read(self._refuse_taken_name, new.name)
         new = NewServer(new.name, new.kind, normalize_server_url(new.url, new.name)[0], new.auth_method)
         result: ConnectResult = await self._runner.net(self._clients.authenticate, new, credentials)
         server = await self.add_authenticated(new, result)
@@ -138,9 +138,9 @@ class ServerService:
         """Stores a server whose sign-in already happened (``result`` from Quick Connect, or from
         :meth:`add`'s own test). Raises ValidationError (name taken, already added), BadServerResponse
         (unsupported version), CacheError. On any failure nothing is stored."""
-        self._refuse_taken_name(new.name)
+        await self._runner.read(self._refuse_taken_name, new.name)
         check_version(new.name, result.identity)
-        self._refuse_duplicate(result.identity, None)
+        await self._runner.read(self._refuse_duplicate, result.identity, None)
         probe = Server(0, new.name, new.kind, new.url, new.auth_method)
         await self._runner.net(self._secrets.set, probe.secret_ref, result.token)
         try:
@@ -196,7 +196,7 @@ class ServerService:
     async def test(self, name: str) -> ServerIdentity:
         """Connects with the stored secret and reads the identity. Raises NotFoundError, ConfigurationError,
         ExternalServiceError."""
-        server = self._servers.get_by_name(name)
+        server = await self._runner.read(self._servers.get_by_name, name)
         identity = await self._identity_with_stored_secret(server)
         mark = getattr(self._servers, "mark_verified", None)
         if mark is not None:  # a successful test verifies a draft: from now on it is synced and watched
@@ -225,12 +225,12 @@ class ServerService:
     async def activate(self, name: str, active: bool = True) -> Server:
         """Activates (enables) a verified server, or deactivates one. Raises NotFoundError, and ValidationError
         when activating a server that was never verified."""
-        server = self._servers.get_by_name(name)
+        server = await self._runner.read(self._servers.get_by_name, name)
         set_enabled = getattr(self._servers, "set_enabled", None)
         if set_enabled is None:
             raise ConfigurationError("This build cannot activate servers.")
         await self._runner.db(set_enabled, server.id, active)
-        return self._servers.get(server.id)
+        return await self._runner.read(self._servers.get, server.id)
 
     async def probe(self, new: NewServer, credentials: Credentials) -> ServerIdentity:
         """Tests a server the admin is typing in (the Add/Edit dialog's **Test connection**): validates the form,
@@ -238,13 +238,15 @@ class ServerService:
         ExternalServiceError (ServerUnreachable, AuthFailed ...)."""
         validate_new_server(new, credentials)
         result: ConnectResult = await self._runner.net(self._clients.authenticate, new, credentials)
-        self._refuse_duplicate(result.identity, None)  # said at Test time, not only at Save
+        await self._runner.read(
+            self._refuse_duplicate, result.identity, None
+        )  # said at Test time, not only at Save
         return result.identity
 
     async def update_credentials(self, name: str, credentials: Credentials) -> ServerIdentity:
         """Replaces the stored secret of an existing server after testing the new credentials against its stored
         URL. Nothing changes on failure. Raises NotFoundError, ValidationError, ExternalServiceError."""
-        server = self._servers.get_by_name(name)
+        server = await self._runner.read(self._servers.get_by_name, name)
         return (await self.update(name, server.url, credentials)).check.identity
 
     async def probe_existing(self, name: str, url: str, credentials: Credentials | None) -> EditCheck:
@@ -252,7 +254,7 @@ class ServerService:
         or with the stored secret when ``credentials`` is None. Stores nothing. Raises NotFoundError,
         ValidationError (malformed URL, incomplete credentials), ConfigurationError (no stored secret),
         ExternalServiceError (ServerUnreachable, AuthFailed ...)."""
-        server = self._servers.get_by_name(name)
+        server = await self._runner.read(self._servers.get_by_name, name)
         check, _ = await self._check_edit(server, url, credentials)
         return check
 
@@ -272,7 +274,7 @@ class ServerService:
         Coroutine for the event loop. Raises NotFoundError, ValidationError (malformed or non-http(s) URL,
         incomplete credentials), ConfigurationError (no stored secret), ExternalServiceError (ServerUnreachable,
         AuthFailed ...), CacheError."""
-        server = self._servers.get_by_name(name)
+        server = await self._runner.read(self._servers.get_by_name, name)
         check, (new_url, token) = await self._check_edit(server, url, credentials)
         old_secret: str | None = None
         if token is not None:
@@ -302,11 +304,11 @@ class ServerService:
         if credentials is not None:
             validate_new_server(new, credentials)
             result: ConnectResult = await self._runner.net(self._clients.authenticate, new, credentials)
-            self._refuse_duplicate(result.identity, server.id)
+            await self._runner.read(self._refuse_duplicate, result.identity, server.id)
             check = EditCheck(result.identity, identity_warning(server, result.identity))
             return check, (new_url, result.token)
         identity = await self._identity_with_stored_secret(dataclasses.replace(server, url=new_url))
-        self._refuse_duplicate(identity, server.id)
+        await self._runner.read(self._refuse_duplicate, identity, server.id)
         return EditCheck(identity, identity_warning(server, identity)), (new_url, None)
 
     async def _identity_with_stored_secret(self, server: Server) -> ServerIdentity:
@@ -322,7 +324,7 @@ class ServerService:
 
     async def remove(self, name: str) -> Server:
         """Removes the server, its cached rows and its secret. Raises NotFoundError."""
-        server = self._servers.get_by_name(name)
+        server = await self._runner.read(self._servers.get_by_name, name)
         await self._runner.db(self._servers.remove, server.id)
         await self._runner.net(self._secrets.delete, server.secret_ref)
         return server

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from contextlib import ExitStack
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from app.core.errors import AlreadyRunning, ConfigurationError
@@ -36,6 +36,7 @@ from app.services.server_sync import ServerSync, SyncPorts
 from app.services.user_policy import UserPolicy
 
 log = logging.getLogger(__name__)
+_Lock = AbstractContextManager[None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +166,9 @@ class SyncService:
         """
         cancel = cancel or CancelToken()
         if names:
-            targets = [self._servers.get_by_name(n) for n in names]
+            targets = [(await self._runner.read(self._servers.get_by_name, n)) for n in names]
         else:
-            targets = [s for s in self._servers.list() if s.enabled]
+            targets = [s for s in (await self._runner.read(self._servers.list)) if s.enabled]
         # A draft server was never verified by a Test connection: syncing it would use unchecked settings.
         drafts = [s for s in targets if s.status != "verified"]
         targets = [s for s in targets if s.status == "verified"]
@@ -179,8 +180,8 @@ class SyncService:
         refused = [_draft_result(s) for s in drafts]
         if not targets:
             return _summarise(refused)
-        with ExitStack() as held:
-            runnable, busy = await self._claim(targets, held)
+        runnable, busy, held = await self._claim(targets)
+        try:
             if not runnable:
                 names_text = ", ".join(s.name for s in busy)
                 raise AlreadyRunning(f"Already syncing {names_text}.", remedy="Wait for that sync to finish.")
@@ -192,31 +193,41 @@ class SyncService:
                 )
             finally:
                 self._in_flight.difference_update(s.id for s in runnable)
+        finally:
+            for lock in held:  # a file unlock: off the loop, and done even when the job is cancelled
+                await asyncio.shield(self._runner.net(lock.__exit__, None, None, None))
         skipped = [ServerSyncResult(s.name, SyncStatus.FAILED, None, message="already syncing") for s in busy]
         return _summarise([*results, *skipped, *refused])
 
-    async def _claim(self, targets: list[Server], held: ExitStack) -> tuple[list[Server], list[Server]]:
+    async def _claim(self, targets: list[Server]) -> tuple[list[Server], list[Server], list[_Lock]]:
         """Takes the per-server locks of ``targets`` as one step (under a short-lived gate lock, so two processes
-        starting together never split the servers between them). Returns (claimed, busy)."""
-        gate = None
+        starting together never split the servers between them). Returns (claimed, busy, held locks)."""
         for _ in range(40):  # the gate is held only for microseconds; wait up to ~2 s for it
-            gate = self._locks.try_acquire("sync-gate")
-            if gate is not None:
-                break
+            claimed = await self._runner.net(self._claim_now, targets, frozenset(self._in_flight))
+            if claimed is not None:
+                return claimed
             await asyncio.sleep(0.05)
+        raise AlreadyRunning("Another sync is starting right now.", remedy="Try again in a moment.")
+
+    def _claim_now(
+        self, targets: list[Server], in_flight: frozenset[int]
+    ) -> tuple[list[Server], list[Server], list[_Lock]] | None:
+        """Blocking (file locks): None when another process holds the gate."""
+        gate = self._locks.try_acquire("sync-gate")
         if gate is None:
-            raise AlreadyRunning("Another sync is starting right now.", remedy="Try again in a moment.")
+            return None
         runnable: list[Server] = []
         busy: list[Server] = []
+        held: list[_Lock] = []
         with gate:
             for server in targets:
-                lock = None if server.id in self._in_flight else self._locks.try_acquire(f"sync-{server.id}")
+                lock = None if server.id in in_flight else self._locks.try_acquire(f"sync-{server.id}")
                 if lock is None:
                     busy.append(server)
-                    continue
-                held.enter_context(lock)
-                runnable.append(server)
-        return runnable, busy
+                else:
+                    held.append(lock)
+                    runnable.append(server)
+        return runnable, busy, held
 
     async def _sync_one(
         self,

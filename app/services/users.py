@@ -186,7 +186,7 @@ class UserService:
         Raises NotFoundError for an unknown server, ValidationError when no name is given."""
         if not names:
             raise ValidationError("Name at least one user.", remedy="Give usernames after the server.")
-        server = self._servers.get_by_name(server_name)
+        server = await self._runner.read(self._servers.get_by_name, server_name)
         refs: list[AccountRef] = []
         outcomes: list[Outcome] = []
         for name in names:
@@ -209,7 +209,7 @@ class UserService:
             by_server.setdefault(ref.server_id, []).append(ref.remote_id)
         out: list[Outcome] = []
         for server_id, remote_ids in by_server.items():
-            server = self._servers.get(server_id)
+            server = await self._runner.read(self._servers.get, server_id)
             done = await self._apply_on(server, action, remote_ids)
             await record(
                 self._runner,
@@ -333,7 +333,7 @@ class UserService:
         """Gives accounts of one server access to exactly ``libraries`` (keys or titles as cached; None = every
         library; empty = none). Raises NotFoundError (server), ValidationError (no names, unknown library);
         per-account failures are outcomes."""
-        server = self._servers.get_by_name(server_name)
+        server = await self._runner.read(self._servers.get_by_name, server_name)
         keys = None if libraries is None else await self._library_keys(server, libraries)
         refs, outcomes = await self.find_accounts(server_name, names)
         return outcomes + await self.apply_access({ref: keys for ref in refs}, trigger=trigger)
@@ -355,7 +355,7 @@ class UserService:
             by_server.setdefault(ref.server_id, []).append((ref.remote_id, keys))
         out: list[Outcome] = []
         for server_id, items in by_server.items():
-            server = self._servers.get(server_id)
+            server = await self._runner.read(self._servers.get, server_id)
             done = await self._access_on(server, items)
             await record(
                 self._runner,
@@ -416,7 +416,7 @@ class UserService:
             by_server.setdefault(ref.server_id, []).append(ref.remote_id)
         out: list[Outcome] = []
         for server_id, remote_ids in by_server.items():
-            server = self._servers.get(server_id)
+            server = await self._runner.read(self._servers.get, server_id)
 
             async def one(client: MediaServerClient, rid: str, name: str, server: Server = server) -> str:
                 for capability, what in needed_capabilities(restrictions):
@@ -462,7 +462,7 @@ class UserService:
     async def sync_all(self) -> list[UserSyncReport]:
         """Every enabled server, one after the other; one failing server never stops the others."""
         reports = []
-        for server in self._servers.list():
+        for server in await self._runner.read(self._servers.list):
             if server.enabled:
                 try:
                     reports.append(await self.sync_server(server))
@@ -492,7 +492,7 @@ class UserService:
 
     async def exclude(self, server_name: str, name: str, reason: str = "excluded by the admin") -> None:
         """Keeps the account out of the users cache from the next sync on (its cached row goes now)."""
-        server = self._servers.get_by_name(server_name)
+        server = await self._runner.read(self._servers.get_by_name, server_name)
         found = await self._runner.read(self._accounts.find, server.id, name)
         rid = found.remote_id if found else name
         await self._runner.db(self._exclusions.add, server.id, rid, reason)
@@ -515,18 +515,19 @@ class UserService:
             return []
         server_id = remote_id = None
         if server_name is not None:
-            server = self._servers.get_by_name(server_name)
+            server = await self._runner.read(self._servers.get_by_name, server_name)
             server_id = server.id
             if name is not None:
                 found = await self._runner.read(self._accounts.find, server.id, name)
                 remote_id = found.remote_id if found else None
+        history = self._history
         events = await self._runner.read(
-            lambda: self._history.list(server_id=server_id, remote_id=remote_id, limit=limit)  # type: ignore[union-attr]
+            lambda: history.list(server_id=server_id, remote_id=remote_id, limit=limit)
         )
         if name is not None and remote_id is None:
             events = [e for e in events if name.casefold() in (e.username.casefold(), e.remote_id.casefold())]
         return events
 
     async def include(self, server_name: str, remote_id: str) -> None:
-        server = self._servers.get_by_name(server_name)
+        server = await self._runner.read(self._servers.get_by_name, server_name)
         await self._runner.db(self._exclusions.remove, server.id, remote_id)

@@ -11,6 +11,7 @@ from app.core.settings import Settings
 from app.services.runner import ThreadRunner
 from app.services.sync import SyncService
 from app.storage import Cache, open_cache
+from tests.loop_guard import blocking_calls_off_the_loop  # noqa: F401 - autouse fixture
 from tests.services.fakes import FakeFactory, FakeMediaServer, MemorySecrets, make_tracks
 
 
