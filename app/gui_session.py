@@ -106,9 +106,9 @@ async def _session(
     exception_hook.install(loop, window.show_error)
     if instance is not None:
         instance.activate_requested.connect(lambda: _bring_to_front(window))
-    # Python runs signal handlers only between bytecodes: a slow timer lets Ctrl+C / SIGTERM close the window.
+    # Python runs signal handlers only between bytecodes: a slow timer lets Ctrl+C / SIGTERM quit (not hide to the tray).
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: window.close())
+        signal.signal(sig, lambda *_: window.quit())
     ticker = QTimer(window)
     ticker.start(250)
     ticker.timeout.connect(lambda: None)
@@ -130,7 +130,7 @@ async def _session(
     code = 0
     if self_test:
         code = await _report_self_test(window, first, painted, ready_ms)
-        window.close()
+        window.quit()
     await closed.wait()
     if cache_check is not None:
         cache_check.cancel()
