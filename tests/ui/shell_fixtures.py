@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import keyring
 import pytest
 import qasync
-from PySide6.QtCore import QEventLoop, QSettings
+from PySide6.QtCore import QEvent, QEventLoop, QSettings
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -163,9 +163,19 @@ class Shell:
                     d.close()
                 except RuntimeError:
                     pass
+            # Dialogs a test left open (a modal one would block the next test's window) go with their window.
+            for widget in QApplication.allWidgets():
+                if (
+                    widget is not window
+                    and widget.isWindow()
+                    and widget.isVisible()
+                    and window.isAncestorOf(widget)
+                ):
+                    widget.close()
             window.close()
             run(self.loop, window.shutdown(), timeout=30)
             window.deleteLater()
+            QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         self.ctx.close()
 
 
