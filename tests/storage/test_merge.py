@@ -198,3 +198,42 @@ def test_a_merged_track_keeps_what_it_has_and_takes_only_what_it_lacks_from_its_
         assert conn.execute("SELECT remote_id, year, genres FROM albums").fetchall() == [
             ("al1", 1959, '["Jazz", "Bop"]')
         ]
+
+
+def test_a_refresh_takes_the_cached_album_for_a_track_whose_album_was_not_listed(cache: Cache) -> None:
+    s = add_server(cache)
+    lib = [RemoteLibrary("1", "Music")]
+    cache.tracks.begin_staging(s.id)
+    cache.tracks.stage_albums(
+        s.id,
+        "1",
+        [AlbumRecord("al1", "A", "X", 1959, ("Jazz",)), AlbumRecord("al2", "B", "X", 1960, ("Pop",))],
+    )
+    cache.tracks.stage_tracks(s.id, "1", [track("t1", "One", album_remote_id="al1")])
+    cache.tracks.commit_staging(s.id, lib, ["1"], ["1"])
+    # A refresh: one changed track of al1 (not listed again), and al2 changed (listed, with its track).
+    cache.tracks.begin_staging(s.id)
+    cache.tracks.stage_albums(s.id, "1", [AlbumRecord("al2", "B", "X", 1961, ("Soul",))])
+    cache.tracks.stage_tracks(
+        s.id,
+        "1",
+        [track("t1", "One, edited", album_remote_id="al1"), track("t2", "Two", album_remote_id="al2")],
+    )
+    assert cache.tracks.staged_totals(s.id, "1") == (2, 2)  # 1 cached + 1 new track; 2 cached albums
+    cache.tracks.commit_staging(s.id, lib, ["1"], [])
+    got = {t.title: (t.genres, t.year) for t in cache.tracks.query(TrackFilter(), TrackSort())}
+    assert got == {"One, edited": (("Jazz",), 1959), "Two": (("Soul",), 1961)}
+
+
+def test_listing_marks_are_written_with_the_merge_and_keep_the_last_complete_one(cache: Cache) -> None:
+    from app.core.models import ListingMark
+
+    s = add_server(cache)
+    lib = [RemoteLibrary("1", "Music"), RemoteLibrary("2", "More")]
+    assert cache.tracks.listing_marks(s.id) == {}
+    cache.tracks.begin_staging(s.id)
+    cache.tracks.stage_tracks(s.id, "1", [track("a")])
+    cache.tracks.commit_staging(s.id, lib, ["1", "2"], ["1", "2"], marks={"1": ListingMark(100.0, 5.0)})
+    cache.tracks.begin_staging(s.id)
+    cache.tracks.commit_staging(s.id, lib, ["1"], [], marks={"1": ListingMark(200.0, None)})
+    assert cache.tracks.listing_marks(s.id) == {"1": ListingMark(200.0, 5.0)}  # a delta keeps full_at
