@@ -319,8 +319,16 @@ class MainWindow(QMainWindow):
             if name != "Library":
                 self._page_of(name).reload()
         self.tasks.start("startup", self.sync.startup(background_jobs))
+        self.tasks.start("open-incidents", self._read_open_incidents())
         if background_jobs:
             self.tasks.start("scheduler", self._run_scheduler(self.ctx.people.tasks))
+
+    async def _read_open_incidents(self) -> None:
+        """The incidents still open from before this start: the tray's badge shows them at once."""
+        monitor = self.ctx.health.monitor
+        incidents = await self.ctx.runner.read(lambda: monitor.incidents(open_only=True))
+        self.health_notifier.open_incidents.update(i.id for i in incidents)
+        self.desktop.update_state()
 
     async def _run_scheduler(self, scheduler: TaskScheduler) -> None:
         import asyncio

@@ -399,3 +399,19 @@ def test_a_setting_given_by_the_environment_is_shown_but_not_editable(
     assert dialog.value("page_size") == "250" and "page_size" not in dialog.changes()
     assert dialog.editors["theme"].isEnabled()
     dialog.close()
+
+
+def test_an_incident_still_open_from_before_shows_in_the_badge_at_start(
+    shell_factory: Callable[..., Shell], demo_factory: Callable[..., Any], tray: None
+) -> None:
+    shell = shell_factory()
+    gone = demo_factory("jellyfin", tracks=10)
+    shell.add_jellyfin(gone)
+    monitor = shell.ctx.health.monitor
+    run(shell.loop, monitor.heartbeat_round())
+    gone.stop()
+    for _ in range(2):
+        run(shell.loop, monitor.heartbeat_round())
+    assert monitor.incidents(open_only=True)  # opened before the window exists
+    window = shell.open(background_jobs=False)
+    pump(lambda: window.desktop.tray.state == "incident", 30)
