@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 from xml.etree.ElementTree import Element
 
-from plexapi.exceptions import TwoFactorRequired
+from plexapi.exceptions import NotFound, TwoFactorRequired
 from plexapi.myplex import MyPlexAccount
 from plexapi.server import PlexServer
 
@@ -252,8 +252,15 @@ class PlexClient:
 
     def _with_shares(self, account: MyPlexAccount, users: list[RemoteUser]) -> list[RemoteUser]:
         """Fills ``library_keys`` of users shared only some libraries and adds the pending invitations, from
-        one ``shared_servers`` request."""
-        root = account.query(f"{PLEX_TV}/api/servers/{self._server.machineIdentifier}/shared_servers")
+        one ``shared_servers`` request. plex.tv answering 404 (it lists no shares of this machine, e.g. a
+        replaced server) means nothing is pending; it still fails a listing that needs library keys."""
+        url = f"{PLEX_TV}/api/servers/{self._server.machineIdentifier}/shared_servers"
+        try:
+            root = account.query(url)
+        except NotFound:
+            if any(u.library_keys is not None and not u.is_admin for u in users):
+                raise
+            return users
         if not isinstance(root, Element):
             raise BadBody("shared_servers is not XML")
         keys: dict[str, tuple[str, ...]] = {}
