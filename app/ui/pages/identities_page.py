@@ -133,7 +133,7 @@ class IdentitiesPage(QWidget):
         rv.addWidget(QLabel("Timeline", right))
         self.timeline = SimpleTableModel(["When", "Account", "What", "By", "Result"])
         self.timeline_view = make_table_view(
-            self.timeline, "timelineTable", right, widths=(120, 170, 110, 80)
+            self.timeline, "timelineTable", right, widths=(135, 150, 110, 70)
         )
         self.timeline_view.setAccessibleName("What Zondarr did to this person's accounts")
         rv.addWidget(self.timeline_view, 1)
