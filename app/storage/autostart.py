@@ -17,7 +17,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from app.core.errors import CacheError
+from app.core.errors import CacheError, FileWriteError
+from app.core.files import atomic_file
 
 ENTRY_NAME = "Zondarr"
 HIDDEN_FLAG = "--hidden"  # the window starts hidden in the tray
@@ -86,14 +87,21 @@ class LoginEntry:
                 return
             path = self.path
             assert path is not None
-            path.parent.mkdir(parents=True, exist_ok=True)
             if self._platform == "darwin":
                 data = plistlib.dumps(
                     {"Label": _AGENT_LABEL, "ProgramArguments": list(command), "RunAtLoad": True}
                 )
-                path.write_bytes(data)
             else:
-                path.write_text(_desktop_entry(command), encoding="utf-8")
+                data = _desktop_entry(command).encode("utf-8")
+            # Whole or not at all: a session starting meanwhile never reads a half-written entry.
+            with atomic_file(path, "The start-at-login entry", binary=True, mode=0o644) as fh:
+                fh.write(data)
+        except FileWriteError as err:
+            raise CacheError(
+                "Zondarr could not set itself to start at login.",
+                remedy=err.remedy,
+                detail=err.detail,
+            ) from err
         except OSError as exc:
             raise CacheError(
                 f"Zondarr could not set itself to start at login ({type(exc).__name__}).",
