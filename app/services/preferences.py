@@ -29,6 +29,19 @@ LIVE = frozenset(
         "notify_expiring_accounts",
         "webhook_format",
         "webhook_timeout_s",
+        "notify_email_to",
+        # the SMTP sender and the expiry task read the current settings at each use
+        "smtp_host",
+        "smtp_port",
+        "smtp_starttls",
+        "smtp_user",
+        "smtp_from",
+        "smtp_timeout_s",
+        "expiry_action",
+        "delete_after_days",
+        "auto_delete_expired",
+        "expiry_reminder_days",
+        "reminder_template",
     }
 )
 

@@ -164,6 +164,7 @@ class SettingsDialog(QDialog):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         scroll = QScrollArea(self.tabs)
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # fields fit the width
         scroll.setWidget(inner)
         scroll.setObjectName(f"settingsTab{title}")
         self.tabs.addTab(scroll, title)
