@@ -9,6 +9,7 @@ nothing else imports it, so no module imports a composition root back. Main thre
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +128,7 @@ def build_context(
         tracks=cache.tracks, users=cache.users, accounts=cache.accounts, shares=cache.shares,
         exclusions=cache.exclusions, identities=cache.identities, invitations=cache.invitations,
         task_runs=cache.task_runs, sync=sync,
-        extra_tasks=[_heartbeat_task(monitor, settings), backups.task_spec()],
+        extra_tasks=[_heartbeat_task(monitor, lambda: preferences.current), backups.task_spec()],
         preferences=cache.settings, expiry=cache.expiry, history=cache.history,
         mail=mail, notifier=_ExpiringNotifier(notifications),
         live_settings=lambda: preferences.current, clock=clock,
@@ -218,10 +219,10 @@ class _ExpiringNotifier:
         self._notifications.notify("expiring", notice.title, notice.body)
 
 
-def _heartbeat_task(monitor: HealthService, settings: Settings) -> TaskSpec:
-    """The "heartbeat" background task: one health round every ``heartbeat_interval_s``."""
+def _heartbeat_task(monitor: HealthService, settings: Callable[[], Settings]) -> TaskSpec:
+    """The "heartbeat" background task: one health round every ``heartbeat_interval_s`` (the current one)."""
     return TaskSpec(
-        "heartbeat", "Server heartbeats", lambda: settings.heartbeat_interval_s, monitor.heartbeat_task
+        "heartbeat", "Server heartbeats", lambda: settings().heartbeat_interval_s, monitor.heartbeat_task
     )
 
 

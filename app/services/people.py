@@ -57,13 +57,14 @@ class PeopleServices:
 
 
 def standard_tasks(
-    settings: Settings,
+    settings: Callable[[], Settings],
     invitations: InvitationService,
     users: UserService,
     sync: SyncService,
     expiry: ExpiryService,
 ) -> list[TaskSpec]:
-    """expire-invitations, sync-users, expire-accounts, refresh-stale (names used by ``tasks run NAME``)."""
+    """expire-invitations, sync-users, expire-accounts, refresh-stale (names used by ``tasks run NAME``); the
+    intervals are read from the current ``settings()`` at each scheduling (a Settings change applies at once)."""
 
     async def expire_invitations() -> str:
         done, failed = await invitations.expire_due()
@@ -91,12 +92,12 @@ def standard_tasks(
         TaskSpec(
             "expire-invitations",
             "Expire invitations",
-            lambda: settings.invite_expiry_interval_s,
+            lambda: settings().invite_expiry_interval_s,
             expire_invitations,
         ),
-        TaskSpec("sync-users", "Re-sync users", lambda: settings.user_sync_interval_s, sync_users),
+        TaskSpec("sync-users", "Re-sync users", lambda: settings().user_sync_interval_s, sync_users),
         TaskSpec(
-            "expire-accounts", "Expire accounts", lambda: settings.invite_expiry_interval_s, expire_accounts
+            "expire-accounts", "Expire accounts", lambda: settings().invite_expiry_interval_s, expire_accounts
         ),
         TaskSpec("refresh-stale", "Refresh stale caches", lambda: STALE_CHECK_INTERVAL_S, refresh_stale),
     ]
@@ -196,7 +197,7 @@ def build_people(
     review = pending_invites_task(pending_invites, notifier or LoggingAdminNotifier())
     scheduler = TaskScheduler(
         [
-            *standard_tasks(settings, invitation_service, user_service, sync, expiry_service),
+            *standard_tasks(current, invitation_service, user_service, sync, expiry_service),
             review,
             *extra_tasks,
         ],

@@ -30,6 +30,10 @@ LIVE = frozenset(
         "webhook_format",
         "webhook_timeout_s",
         "notify_email_to",
+        # the scheduler reads each interval when it schedules the next run
+        "invite_expiry_interval_s",
+        "user_sync_interval_s",
+        "heartbeat_interval_s",
         # the SMTP sender and the expiry task read the current settings at each use
         "smtp_host",
         "smtp_port",

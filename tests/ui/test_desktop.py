@@ -415,3 +415,13 @@ def test_an_incident_still_open_from_before_shows_in_the_badge_at_start(
     assert monitor.incidents(open_only=True)  # opened before the window exists
     window = shell.open(background_jobs=False)
     pump(lambda: window.desktop.tray.state == "incident", 30)
+
+
+def test_task_intervals_changed_in_settings_apply_at_once(
+    shell_factory: Callable[..., Shell], tray: None
+) -> None:
+    shell = shell_factory()
+    window = shell.open(background_jobs=False)
+    run(shell.loop, window.save_settings({"heartbeat_interval_s": "120", "user_sync_interval_s": "600"}))
+    intervals = {s.name: s.interval_s for s in run(shell.loop, shell.ctx.people.tasks.status())}
+    assert intervals["heartbeat"] == 120 and intervals["sync-users"] == 600
