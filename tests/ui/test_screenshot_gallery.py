@@ -83,6 +83,18 @@ def test_every_page_and_dialog_in_both_themes(
         window.sidebar.setCurrentRow(row)
         _settle(window)
         written.append(shot(window, folder / f"page-{page.lower().replace(' ', '-')}.png"))
+    # Hangul (and the emoji and CJK of the other rows) drawn with the Noto fonts the .deb recommends
+    window.sidebar.setCurrentRow(0)
+    bar = window.library.filter_bar
+    bar.search_edit.setText("사랑")
+    bar.search_edit.returnPressed.emit()
+    pump(lambda: window.library.model.rowCount() > 0 and "사랑" in str(window.library.model.data(
+        window.library.model.index(0, 0))) + str(window.library.model.data(window.library.model.index(0, 2)))
+        + str(window.library.model.data(window.library.model.index(0, 3))), 30)  # fmt: skip
+    _settle(window)
+    written.append(shot(window, folder / "page-library-hangul-search.png"))
+    bar.search_edit.clear()
+    bar.search_edit.returnPressed.emit()
     menus = window.menus
     menus.open_settings()
     settings = next(d for d in menus.dialogs if isinstance(d, SettingsDialog))
