@@ -26,6 +26,7 @@ from app.ui.dialogs.backups_dialog import BackupsDialog
 from app.ui.dialogs.help_dialogs import AboutDialog, GuideDialog, ShortcutsDialog
 from app.ui.dialogs.settings_dialog import AFTER_RESTART, READ_ONLY, SettingsDialog
 from app.ui.main_window import PAGES, MainWindow
+from tests.smtp_standin import smtp_standin
 from tests.ui.conftest import screenshot
 from tests.ui.shell_fixtures import FAST_ENV, Shell, pump, run
 from tests.webhook_standin import WebhookReceiver
@@ -425,3 +426,32 @@ def test_task_intervals_changed_in_settings_apply_at_once(
     run(shell.loop, window.save_settings({"heartbeat_interval_s": "120", "user_sync_interval_s": "600"}))
     intervals = {s.name: s.interval_s for s in run(shell.loop, shell.ctx.people.tasks.status())}
     assert intervals["heartbeat"] == 120 and intervals["sync-users"] == 600
+
+
+def test_e_mail_notifications_set_in_settings_reach_the_smtp_stand_in(
+    shell_factory: Callable[..., Shell], tray: None
+) -> None:
+    with smtp_standin() as smtp:
+        shell = shell_factory()
+        window = shell.open(background_jobs=False)
+        window.menus.open_settings()
+        dialog = next(d for d in window.menus.dialogs if isinstance(d, SettingsDialog))
+        for name, value in (
+            ("smtp_host", smtp.host),
+            ("smtp_port", str(smtp.port)),
+            ("smtp_starttls", "false"),
+            ("smtp_from", "zondarr@example.org"),
+            ("notify_email_to", "admin@example.org"),
+        ):
+            dialog.set_value(name, value)
+        dialog.save_button.click()
+        pump(lambda: not shiboken6.isValid(dialog) or not dialog.isVisible(), 30)
+        window.menus.open_settings()
+        again = next(d for d in window.menus.dialogs if isinstance(d, SettingsDialog) and d.isVisible())
+        again.findChild(QPushButton, "test_e-mail").click()
+        pump(lambda: len(smtp.inbox.messages) == 1, 30)
+        assert smtp.inbox.messages[0].recipients == ["admin@example.org"]
+        again.close()
+        shell.ctx.notifications.notify("expiring", "Accounts about to expire", "robin: 2026-12-11")
+        pump(lambda: len(smtp.inbox.messages) == 2, 30)
+        assert smtp.inbox.messages[1].message["Subject"] == "Zondarr: Accounts about to expire"
