@@ -11,6 +11,7 @@ import io
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +32,7 @@ from app.cli.servers import register as register_servers
 from app.cli.settings import register as register_settings
 from app.cli.sync import register as register_sync
 from app.core.errors import ValidationError, ZondarrError, new_correlation_id
+from app.core.ports import Clock
 from app.process import freeze_long_lived
 from app.services.context import AppContext
 from app.storage.paths import default_data_dir
@@ -84,10 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None, open_window: OpenWindow | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, open_window: OpenWindow | None = None, *, clock: Clock = time.time
+) -> int:
     """Runs one command line; returns the exit code. Without a subcommand it opens the window through
     ``open_window`` (the entry point's, so that the CLI never imports the desktop app); without one, the usage
-    is printed and the exit code is 2."""
+    is printed and the exit code is 2. ``clock``: the time the services and stores see (tests move it)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -100,7 +104,7 @@ def main(argv: Sequence[str] | None = None, open_window: OpenWindow | None = Non
         try:
             if hasattr(args, "standalone"):  # runs on its own: no cache is opened for it
                 return int(args.standalone(args))
-            return _run(args)
+            return _run(args, clock)
         except ValidationError as err:
             _report(err, args)
             return EXIT_USAGE
@@ -142,9 +146,9 @@ def _detach_stdout() -> None:
         pass
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, clock: Clock = time.time) -> int:
     data_dir = args.data_dir or default_data_dir()
-    ctx = build_context(data_dir)
+    ctx = build_context(data_dir, clock=clock)
     freeze_long_lived()  # start-up is done: full collections during a sync skip it (app/process.py)
     try:
         command: Callable[[AppContext, argparse.Namespace], Coroutine[Any, Any, int]] = args.in_context

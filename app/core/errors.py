@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 
 _CID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford-ish: no i, l, o, u
 
@@ -34,16 +35,37 @@ _MEDIABROWSER = re.compile(r'(?i)(Token=")[^"]*(")')
 _BEARER = re.compile(r"(?i)(\bBearer\s+)[A-Za-z0-9._~+/=-]+")
 
 
-_KNOWN_SECRETS: set[str] = set()
+class SecretRegistry:
+    """The secret values this process handles, so ``redact`` removes them wherever they appear. Thread-safe
+    (a lock around the set). One process-wide instance, ``KNOWN_SECRETS``; tests reset it between tests."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._lock = threading.Lock()
+
+    def register(self, value: str | None) -> None:
+        if value and len(value) >= 4:
+            with self._lock:
+                self._values.add(value)
+
+    def values(self) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(self._values)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+KNOWN_SECRETS = SecretRegistry()
 
 
 def register_secret(value: str | None) -> None:
     """Remember a secret value this process handles, so ``redact`` removes it wherever it appears.
 
-    Called by whoever reads a secret (stdin, the secret store, a login result). Thread-safe enough: set.add.
+    Called by whoever reads a secret (stdin, the secret store, a login result). Any thread.
     """
-    if value and len(value) >= 4:
-        _KNOWN_SECRETS.add(value)
+    KNOWN_SECRETS.register(value)
 
 
 def redact(text: str, *secret_values: str | None) -> str:
@@ -53,7 +75,7 @@ def redact(text: str, *secret_values: str | None) -> str:
     Safe to call on any string before it is logged, stored or shown.
     """
     out = text
-    for value in (*secret_values, *tuple(_KNOWN_SECRETS)):
+    for value in (*secret_values, *KNOWN_SECRETS.values()):
         if value and len(value) >= 4:
             out = out.replace(value, "***")
     out = _MEDIABROWSER.sub(r"\1***\2", out)

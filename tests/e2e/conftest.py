@@ -11,7 +11,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,8 +98,15 @@ class CliResult:
         return json.loads(self.out)
 
 
-def run_cli(data_dir: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None) -> CliResult:
-    """Runs the real CLI in this process (same code path as the `zondarr` script)."""
+def run_cli(
+    data_dir: Path,
+    *args: str,
+    stdin: str = "",
+    env: dict[str, str] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> CliResult:
+    """Runs the real CLI in this process (same code path as the `zondarr` script); ``clock`` is the time its
+    services and stores see (a test moves it forward instead of sleeping)."""
     out, err = io.StringIO(), io.StringIO()
     old_stdin = sys.stdin
     old_env = {k: os.environ.get(k) for k in (env or {})}
@@ -106,7 +114,7 @@ def run_cli(data_dir: Path, *args: str, stdin: str = "", env: dict[str, str] | N
     sys.stdin = io.StringIO(stdin)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(["--data-dir", str(data_dir), *args])
+            code = main(["--data-dir", str(data_dir), *args], clock=clock)
     finally:
         sys.stdin = old_stdin
         for k, v in old_env.items():

@@ -90,7 +90,7 @@ def test_bad_sort_is_a_usage_error(synced) -> None:  # type: ignore[no-untyped-d
 WORDS = st.sampled_from(["love", "the", "night", "li", "a", "ö", "東京", "zz", "song", "live", "blue"])
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     server=st.none() | st.sampled_from(["Plex", "Jelly"]),
     genre=st.none() | st.sampled_from(["Rock", "Jazz", "Pop", "Electronic", "Blues", "Folk", "Metal"]),

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -39,10 +39,16 @@ def _create(data_dir: Path, *args: str) -> str:
     return code
 
 
-def _redeem(data_dir: Path, code: str, user: str, password: str = "pw-secret-1") -> tuple[int, dict]:  # type: ignore[type-arg]
+def _redeem(  # type: ignore[type-arg]
+    data_dir: Path,
+    code: str,
+    user: str,
+    password: str = "pw-secret-1",
+    clock: Callable[[], float] = time.time,
+) -> tuple[int, dict]:
     r = run_cli(
         data_dir, "invite", "redeem", code, "--username", user, "--email", f"{user}@example.com",
-        "--password-stdin", "--json", stdin=password + "\n",
+        "--password-stdin", "--json", stdin=password + "\n", clock=clock,
     )  # fmt: skip
     assert password not in r.out + r.err
     return r.code, r.json()  # type: ignore[return-value]
@@ -87,9 +93,8 @@ def test_refusals_name_the_reason(env: tuple[DemoPair, Path]) -> None:
     disabled = _create(data_dir, "--server", "Jelly")
     assert run_cli(data_dir, "invite", "disable", disabled).code == 0
     assert _redeem(data_dir, disabled, "dora")[1]["reason"] == "disabled"
-    expiring = _create(data_dir, "--server", "Jelly", "--expires-in", "0.00001")  # under a second
-    time.sleep(1.0)
-    code, result = _redeem(data_dir, expiring, "erin")
+    expiring = _create(data_dir, "--server", "Jelly", "--expires-in", "0.01")  # about 14 minutes
+    code, result = _redeem(data_dir, expiring, "erin", clock=lambda: time.time() + 3600)  # an hour later
     assert code == 1 and result["reason"] == "expired"
     code, result = _redeem(data_dir, "NOSUCHCODE", "nina")
     assert code == 1 and result["reason"] == "not found"

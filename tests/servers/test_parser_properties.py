@@ -129,7 +129,7 @@ def jellyfin_fake() -> Iterator[tuple[FakeJellyfin, FakeServer]]:
     server.stop()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=st.one_of(st.binary(max_size=200), track_elements.map(_xml)))
 def test_plex_client_raises_only_core_errors(plex_fake: tuple[FakePlex, FakeServer], body: bytes) -> None:
     fake, server = plex_fake
@@ -144,7 +144,7 @@ def test_plex_client_raises_only_core_errors(plex_fake: tuple[FakePlex, FakeServ
         client.close()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     data=st.one_of(json_values, st.fixed_dictionaries({"Items": jf_items, "TotalRecordCount": json_values}))
 )

@@ -18,7 +18,7 @@ from app.services.runner import ThreadRunner
 RUNNER = ThreadRunner(net_workers=2)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(total=st.integers(0, 300), size=st.integers(10, 60))
 def test_pages_cover_exactly_the_total(total: int, size: int) -> None:
     starts: list[int] = []
@@ -38,7 +38,7 @@ def test_pages_cover_exactly_the_total(total: int, size: int) -> None:
     assert sorted(starts) == list(range(0, total, size))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(first=st.integers(1, 300), later=st.integers(0, 300), size=st.integers(10, 60))
 def test_a_changed_total_after_the_first_page_is_followed(first: int, later: int, size: int) -> None:
     """The server answers ``first`` as total for page 0 and ``later`` afterwards (tracks added or removed while

@@ -226,7 +226,7 @@ def test_update_credentials_still_replaces_only_the_secret(edit: Edit, demos: di
     assert edit.server().url == before.url and edit.secret() == KEY
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     scheme=st.from_regex(r"[a-z][a-z0-9+.-]{0,8}", fullmatch=True).filter(
         lambda s: s not in ("http", "https")

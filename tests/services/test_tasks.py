@@ -24,7 +24,7 @@ rows = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=rows)
 def test_expiration_disables_exactly_expired_enabled_and_survives_a_bad_row(
     tmp_path_factory: object, rows: list[tuple[bool, float | None, bool]]

@@ -51,7 +51,7 @@ def test_checks_uptime_and_incident_lifecycle(cache: Cache) -> None:
         h.acknowledge(9999, "x", 1.0)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HypoHealth.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HypoHealth.function_scoped_fixture])
 @given(st.lists(st.booleans(), max_size=30), st.integers(min_value=0, max_value=30))
 def test_uptime_counts_match_the_recorded_checks(cache: Cache, oks: list[bool], cut: int) -> None:
     sid = add(cache, f"S{len(cache.servers.list())}")

@@ -65,7 +65,7 @@ def _records(cache: Cache) -> list[dict[str, object]]:
     return [{**t.to_json(), "_id": t.id} for t in everything]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=libraries(), checks=st.lists(st.tuples(filters, sorts), min_size=1, max_size=8))
 def test_queries_match_the_reference(
     cache: Cache, data: list[tuple[str, list[TrackRecord]]], checks: list[tuple[TrackFilter, TrackSort]]
@@ -200,7 +200,7 @@ searched = st.builds(
 
 
 @pytest.mark.parametrize("name", list(TUNINGS))
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=libraries(), checks=st.lists(st.tuples(searched, sorts), min_size=1, max_size=6))
 def test_search_plans_match_the_reference(
     cache: Cache,

@@ -61,7 +61,7 @@ def _fts_integrity(cache: Cache) -> None:
         conn.execute("INSERT INTO tracks_fts(tracks_fts) VALUES ('integrity-check')")
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     first=st.lists(st.tuples(st.integers(0, 15), st.sampled_from(SERVERS)), min_size=4, max_size=16),
     data=st.data(),

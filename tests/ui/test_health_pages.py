@@ -125,7 +125,7 @@ def test_failed_connection_test_shows_failure_class_and_is_found_on_the_errors_p
     screenshot(window, "page_errors")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(
     st.lists(
         st.tuples(

@@ -138,7 +138,7 @@ def test_filters_search_and_sort_through_the_widgets_match_brute_force(
     assert_view_is(page, all_tracks, page.model.track_filter, page.model.track_sort)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     server=st.sampled_from([None, "Jelly", "plex home"]),
     genre=st.sampled_from([None, "Rock", "Jazz", "Pop", "World", "Metal"]),
