@@ -173,6 +173,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.footer, 1)
         self.statusBar().setSizeGripEnabled(True)
         self.toasts = ToastHost(self)
+        self.stack.currentChanged.connect(
+            lambda _index: self.toasts.reposition()
+        )  # other page, other data area
         self.sidebar.currentRowChanged.connect(self._on_sidebar_current_row_changed)
         self.library.error_raised.connect(self._on_page_error)
         self._build_actions()

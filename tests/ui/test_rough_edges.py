@@ -260,6 +260,22 @@ def test_toasts_never_cover_controls(shell_factory: Callable[..., Shell]) -> Non
         assert not covered, [(w.objectName(), w.text() if hasattr(w, "text") else "") for w in covered]
         if name == "Users":
             screenshot(window, "toast_users_page")
+        toast.hide()
+
+
+def test_a_toast_follows_the_page_switch_and_still_covers_no_control(
+    shell_factory: Callable[..., Shell],
+) -> None:
+    window = shell_factory().open(background_jobs=False)
+    window.resize(1200, 760)
+    window.sidebar.setCurrentRow(PAGE["Library"])
+    QApplication.processEvents()
+    toast = window.toasts.show_toast("Exported 800 tracks to tracks.csv.", "success")
+    window.sidebar.setCurrentRow(PAGE["Users"])
+    QApplication.processEvents()
+    box = QRect(toast.mapTo(window, toast.rect().topLeft()), toast.size())
+    button = window.users_page.discrepancies_button
+    assert not box.intersects(QRect(button.mapTo(window, button.rect().topLeft()), button.size()))
 
 
 def test_every_table_aligns_its_headers_the_same_way(shell_factory: Callable[..., Shell]) -> None:

@@ -73,6 +73,10 @@ class ToastHost(QObject):
                 best = rect
         return best if best is not None else QRect(0, 0, self._window.width(), self._window.height() - 32)
 
+    def reposition(self) -> None:
+        """Moves the shown toasts into the data area of what the window shows now (a page switch)."""
+        self._place()
+
     def _place(self) -> None:
         area = self.area()
         margin = 12
