@@ -10,7 +10,8 @@ failures, which :mod:`app.servers.translate` maps to ``core.errors``. The connec
 ``last_response`` / ``last_error`` tell what really happened.
 
 Threading: every method blocks and may run on any ``net`` pool thread; calls on one instance are serialised by
-a lock, and results are immutable records. Errors: only ``ExternalServiceError`` subclasses naming the server.
+a lock, except listing pages, which run concurrently (the prefetch keeps two in flight so that their server time
+overlaps); results are immutable records. Errors: only ``ExternalServiceError`` subclasses naming the server.
 """
 
 from __future__ import annotations
@@ -152,6 +153,7 @@ class JellyfinClient:
         self._token = token
         self._user_id = user_id
         self._lock = threading.Lock()
+        self._server_date: float | None = None  # the Date header of the last identity() answer
         self.connected_identity: ServerIdentity | None = None
 
     # -- construction ------------------------------------------------------------------------------------
@@ -259,10 +261,19 @@ class JellyfinClient:
         return params
 
     def identity(self) -> ServerIdentity:
-        return self._call(
-            "reading the server identity",
-            lambda: jellyfin_parse.identity(self._lib.jellyfin._get("System/Info")),
-        )
+        def read() -> ServerIdentity:
+            info = self._lib.jellyfin._get("System/Info")
+            self._server_date = self._session.server_date()
+            return jellyfin_parse.identity(info)
+
+        return self._call("reading the server identity", read)
+
+    def _page(self, what: str, params: dict[str, Any]) -> Any:
+        """One listing page, without the lock: two or three pages are requested at once (the prefetch), each
+        on its own pooled connection, so a page's server time overlaps the next one's. The library's request
+        building only reads its configuration."""
+        with translating(self._name, what, (self._token,)):
+            return self._lib.jellyfin.items(params=params)
 
     def music_libraries(self) -> list[RemoteLibrary]:
         return self._call(
@@ -284,10 +295,9 @@ class JellyfinClient:
     def fetch_tracks(
         self, library_key: str, start: int, size: int, changed: dict[str, str] | None = None
     ) -> Page[TrackRecord]:
-        """One page of tracks. Only the request holds the lock: the parse of this page overlaps the download of
-        the next one on another net thread."""
+        """One page of tracks (requested and parsed without the lock: see ``_page``)."""
         params = self._items_params(library_key, "Audio", start, size, changed)
-        data = self._call("listing tracks", lambda: self._lib.jellyfin.items(params=params))
+        data = self._page("listing tracks", params)
         with translating(self._name, "listing tracks"):
             return jellyfin_parse.tracks_page(data)
 
@@ -295,7 +305,7 @@ class JellyfinClient:
         self, library_key: str, start: int, size: int, changed: dict[str, str] | None = None
     ) -> Page[AlbumRecord]:
         params = self._items_params(library_key, "MusicAlbum", start, size, changed)
-        data = self._call("listing albums", lambda: self._lib.jellyfin.items(params=params))
+        data = self._page("listing albums", params)
         with translating(self._name, "listing albums"):
             return jellyfin_parse.albums_page(data)
 
@@ -304,8 +314,8 @@ class JellyfinClient:
     track_changes = (Change.METADATA, Change.USER_DATA)
 
     def server_time(self) -> float | None:
-        with self._lock:
-            return self._session.server_date()
+        """The server's clock when ``identity()`` last answered (its Date header)."""
+        return self._server_date
 
     def count_changed_tracks(self, library_key: str, change: Change, since: float) -> int:
         return self._count(library_key, "Audio", "counting changed tracks", _since(change, since))

@@ -6,7 +6,8 @@ plex.tv through ``MyPlexAccount``, whose hard-coded ``https://plex.tv`` URLs the
 ``plex_tv_url`` setting for this client only.
 
 Threading: every method blocks and may run on any ``net`` pool thread; calls on one instance are serialised by
-a lock, and results are immutable records, so the next page may be fetched while the caller processes the last.
+a lock, except listing pages, which run concurrently (the prefetch keeps two in flight so that their server time
+overlaps); results are immutable records.
 Errors: only ``core.errors.ExternalServiceError`` subclasses naming the server.
 """
 
@@ -85,6 +86,7 @@ class PlexClient:
         self._session = session
         self._token = token
         self._lock = threading.Lock()
+        self._server_date: float | None = None  # the Date header of the last identity() answer
 
     @classmethod
     def connect(cls, name: str, url: str, token: str, settings: Settings) -> PlexClient:
@@ -124,6 +126,7 @@ class PlexClient:
         """Reads ``GET /`` again (the installation may have been replaced since connect)."""
         with self._lock:
             root = self._query("/", "reading the server identity")
+            self._server_date = self._session.server_date()
             machine_id = root.get("machineIdentifier")
             if not machine_id:
                 raise wrong_kind(self._name, "Plex", "Jellyfin", detail="GET / has no machineIdentifier")
@@ -159,7 +162,8 @@ class PlexClient:
     ) -> tuple[bytes, Budget]:
         """The raw body of one listing page, requested exactly as ``PlexServer.query`` does (its session, URL and
         headers) but not parsed into a tree: ``plex_parse`` streams it, within the returned deadline (the
-        request's). Caller holds the lock."""
+        request's). Page requests do not take the lock: two or three run at once (the prefetch), each on its own
+        pooled connection, so a page's server time overlaps the next one's."""
         headers = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": str(size)}
         server = self._server
         key = f"/library/sections/{library_key}/all?type={libtype}{changed}"
@@ -173,16 +177,13 @@ class PlexClient:
             return bytes(response.content), budget
 
     def fetch_tracks(self, library_key: str, start: int, size: int) -> Page[TrackRecord]:
-        """One page of tracks. Only the request holds the lock: the parse of this page overlaps the download of
-        the next one on another net thread."""
-        with self._lock:
-            body, budget = self._paged(library_key, TRACK_TYPE, start, size, "listing tracks")
+        """One page of tracks. Pages are fetched and parsed without the lock (see ``_paged``)."""
+        body, budget = self._paged(library_key, TRACK_TYPE, start, size, "listing tracks")
         with translating(self._name, "listing tracks"):
             return plex_parse.tracks_page_from_bytes(body, budget)
 
     def fetch_albums(self, library_key: str, start: int, size: int) -> Page[AlbumRecord]:
-        with self._lock:
-            body, budget = self._paged(library_key, ALBUM_TYPE, start, size, "listing albums")
+        body, budget = self._paged(library_key, ALBUM_TYPE, start, size, "listing albums")
         with translating(self._name, "listing albums"):
             return plex_parse.albums_page_from_bytes(body, budget)
 
@@ -191,8 +192,8 @@ class PlexClient:
     track_changes = (Change.METADATA, Change.USER_DATA)  # updatedAt >= addedAt: additions are "metadata"
 
     def server_time(self) -> float | None:
-        with self._lock:
-            return self._session.server_date()
+        """The server's clock when ``identity()`` last answered (its Date header)."""
+        return self._server_date
 
     def count_changed_tracks(self, library_key: str, change: Change, since: float) -> int:
         return self._count(library_key, TRACK_TYPE, "counting changed tracks", _since(change, since))
@@ -200,10 +201,9 @@ class PlexClient:
     def fetch_changed_tracks(
         self, library_key: str, start: int, size: int, *, change: Change, since: float
     ) -> Page[TrackRecord]:
-        with self._lock:
-            body, budget = self._paged(
-                library_key, TRACK_TYPE, start, size, "listing changed tracks", _since(change, since)
-            )
+        body, budget = self._paged(
+            library_key, TRACK_TYPE, start, size, "listing changed tracks", _since(change, since)
+        )
         with translating(self._name, "listing changed tracks"):
             return plex_parse.tracks_page_from_bytes(body, budget)
 
@@ -213,10 +213,9 @@ class PlexClient:
     def fetch_changed_albums(
         self, library_key: str, start: int, size: int, *, since: float
     ) -> Page[AlbumRecord]:
-        with self._lock:
-            body, budget = self._paged(
-                library_key, ALBUM_TYPE, start, size, "listing changed albums", _since(Change.METADATA, since)
-            )
+        body, budget = self._paged(
+            library_key, ALBUM_TYPE, start, size, "listing changed albums", _since(Change.METADATA, since)
+        )
         with translating(self._name, "listing changed albums"):
             return plex_parse.albums_page_from_bytes(body, budget)
 
