@@ -8,10 +8,8 @@ The stores here are blocking (see ``core.ports``): writes on the db-writer threa
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from app.core.errors import BadServerResponse, ValidationError
@@ -262,42 +260,6 @@ class Incident:
         }
 
 
-class HealthStore(Protocol):
-    """health_checks and incidents. Writes: db-writer thread. Reads: any thread. Raises CacheError."""
-
-    def record_check(
-        self, server_id: int, checked_at: float, ok: bool, latency_ms: float | None, status: str, detail: str
-    ) -> HealthCheck: ...
-
-    def checks(self, server_id: int, since: float, until: float | None = None) -> list[HealthCheck]:
-        """Oldest first."""
-        ...
-
-    def last_checks(self, server_id: int, n: int) -> list[HealthCheck]:
-        """Newest first."""
-        ...
-
-    def uptime_counts(self, server_id: int, since: float) -> tuple[int, int]:
-        """(successful checks, all checks) since ``since``."""
-        ...
-
-    def open_incident(self, server_id: int) -> Incident | None: ...
-
-    def open(self, server_id: int, kind: str, opened_at: float, detail: str) -> Incident: ...
-
-    def close(self, incident_id: int, closed_at: float) -> Incident: ...
-
-    def acknowledge(self, incident_id: int, note: str, at: float) -> Incident:
-        """Raises NotFoundError for an unknown id."""
-        ...
-
-    def incidents(
-        self, server_id: int | None = None, *, open_only: bool = False, limit: int = 100
-    ) -> list[Incident]:
-        """Newest first."""
-        ...
-
-
 # ---------------------------------------------------------------- diagnostics
 
 
@@ -348,22 +310,6 @@ class DiagnosticRun:
         }
 
 
-class DiagnosticStore(Protocol):
-    def start_run(self, started_at: float) -> int: ...
-
-    def add_results(self, run_id: int, results: Sequence[DiagnosticResult]) -> None: ...
-
-    def finish_run(self, run_id: int, finished_at: float, status: str, summary: str) -> None: ...
-
-    def runs(self, limit: int = 20) -> list[DiagnosticRun]:
-        """Newest first, without results."""
-        ...
-
-    def get(self, run_id: int) -> DiagnosticRun | None:
-        """A run with its results."""
-        ...
-
-
 @dataclass(frozen=True, slots=True)
 class ProbeResult:
     """An unauthenticated GET of a server's public identity endpoint (Plex ``/identity``, Jellyfin
@@ -389,12 +335,6 @@ class ProbeResult:
         )
 
 
-class ServerProbe(Protocol):
-    """Blocking (net pool). Never raises for network failures: they are in the result."""
-
-    def probe(self, url: str, kind: ServerKind) -> ProbeResult: ...
-
-
 # ---------------------------------------------------------------- error events
 
 
@@ -418,21 +358,3 @@ class ErrorEvent:
             "server": self.server,
             "created_at": self.created_at,
         }
-
-
-class ErrorEventStore(Protocol):
-    def add(
-        self,
-        correlation_id: str,
-        error_type: str,
-        user_message: str,
-        detail: str,
-        server: str | None,
-        at: float,
-    ) -> ErrorEvent: ...
-
-    def by_correlation(self, correlation_id: str) -> list[ErrorEvent]: ...
-
-    def list(self, limit: int = 100, search: str | None = None) -> list[ErrorEvent]:
-        """Newest first; ``search`` matches correlation id (prefix), message, detail or server."""
-        ...

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from app.core.filters import TrackFilter, TrackSort
+from app.core.health import DiagnosticResult, DiagnosticRun, ErrorEvent, HealthCheck, Incident, ProbeResult
 from app.core.models import (
     AccountEvent,
     AccountExpiry,
@@ -62,7 +63,7 @@ class Page(Generic[T]):
     failed_ids: tuple[str, ...] = field(default=())
 
 
-class MediaServerClient(Protocol):
+class ServerConnection(Protocol):
     """One connected media server. Methods block, honour the client's deadline, and raise only
     ``core.errors.ExternalServiceError`` subclasses naming the server (never a library exception)."""
 
@@ -72,12 +73,18 @@ class MediaServerClient(Protocol):
     @property
     def capabilities(self) -> frozenset[Capability]: ...
 
+    def identity(self) -> ServerIdentity: ...
+
+    def close(self) -> None: ...
+
+
+class TrackListing(ServerConnection, Protocol):
+    """What a sync lists: libraries, albums and tracks, complete or changed since a time."""
+
     @property
     def needs_album_pass(self) -> bool:
         """True when tracks carry no genre/year and must inherit them from albums (Plex)."""
         ...
-
-    def identity(self) -> ServerIdentity: ...
 
     def music_libraries(self) -> list[RemoteLibrary]: ...
 
@@ -112,11 +119,15 @@ class MediaServerClient(Protocol):
         self, library_key: str, start: int, size: int, *, since: float
     ) -> Page[AlbumRecord]: ...
 
+
+class UserListing(ServerConnection, Protocol):
+    """The accounts of the server (as it lists them; ``services.user_policy`` decides what Zondarr keeps)."""
+
     def users(self) -> list[RemoteUser]: ...
 
-    def close(self) -> None: ...
 
-    # -- user management. A client without the matching Capability raises ValidationError saying why.
+class UserAdmin(UserListing, Protocol):
+    """Account administration. A client without the matching Capability raises ValidationError saying why."""
 
     def create_user(
         self,
@@ -147,6 +158,11 @@ class MediaServerClient(Protocol):
         """Applies the fields that are not None (each needs its Capability: MAX_SESSIONS, ALLOW_DOWNLOADS,
         REMOTE_ACCESS; a missing one raises ValidationError saying why). Raises NotFoundError, ExternalServiceError."""
         ...
+
+
+class MediaServerClient(TrackListing, UserAdmin, Protocol):
+    """Every capability of a connected server (what ``ClientFactory.connect`` returns); a use case asks for
+    the narrowest of ``TrackListing``, ``UserListing``, ``UserAdmin``."""
 
 
 @runtime_checkable
@@ -235,8 +251,39 @@ class ServerStore(Protocol):
         ...
 
 
-class TrackStore(Protocol):
-    """Write methods run on the db-writer thread; each is one transaction."""
+class TrackReader(Protocol):
+    """The read side of the cached tracks: what the window and the CLI are handed. Any thread (each call one
+    consistent snapshot on that thread's read-only connection). Raises CacheError."""
+
+    def listing_marks(self, server_id: int) -> dict[str, ListingMark]:
+        """The stored listing mark of each library of the server that has one."""
+        ...
+
+    def library_track_counts(self, server_id: int) -> dict[str, int]:
+        """Cached tracks per library key."""
+        ...
+
+    def libraries(self, server_id: int | None = None) -> list[Library]: ...
+
+    def count(self, flt: TrackFilter) -> int: ...
+
+    def query(
+        self, flt: TrackFilter, sort: TrackSort, limit: int | None = None, offset: int = 0
+    ) -> list[Track]: ...
+
+    def ids(self, flt: TrackFilter, sort: TrackSort) -> Sequence[int]:
+        """The ordered id snapshot of a view (for the lazy table model); compact (e.g. ``array('q')``)."""
+        ...
+
+    def get_many(self, ids: Sequence[int]) -> list[Track]:
+        """Tracks by local id, in the order given; ids that no longer exist are skipped."""
+        ...
+
+    def genres(self) -> list[str]: ...
+
+
+class TrackStaging(Protocol):
+    """The sync's write path. Write methods run on the db-writer thread; each is one transaction."""
 
     def begin_staging(self, server_id: int) -> None:
         """Drops staged rows a killed or failed earlier run may have left for this server."""
@@ -272,10 +319,6 @@ class TrackStore(Protocol):
         ``max_removal_pct``, the deletions would remove more than that share of a library's cached tracks."""
         ...
 
-    def listing_marks(self, server_id: int) -> dict[str, ListingMark]:
-        """The stored listing mark of each library of the server that has one."""
-        ...
-
     def staged_totals(self, server_id: int, library_key: str) -> tuple[int, int]:
         """(tracks, albums) the library would hold after merging what is staged for it without deletions:
         cached rows plus distinct staged remote ids not cached yet."""
@@ -287,28 +330,9 @@ class TrackStore(Protocol):
         """Deletes every cached library/album/track/user row of the server (identity changed)."""
         ...
 
-    def library_track_counts(self, server_id: int) -> dict[str, int]:
-        """Cached tracks per library key."""
-        ...
 
-    def libraries(self, server_id: int | None = None) -> list[Library]: ...
-
-    # read side
-    def count(self, flt: TrackFilter) -> int: ...
-
-    def query(
-        self, flt: TrackFilter, sort: TrackSort, limit: int | None = None, offset: int = 0
-    ) -> list[Track]: ...
-
-    def ids(self, flt: TrackFilter, sort: TrackSort) -> Sequence[int]:
-        """The ordered id snapshot of a view (for the lazy table model); compact (e.g. ``array('q')``)."""
-        ...
-
-    def get_many(self, ids: Sequence[int]) -> list[Track]:
-        """Tracks by local id, in the order given; ids that no longer exist are skipped."""
-        ...
-
-    def genres(self) -> list[str]: ...
+class TrackStore(TrackReader, TrackStaging, Protocol):
+    """Both sides (the sync service reads what is cached and stages what it lists)."""
 
 
 class UserStore(Protocol):
@@ -650,4 +674,83 @@ class BackupStore(Protocol):
 
     def list(self) -> list[Backup]:
         """Newest first."""
+        ...
+
+
+# ---------------------------------------------------------------- health, diagnostics, error events
+
+
+class HealthStore(Protocol):
+    """health_checks and incidents. Writes: db-writer thread. Reads: any thread. Raises CacheError."""
+
+    def record_check(
+        self, server_id: int, checked_at: float, ok: bool, latency_ms: float | None, status: str, detail: str
+    ) -> HealthCheck: ...
+
+    def checks(self, server_id: int, since: float, until: float | None = None) -> list[HealthCheck]:
+        """Oldest first."""
+        ...
+
+    def last_checks(self, server_id: int, n: int) -> list[HealthCheck]:
+        """Newest first."""
+        ...
+
+    def uptime_counts(self, server_id: int, since: float) -> tuple[int, int]:
+        """(successful checks, all checks) since ``since``."""
+        ...
+
+    def open_incident(self, server_id: int) -> Incident | None: ...
+
+    def open(self, server_id: int, kind: str, opened_at: float, detail: str) -> Incident: ...
+
+    def close(self, incident_id: int, closed_at: float) -> Incident: ...
+
+    def acknowledge(self, incident_id: int, note: str, at: float) -> Incident:
+        """Raises NotFoundError for an unknown id."""
+        ...
+
+    def incidents(
+        self, server_id: int | None = None, *, open_only: bool = False, limit: int = 100
+    ) -> list[Incident]:
+        """Newest first."""
+        ...
+
+
+class DiagnosticStore(Protocol):
+    def start_run(self, started_at: float) -> int: ...
+
+    def add_results(self, run_id: int, results: Sequence[DiagnosticResult]) -> None: ...
+
+    def finish_run(self, run_id: int, finished_at: float, status: str, summary: str) -> None: ...
+
+    def runs(self, limit: int = 20) -> list[DiagnosticRun]:
+        """Newest first, without results."""
+        ...
+
+    def get(self, run_id: int) -> DiagnosticRun | None:
+        """A run with its results."""
+        ...
+
+
+class ServerProbe(Protocol):
+    """Blocking (net pool). Never raises for network failures: they are in the result."""
+
+    def probe(self, url: str, kind: ServerKind) -> ProbeResult: ...
+
+
+class ErrorEventStore(Protocol):
+    def add(
+        self,
+        correlation_id: str,
+        error_type: str,
+        user_message: str,
+        detail: str,
+        server: str | None,
+        at: float,
+    ) -> ErrorEvent: ...
+
+    def by_correlation(self, correlation_id: str) -> list[ErrorEvent]: ...
+
+    def list(self, limit: int = 100, search: str | None = None) -> list[ErrorEvent]:
+        """Newest first; ``search`` matches correlation id (prefix), message, detail or server."""
         ...

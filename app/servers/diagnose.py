@@ -5,7 +5,7 @@
   ``NewConnectionError`` → ``ConnectionRefusedError`` / ``socket.gaierror``).
 * :func:`refine_wrong_kind` turns "does not answer like a Plex server" into WRONG_KIND (the other kind answers
   at that address) or NOT_A_MEDIA_SERVER.
-* :class:`HttpProbe` implements ``core.health.ServerProbe``: one unauthenticated GET of the public identity
+* :class:`HttpProbe` implements ``core.ports.ServerProbe``: one unauthenticated GET of the public identity
   endpoint, with latency, the ``Date`` header (clock skew) and TLS use.
 
 Everything blocks (run it on the ``net`` pool) and never leaks a ``requests`` exception.
@@ -155,7 +155,7 @@ def refine_wrong_kind(
 
 
 class HttpProbe:
-    """``core.health.ServerProbe`` over a :class:`GuardedSession` (same deadline and TLS rules as the adapters).
+    """``core.ports.ServerProbe`` over a :class:`GuardedSession` (same deadline and TLS rules as the adapters).
     Thread-safe: one session per call."""
 
     def __init__(self, settings: Settings) -> None:

@@ -25,8 +25,15 @@ from app import __version__
 from app.core import jsontext
 from app.core.errors import CacheError, redact
 from app.core.files import atomic_file
-from app.core.health import DiagnosticStore, ErrorEventStore
-from app.core.ports import Clock, Runner, SecretStore, ServerStore, SyncRunStore
+from app.core.ports import (
+    Clock,
+    DiagnosticStore,
+    ErrorEventStore,
+    Runner,
+    SecretStore,
+    ServerStore,
+    SyncRunStore,
+)
 from app.core.settings import Settings
 from app.services.notifications import WEBHOOK_URL_REF
 

@@ -9,7 +9,14 @@ from typing import TypeVar
 
 from app.core.errors import ConfigurationError, ServerUnreachable, no_credentials
 from app.core.models import Credentials, RemoteUser, Server
-from app.core.ports import ClientFactory, MediaServerClient, Runner, SecretStore
+from app.core.ports import (
+    ClientFactory,
+    MediaServerClient,
+    Runner,
+    SecretStore,
+    ServerConnection,
+    UserListing,
+)
 from app.services.server_moves import ServerMoves
 from app.services.user_policy import UserPolicy
 
@@ -71,11 +78,11 @@ class Connector:
                 raise
         return await make(self._clients.connect, moved, Credentials(token=secret))
 
-    async def close(self, client: MediaServerClient) -> None:
+    async def close(self, client: ServerConnection) -> None:
         await self.runner.net(client.close)
 
     async def users(
-        self, client: MediaServerClient, server: Server, *, call: Call[list[RemoteUser]] | None = None
+        self, client: UserListing, server: Server, *, call: Call[list[RemoteUser]] | None = None
     ) -> list[RemoteUser]:
         """The server's accounts as Zondarr manages them (``UserPolicy.apply``). Raises ExternalServiceError."""
         make = call or self.runner.net

@@ -19,7 +19,7 @@ from app.core.ports import (
     ServerStore,
     SettingsStore,
     SyncRunStore,
-    TrackStore,
+    TrackReader,
     UserStore,
 )
 from app.core.settings import Settings
@@ -70,7 +70,7 @@ class AppContext:
     settings: Settings
     runner: Runner
     server_store: ServerStore
-    tracks: TrackStore
+    tracks: TrackReader  # the window and the CLI read; only the sync service stages
     users: UserStore
     runs: SyncRunStore
     settings_store: SettingsStore

@@ -15,9 +15,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from app.core.errors import ZondarrError
-from app.core.health import DiagnosticResult, DiagnosticRun, DiagnosticStore, Outcome, ServerProbe
+from app.core.health import DiagnosticResult, DiagnosticRun, Outcome
 from app.core.models import Server
-from app.core.ports import ClientFactory, Clock, Runner, SecretStore, ServerStore
+from app.core.ports import (
+    ClientFactory,
+    Clock,
+    DiagnosticStore,
+    Runner,
+    SecretStore,
+    ServerProbe,
+    ServerStore,
+)
 from app.services.diag_checks import ServerScenarios, run_server_scenarios, why
 
 MAX_WAL_BYTES = 64 * 1024 * 1024

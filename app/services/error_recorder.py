@@ -11,8 +11,8 @@ import logging
 import time
 
 from app.core.errors import ExternalServiceError, ZondarrError, new_correlation_id, redact
-from app.core.health import ErrorEvent, ErrorEventStore
-from app.core.ports import Clock, Runner
+from app.core.health import ErrorEvent
+from app.core.ports import Clock, ErrorEventStore, Runner
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import IO
 
 from app.core.files import atomic_file
 from app.core.models import Track
-from app.core.ports import TrackStore
+from app.core.ports import TrackReader
 
 TRACK_COLUMNS = (
     "server", "library", "id", "title", "artist", "album", "album_artist", "genres", "year", "rating",
@@ -35,14 +35,14 @@ def write_tracks_csv(tracks: Iterable[Track], out: IO[str]) -> int:
     return n
 
 
-def iter_tracks_by_id(store: TrackStore, ids: Sequence[int], chunk: int = EXPORT_CHUNK) -> Iterable[Track]:
+def iter_tracks_by_id(store: TrackReader, ids: Sequence[int], chunk: int = EXPORT_CHUNK) -> Iterable[Track]:
     """The tracks of an id snapshot, in its order, read by primary key in chunks (one short read each).
     Ids deleted since the snapshot was taken are skipped. Blocking; raises CacheError."""
     for start in range(0, len(ids), chunk):
         yield from store.get_many(ids[start : start + chunk])
 
 
-def export_ids_csv(store: TrackStore, ids: Sequence[int], path: Path) -> int:
+def export_ids_csv(store: TrackReader, ids: Sequence[int], path: Path) -> int:
     """Writes the tracks of ``ids`` (a view's id snapshot) to the CSV file ``path`` (UTF-8, replaced if it
     exists, atomically: a failure leaves the old file and no temporary one) and returns the number of rows
     written. Blocking: run it on a read thread (``runner.read``). Raises CacheError for cache failures and

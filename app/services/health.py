@@ -23,13 +23,20 @@ from app.core.health import (
     TITLES,
     FailureClass,
     HealthCheck,
-    HealthStore,
     Incident,
     IncidentKind,
     failure_class_of,
 )
 from app.core.models import Server
-from app.core.ports import ClientFactory, Clock, MediaServerClient, Runner, SecretStore, ServerStore
+from app.core.ports import (
+    ClientFactory,
+    Clock,
+    HealthStore,
+    MediaServerClient,
+    Runner,
+    SecretStore,
+    ServerStore,
+)
 from app.services.connector import Connector
 from app.services.error_recorder import ErrorRecorder
 from app.services.server_moves import ServerMoves

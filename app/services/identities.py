@@ -19,7 +19,7 @@ from app.core.ports import (
     IdentityStore,
     Runner,
     ServerStore,
-    TrackStore,
+    TrackReader,
     UserStore,
 )
 from app.services.people_common import Outcome, resolve_libraries
@@ -94,7 +94,7 @@ class IdentityService:
         users: UserStore,
         accounts: AccountStore,
         servers: ServerStore,
-        tracks: TrackStore,
+        tracks: TrackReader,
         user_actions: UserService,
         runner: Runner,
         history: HistoryStore | None = None,

@@ -44,7 +44,7 @@ from app.core.ports import (
     MediaServerClient,
     PendingInvites,
     ServerStore,
-    TrackStore,
+    TrackReader,
 )
 from app.services.connector import Connector
 from app.services.people_common import (
@@ -131,7 +131,7 @@ class InvitationService:
         *,
         connector: Connector,
         servers: ServerStore,
-        tracks: TrackStore,
+        tracks: TrackReader,
         invitations: InvitationStore,
         accounts: AccountStore,
         identities: IdentityStore,

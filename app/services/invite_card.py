@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from app.core.errors import NotFoundError, ValidationError
 from app.core.models import Invitation, Library, Server, ServerKind
-from app.core.ports import Clock, InvitationStore, Runner, ServerStore, SettingsStore, TrackStore
+from app.core.ports import Clock, InvitationStore, Runner, ServerStore, SettingsStore, TrackReader
 from app.services.invitations import normalize_code
 
 PUBLIC_URL_KEY = "public_url:{server_id}"  # settings key: the address invitees type for one server
@@ -227,7 +227,7 @@ class InviteCardService:
         runner: Runner,
         invitations: InvitationStore,
         servers: ServerStore,
-        tracks: TrackStore,
+        tracks: TrackReader,
         settings: SettingsStore,
         clock: Clock = time.time,
     ) -> None:

@@ -19,7 +19,7 @@ from app.core.ports import (
     HistoryStore,
     MediaServerClient,
     Runner,
-    TrackStore,
+    TrackReader,
 )
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ async def record(runner: Runner, history: HistoryStore | None, events: Sequence[
 
 
 async def resolve_libraries(
-    runner: Runner, tracks: TrackStore, server: Server, wanted: Sequence[str]
+    runner: Runner, tracks: TrackReader, server: Server, wanted: Sequence[str]
 ) -> tuple[str, ...]:
     """Library keys or titles (as cached by the last sync; titles case-insensitive) → keys, in order, without
     repeats. Raises ValidationError naming the libraries the server has."""

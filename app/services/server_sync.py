@@ -43,7 +43,9 @@ from app.core.ports import (
     Runner,
     ServerStore,
     SyncRunStore,
+    TrackListing,
     TrackStore,
+    UserListing,
     UserStore,
 )
 from app.core.progress import CancelToken
@@ -271,7 +273,7 @@ class ServerSync:
             return False
         return self.ports.clock() - mark.full_at < self.ports.settings.full_sync_days * 86400
 
-    async def _refresh_changed(self, client: MediaServerClient, out: _LibraryOutcome) -> bool:
+    async def _refresh_changed(self, client: TrackListing, out: _LibraryOutcome) -> bool:
         """Stages what changed in one library since its last listing (less ``SINCE_MARGIN_S``: stamps and the
         Date header have whole seconds), then reconciles the totals: cached + new must equal what the server
         counts, else something was deleted and False is returned (the caller lists the library completely).
@@ -343,12 +345,12 @@ class ServerSync:
             if writes:  # failed or cancelled: let the queued writes finish before the staging is dropped
                 await asyncio.gather(*writes, return_exceptions=True)
 
-    async def _fetch_albums(self, client: MediaServerClient, out: _LibraryOutcome) -> None:
+    async def _fetch_albums(self, client: TrackListing, out: _LibraryOutcome) -> None:
         """Stages the albums of a library; the merge gives a track without genres or year its album's."""
         total = await self._retrying(client.count_albums, out.library.key)
         await self._stage_pages(client.fetch_albums, self.ports.tracks.stage_albums, out, total, False)
 
-    async def _fetch_tracks(self, client: MediaServerClient, out: _LibraryOutcome) -> None:
+    async def _fetch_tracks(self, client: TrackListing, out: _LibraryOutcome) -> None:
         """Fetches and stages every page of one library; ``out.complete`` when every page arrived."""
         try:
             await self._stage_pages(client.fetch_tracks, self.ports.tracks.stage_tracks, out, out.total)
@@ -360,7 +362,7 @@ class ServerSync:
                 f"Library {out.library.title!r} listed fewer tracks than announced; kept the cached tracks."
             )
 
-    async def _read_users(self, client: MediaServerClient) -> list[RemoteUser] | None:
+    async def _read_users(self, client: UserListing) -> list[RemoteUser] | None:
         """The server's users to cache, or None to keep the cached ones (unreadable, none listed). Raises _Held
         when the listing would remove more than the floor allows of the cached users."""
         p, server = self.ports, self.server

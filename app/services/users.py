@@ -37,7 +37,7 @@ from app.core.ports import (
     MediaServerClient,
     ServerStore,
     ShareMemory,
-    TrackStore,
+    TrackReader,
     UserStore,
 )
 from app.services.connector import Connector
@@ -148,7 +148,7 @@ class UserService:
         identities: IdentityStore,
         invitations: InvitationStore,
         clock: Clock = time.time,
-        tracks: TrackStore | None = None,
+        tracks: TrackReader | None = None,
         history: HistoryStore | None = None,
     ) -> None:
         self._connector = connector

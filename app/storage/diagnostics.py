@@ -1,4 +1,4 @@
-"""Diagnostic runs and results (``core.health.DiagnosticStore``), plus facts about the SQLite library.
+"""Diagnostic runs and results (``core.ports.DiagnosticStore``), plus facts about the SQLite library.
 
 The ``evidence`` column holds JSON ``{"duration_ms": ..., "evidence": "..."}``: the v3 table has no duration
 column, and a JSON envelope avoids a migration for one number. Writes: db-writer thread. Reads: any thread.

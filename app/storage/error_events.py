@@ -1,4 +1,4 @@
-"""Error events (``core.health.ErrorEventStore``): what the admin saw, the operator detail and the correlation
+"""Error events (``core.ports.ErrorEventStore``): what the admin saw, the operator detail and the correlation
 id. Callers store redacted text only; ``add`` redacts once more (known secrets) as a last line of defence.
 Writes: db-writer thread. Reads: any thread. Raises CacheError."""
 

@@ -1,4 +1,4 @@
-"""Heartbeats and incidents (``core.health.HealthStore``). Writes: db-writer thread, one transaction each.
+"""Heartbeats and incidents (``core.ports.HealthStore``). Writes: db-writer thread, one transaction each.
 Reads: any thread. Raises CacheError, and NotFoundError where named."""
 
 from __future__ import annotations

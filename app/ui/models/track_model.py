@@ -2,14 +2,14 @@
 
 It never loads the whole table (DESIGN §2; a million rows must scroll within the budgets of DESIGN §8):
 
-* ``set_view(filter, sort, keep)`` builds the ordered id snapshot (``TrackStore.ids``, an ``array('q')``, 8 bytes
+* ``set_view(filter, sort, keep)`` builds the ordered id snapshot (``TrackReader.ids``, an ``array('q')``, 8 bytes
   a track) on the read pool, in a named task the model keeps. A newer request cancels the older one and the
   older result is dropped even if its thread finishes later: the last request wins.
 * Before that (``quick=True``, views without search text) one short read fetches the view's count and its
   first page (``count`` + ``query`` with ``limit=page_size``, a few ms on the indexed sorts): the model shows
   the full row count with the first page filled at once, and the other rows fill in when the id snapshot
   lands (about 0.4 s for 1,000,000 ids). So the first rows paint in milliseconds whatever the cache size.
-* ``data()`` reads rows by id in pages of ``page_size`` through ``TrackStore.get_many`` (one short read
+* ``data()`` reads rows by id in pages of ``page_size`` through ``TrackReader.get_many`` (one short read
   transaction per page, about 1 ms; none is held across pages) into an LRU of at most ``max_pages`` pages.
 * ``data()`` answers DisplayRole, TextAlignmentRole (numbers right-aligned) and ToolTipRole (title column);
   every other role gets ``None`` at once.
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from app.core.filters import TrackFilter, TrackSort
     from app.core.models import Track
-    from app.core.ports import Runner, TrackStore
+    from app.core.ports import Runner, TrackReader
 
 log = logging.getLogger(__name__)
 
@@ -139,13 +139,13 @@ def cell_text(track: RowLike, column: int) -> str:
     return format_duration(track.duration_ms)
 
 
-def _head(tracks: TrackStore, flt: TrackFilter, sort: TrackSort, size: int) -> tuple[int, list[Track]]:
+def _head(tracks: TrackReader, flt: TrackFilter, sort: TrackSort, size: int) -> tuple[int, list[Track]]:
     """Read pool: the view's row count and its first ``size`` tracks."""
     return tracks.count(flt), tracks.query(flt, sort, limit=size)
 
 
 def _snapshot(
-    tracks: TrackStore, flt: TrackFilter, sort: TrackSort, keep: frozenset[int]
+    tracks: TrackReader, flt: TrackFilter, sort: TrackSort, keep: frozenset[int]
 ) -> tuple[Sequence[int], dict[int, int]]:
     """Read pool: the view's id snapshot and the row of each id of ``keep`` that is still in it."""
     ids = tracks.ids(flt, sort)
@@ -175,7 +175,7 @@ class TrackTableModel(QAbstractTableModel):
 
     def __init__(
         self,
-        tracks: TrackStore | None,
+        tracks: TrackReader | None,
         runner: Runner | None,
         *,
         page_size: int = PAGE_SIZE,
@@ -206,7 +206,7 @@ class TrackTableModel(QAbstractTableModel):
         """Whether the model has its store (``attach``, or one given at construction)."""
         return self._tracks is not None and self._runner is not None
 
-    def attach(self, tracks: TrackStore, runner: Runner) -> None:
+    def attach(self, tracks: TrackReader, runner: Runner) -> None:
         """Gives a model built without a store its store and runner. The rows shown stay as they are; request a
         view next (``set_view``)."""
         self._tracks, self._runner = tracks, runner
