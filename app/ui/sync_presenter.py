@@ -142,20 +142,20 @@ class SyncPresenter(QObject):
         self, names: Sequence[str] | None = None, trigger: str = "manual", *, allow_removals: bool = False
     ) -> bool:
         """Refresh (toolbar, Ctrl+R, footer link): modal on an empty cache, background otherwise. A second
-        request while a job runs starts nothing: the controller answers ``already_running`` (a toast)."""
-        if self.controller.is_running():
-            return self.controller.start(names, trigger)
+        request while a job runs starts nothing: the controller answers ``already_running`` (a toast); the dialog
+        and the modal state change only for a job that started."""
         if not self.state.servers:
             self.toasts.show_toast("Add a server first.", "info")
             self.no_servers.emit()
             return False
-        self.modal = self.state.tracks == 0
-        if self.modal:
-            targets = [n for n in names] if names else [s.name for s in self.state.servers if s.enabled]
-            self.dialog.reset(targets)
+        modal = self.state.tracks == 0
         started = self.controller.start(names, trigger, allow_removals=allow_removals)
-        if started and self.modal:
-            self.dialog.open()
+        if started:  # the job's task runs from the next loop turn: nothing of it reached the dialog yet
+            self.modal = modal
+            if modal:
+                targets = [n for n in names] if names else [s.name for s in self.state.servers if s.enabled]
+                self.dialog.reset(targets)
+                self.dialog.open()
         return started
 
     def _on_controller_sync_started(self, trigger: str) -> None:
