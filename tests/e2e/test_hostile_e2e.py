@@ -105,8 +105,10 @@ def test_hostile_listing_ends_as_documented_and_leaves_the_cache(  # type: ignor
     data, pair, before = baseline
     server = pair.plex if kind == "plex" else pair.jellyfin
     name = "Plex" if kind == "plex" else "Jelly"
-    with _with_faults(server, spec):
-        r = run_cli(data, "sync", name, "--json", env=PAGE_ENV)
+    with _with_faults(
+        server, spec
+    ):  # --full: the faults are in a complete listing (a refresh asks only for changes)
+        r = run_cli(data, "sync", name, "--full", "--json", env=PAGE_ENV)
     assert r.code == code, r.err + r.out
     out = r.json()  # JSON even when the server announced 10**23 tracks (row 8)
     result = out["servers"][0]  # type: ignore[index]
