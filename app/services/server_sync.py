@@ -84,7 +84,6 @@ class _LibraryOutcome:
     total: int = 0
     failed_items: int = 0
     complete: bool = False  # every page arrived
-    skipped_reason: str = ""  # set when the library is not merged at all (safety floor)
     mark: ListingMark | None = None  # the last listing (a delta asks for what changed since it)
     full: bool = True  # a complete listing (else: only what changed, and no deletions)
     fetched: int = 0  # items (tracks and albums) fetched
@@ -203,23 +202,15 @@ class ServerSync:
                 p.runner, p.settings, self.cancel, client.count_tracks, out.library.key
             )
             had = cached[out.library.key].track_count if out.library.key in cached else 0
-            if out.total == 0 and had > 0:
-                out.skipped_reason = (
-                    f"Library {out.library.title!r} answered 0 tracks but {had:,} are cached; "
-                    "kept the cached tracks (check the library on the server)."
-                )
-                self._warn(out.skipped_reason)
             out.mark = marks.get(out.library.key)
             out.full = (
                 self.full or self._replaced or listed_since is None or not self._delta_allowed(out.mark, had)
             )
-        run.total = sum(o.total for o in outcomes if o.full and not o.skipped_reason)
+        run.total = sum(o.total for o in outcomes if o.full)
         await self._stage(SyncStage.FETCHING)
 
         await p.runner.db(p.tracks.begin_staging, server.id)
         for out in outcomes:
-            if out.skipped_reason:
-                continue
             if not out.full and not await self._refresh_changed(client, out):
                 out.full = True  # the totals do not add up (deletions): list everything
                 run.total += out.total
@@ -264,7 +255,7 @@ class ServerSync:
             # A refresh fetched only what changed: every other cached track of a merged library is unchanged.
             listed_n = sum(o.total for o in outcomes if o.complete)
             counts = replace(counts, unchanged=max(0, listed_n - counts.added - counts.updated))
-        return await self._succeed(counts, tuple(o.info() for o in outcomes if not o.skipped_reason))
+        return await self._succeed(counts, tuple(o.info() for o in outcomes))
 
     def _delta_allowed(self, mark: ListingMark | None, cached_tracks: int) -> bool:
         """A refresh may ask only for changes after a complete listing that is not older than

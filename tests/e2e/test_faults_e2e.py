@@ -35,8 +35,8 @@ CASES = [
     ("jellyfin", "tracks:malformed@1", 1, "failed", "could not read"),
     ("plex", "tracks:401@3+", 1, "failed", "refused the credentials"),
     ("jellyfin", "tracks:401@3+", 1, "failed", "refused the credentials"),
-    ("plex", "tracks:empty", 3, "partial", "answered 0 tracks"),
-    ("jellyfin", "tracks:empty", 3, "partial", "answered 0 tracks"),
+    ("plex", "tracks:empty", 3, "held", "ould remove 600 of 600 tracks from Music on Plex"),
+    ("jellyfin", "tracks:empty", 3, "held", "ould remove 600 of 600 tracks from Music on Jelly"),
     ("plex", "tracks:truncate@1", 1, "failed", ""),
 ]
 

@@ -110,18 +110,22 @@ def _plex(port: int, tracks: int) -> DemoServer:
     return start_demo_server(DemoConfig(kind="plex", port=port, tracks=tracks, libraries=1))
 
 
+def _add_and_sync_home_plex(data: Path, server: DemoServer) -> None:
+    assert run_cli(data, "settings", "set", "plex_tv_url", server.url).code == 0  # the demo is plex.tv too
+    r = run_cli(
+        data, "server", "add", "--kind", "plex", "--name", "Home Plex", "--url", server.url, "--token-stdin",
+        stdin="demo-plex-token\n",
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    assert run_cli(data, "sync", env=PAGE_ENV).code == 0
+
+
 def test_a_near_empty_complete_listing_is_held_until_allowed(tmp_path: Path) -> None:
     data = tmp_path / "data"
     big = _plex(0, 3000)
     port = big.config.port or int(big.url.rsplit(":", 1)[1].split("/")[0])
     try:
-        assert run_cli(data, "settings", "set", "plex_tv_url", big.url).code == 0  # the demo is plex.tv too
-        r = run_cli(
-            data, "server", "add", "--kind", "plex", "--name", "Home Plex", "--url", big.url, "--token-stdin",
-            stdin="demo-plex-token\n",
-        )  # fmt: skip
-        assert r.code == 0, r.err
-        assert run_cli(data, "sync", env=PAGE_ENV).code == 0
+        _add_and_sync_home_plex(data, big)
     finally:
         big.stop()
     before = _tracks(data)
@@ -141,3 +145,28 @@ def test_a_near_empty_complete_listing_is_held_until_allowed(tmp_path: Path) -> 
         assert isinstance(after, list) and len(after) == 1
     finally:
         small.stop()
+
+
+@pytest.mark.parametrize("full", [False, True], ids=["refresh", "full"])
+def test_a_library_answering_0_tracks_is_held_until_allowed(tmp_path: Path, full: bool) -> None:
+    """The extreme case of the floor: every cached track would go; held like any other mass removal."""
+    data = tmp_path / "data"
+    plex = _plex(0, 3000)
+    try:
+        _add_and_sync_home_plex(data, plex)
+        before = _tracks(data)
+        assert isinstance(before, list) and len(before) == 3000
+        plex.set_faults("tracks:empty")  # the library is still listed, but answers 0 tracks
+        args = ("--full",) if full else ()
+        code, out = _sync_json(data, *args)
+        assert code == 3 and out["status"] == "held", out
+        [server] = out["servers"]
+        assert server["status"] == "held"
+        assert "ould remove 3,000 of 3,000 tracks from Music on Home Plex" in server["message"], server
+        assert _tracks(data) == before
+        code, out = _sync_json(data, *args, "--allow-removals")
+        assert code == 0 and out["servers"][0]["status"] == "succeeded", out
+        assert out["servers"][0]["removed"] == 3000, out
+        assert _tracks(data) == []
+    finally:
+        plex.stop()

@@ -91,15 +91,18 @@ def test_unparseable_items_make_a_partial_run_without_deletions(harness: SyncHar
     assert "2 items could not be read" in result.summary
 
 
-def test_empty_answer_for_a_cached_library_keeps_it(harness: SyncHarness) -> None:
+def test_empty_answer_for_a_cached_library_is_held_until_allowed(harness: SyncHarness) -> None:
     harness.run()
     before = harness.snapshot()
     fake = harness.fakes["Plex"]
     fake.libraries["1"] = []
     result = harness.run()
-    assert result.status is SyncStatus.PARTIAL
+    assert result.status is SyncStatus.HELD and result.exit_code == 3
     assert harness.snapshot() == before
-    assert "answered 0 tracks" in result.summary
+    assert "Would remove 45 of 45 tracks from Library 1 on Plex." in result.servers[0].message
+    result = harness.run(allow_removals=True)
+    assert result.status is SyncStatus.SUCCEEDED and result.counts.removed == 45
+    assert len(harness.snapshot()) == 68 - 45
 
 
 def test_short_listing_is_not_taken_as_deletions(harness: SyncHarness) -> None:
