@@ -354,8 +354,8 @@ class ServerSync:
             )
 
     async def _read_users(self, client: UserListing) -> list[RemoteUser] | None:
-        """The server's users to cache, or None to keep the cached ones (unreadable, none listed). Raises _Held
-        when the listing would remove more than the floor allows of the cached users."""
+        """The server's users to cache, or None to keep the cached ones (unreadable). Raises _Held when the
+        listing would remove more than the floor allows of the cached users (none listed at all included)."""
         p, server = self.ports, self.server
         try:
             users = await p.connector.users(client, server, call=self._retrying)
@@ -367,11 +367,8 @@ class ServerSync:
             )
             self._warn(f"tracks synced; users of {server.name} not refreshed: {reason}.")
             return None
-        if not users:
-            self._warn("The server listed no users; kept the cached users.")
-            return None
         if self.allow_removals or self._replaced:
-            return users
+            return users or None  # an empty answer never wipes known accounts (the user store refuses it too)
         cached = {u.remote_id for u in await p.runner.read(p.users.list, server.name)}
         gone = len(cached - {u.remote_id for u in users})
         if gone and gone * 100 > p.settings.max_removal_pct * len(cached):

@@ -218,6 +218,19 @@ def test_a_listing_removing_most_users_is_held_until_allowed(harness: SyncHarnes
     assert len(harness.cache.users.list()) == 1
 
 
+def test_a_server_listing_no_users_at_all_is_held_like_any_mass_removal(harness: SyncHarness) -> None:
+    from app.core.models import RemoteUser
+
+    fake = harness.fakes["Plex"]
+    fake.users = [RemoteUser(str(i), f"user{i}") for i in range(3)]
+    harness.run()
+    fake.users = []
+    result = harness.run()
+    assert result.status is SyncStatus.HELD
+    assert "Would remove 3 of 3 users from Plex." in result.summary
+    assert len(harness.cache.users.list()) == 3
+
+
 def test_a_listing_removing_most_of_a_library_is_held(harness: SyncHarness) -> None:
     harness.run()
     before = harness.snapshot()
