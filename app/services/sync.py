@@ -1,8 +1,8 @@
 """The sync job: refreshes the cache from every server (DESIGN §4). Qt-free; runs on any asyncio loop.
 
-This module decides which servers a job syncs ("already syncing" is decided here only: the in-process set and
-the cross-process ``JobLocks``), runs one ``ServerSync`` per server concurrently (it owns that server's run
-from start to finish) and sums up the outcomes.
+This module decides which servers a job syncs ("already syncing" is decided here only: the requests of this
+process's running jobs, the in-process set of servers and the cross-process ``JobLocks``), runs one
+``ServerSync`` per server concurrently (it owns that server's run from start to finish) and sums up the outcomes.
 """
 
 from __future__ import annotations
@@ -132,6 +132,9 @@ class SyncService:
         connector = Connector(secrets, clients, runner, policy, moves)
         self._ports = SyncPorts(servers, tracks, users, runs, connector, runner, settings, clock)
         self._in_flight: set[int] = set()
+        # What each running job of this process was asked for (None: every enabled server), so that a request
+        # one of them already covers is refused at once, before anything is read or locked.
+        self._requests: list[frozenset[str] | None] = []
 
     def is_syncing(self, server_id: int) -> bool:
         """True while this process syncs the server (other processes are seen only by ``sync()``)."""
@@ -164,7 +167,49 @@ class SyncService:
         Per-server failures do not raise: they are in the result (status failed/partial/cancelled/held).
         ``allow_removals``: apply listings that would remove more than ``max_removal_pct`` (a held run).
         """
-        cancel = cancel or CancelToken()
+        job = self.start(
+            names, trigger=trigger, progress=progress, cancel=cancel, allow_removals=allow_removals, full=full
+        )
+        return await job
+
+    def start(
+        self,
+        names: Sequence[str] | None = None,
+        *,
+        trigger: str = "manual",
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+        allow_removals: bool = False,
+        full: bool = False,
+    ) -> asyncio.Task[SyncJobResult]:
+        """``sync()`` as a task named ``sync-job``, returned to the caller, who keeps it (and may cancel it).
+        Loop thread, from inside the running loop.
+
+        Raises AlreadyRunning at once, starting nothing, when a running job of this process was asked for the same
+        servers (every enabled one, or a superset of ``names``); otherwise the task decides as ``sync()`` does
+        (it raises AlreadyRunning when every requested server is synced by this or another process).
+        """
+        request = frozenset(names) if names else None
+        if any(_covers(running, request) for running in self._requests):
+            raise AlreadyRunning("Already syncing", remedy="")
+        self._requests.append(request)
+        job = asyncio.get_running_loop().create_task(
+            self._job(list(names or []), trigger, progress, cancel or CancelToken(), allow_removals, full),
+            name="sync-job",
+        )
+        # a done callback, not a finally: it runs even when the task is cancelled before its first step
+        job.add_done_callback(lambda _job: self._requests.remove(request))
+        return job
+
+    async def _job(
+        self,
+        names: list[str],
+        trigger: str,
+        progress: ProgressCallback,
+        cancel: CancelToken,
+        allow_removals: bool,
+        full: bool,
+    ) -> SyncJobResult:
         if names:
             targets = [(await self._runner.read(self._servers.get_by_name, n)) for n in names]
         else:
@@ -249,6 +294,14 @@ class SyncService:
             errors=self._errors,
         )
         return await run.execute()
+
+
+def _covers(running: frozenset[str] | None, request: frozenset[str] | None) -> bool:
+    """True when a job asked for ``running`` syncs everything ``request`` asks for (None: every enabled server;
+    named servers may be disabled ones, so "every enabled server" is not taken to cover them)."""
+    if running is None:
+        return request is None
+    return request is not None and request <= running
 
 
 def _draft_result(server: Server) -> ServerSyncResult:

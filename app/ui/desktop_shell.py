@@ -79,6 +79,7 @@ class DesktopShell(QObject):
         controller.sync_started.connect(lambda _trigger: self.set_syncing(True))
         controller.sync_finished.connect(self._on_controller_sync_finished)
         controller.sync_failed.connect(self._on_controller_sync_failed)
+        controller.already_running.connect(lambda _message: self.set_syncing(controller.is_running()))
 
     def _on_controller_sync_finished(self, result: SyncJobResult) -> None:
         self.set_syncing(False)

@@ -1,4 +1,5 @@
-"""The JobController of DESIGN §2: runs ``ctx.sync.sync(...)`` as one named task and speaks Qt signals.
+"""The JobController of DESIGN §2: asks ``ctx.sync.start(...)`` for a sync job (a named task it keeps) and speaks
+Qt signals; "already syncing" is the service's answer, passed on as ``already_running``.
 
 GUI (event loop) thread only. ``JobProgress`` callbacks (on the loop thread) become ``sync_progress`` at most 10
 times a second — the latest report wins, and the last one is always delivered before ``sync_finished``.
@@ -17,7 +18,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.core.errors import AlreadyRunning, ZondarrError
 from app.core.progress import CancelToken, JobProgress
 from app.services.context import AppContext
-from app.ui.tasks import event_loop
+from app.services.sync import SyncJobResult
+from app.ui.exception_hook import report_exception
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +31,13 @@ class SyncController(QObject):
     sync_progress = Signal(object)  # JobProgress
     sync_finished = Signal(object)  # SyncJobResult (any status: succeeded, partial, failed, cancelled)
     sync_failed = Signal(object)  # ZondarrError raised before any server ran (nothing to sync, a bug ...)
-    already_running = Signal(str)  # the message to show; nothing was started
+    already_running = Signal(str)  # the service's "already syncing" answer, to show; nothing was started
 
     def __init__(self, ctx: AppContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
-        self.task: asyncio.Task[None] | None = None
+        self.task: asyncio.Task[SyncJobResult] | None = None  # the job this controller started last
+        self._jobs: set[asyncio.Task[SyncJobResult]] = set()  # strong references until each job ends
         self._cancel: CancelToken | None = None
         self._pending: JobProgress | None = None
         self._last_emit = 0.0
@@ -44,7 +47,8 @@ class SyncController(QObject):
         self._flush_timer.timeout.connect(self._on_flush_timer_timeout)
 
     def is_running(self) -> bool:
-        return self.task is not None and not self.task.done()
+        """For display: whether a job this controller started still runs (not whether a sync may start)."""
+        return any(not job.done() for job in self._jobs)
 
     @property
     def cancel_requested(self) -> bool:
@@ -53,19 +57,28 @@ class SyncController(QObject):
     def start(
         self, names: Sequence[str] | None = None, trigger: str = "manual", *, allow_removals: bool = False
     ) -> bool:
-        """Starts a sync job unless this controller's job runs (then emits ``already_running`` and returns
-        False). Whether a server may be synced is the service's decision: it raises AlreadyRunning when another
-        process (or another job of this one) syncs every requested server, emitted the same way."""
-        if self.is_running():
-            self.already_running.emit("Already syncing")
+        """Asks the service to start a sync job; returns whether one started. Whether a sync may start is the
+        service's decision only: its AlreadyRunning (at once, or from the job when every requested server is
+        synced elsewhere) is emitted as ``already_running`` and nothing is started."""
+        cancel = CancelToken()
+        try:
+            job = self._ctx.sync.start(
+                list(names or []),
+                trigger=trigger,
+                progress=self._on_progress,
+                cancel=cancel,
+                allow_removals=allow_removals,
+            )
+        except AlreadyRunning as err:
+            self._emit_already_running(err)
             return False
-        self._cancel = CancelToken()
+        self._cancel = cancel
         self._pending = None
         self._last_emit = 0.0
         self.trigger = trigger
-        self.task = event_loop().create_task(
-            self._run(list(names or []), trigger, self._cancel, allow_removals), name="sync-job"
-        )
+        self.task = job
+        self._jobs.add(job)
+        job.add_done_callback(self._on_job_done)
         self.sync_started.emit(trigger)
         return True
 
@@ -75,35 +88,38 @@ class SyncController(QObject):
             self._cancel.cancel()
 
     async def shutdown(self) -> None:
-        """Cancels the job (token and task) and waits for it to clean up. Safe when nothing runs."""
+        """Cancels the jobs (token and task) and waits for them to clean up. Safe when nothing runs."""
         self._flush_timer.stop()
-        task = self.task
-        if task is None or task.done():
+        jobs = [job for job in self._jobs if not job.done()]
+        if not jobs:
             return
         self.cancel()
-        task.cancel()
-        await asyncio.wait([task], timeout=10)  # bounded: see TaskGroup.shutdown
+        for job in jobs:
+            job.cancel()
+        await asyncio.wait(jobs, timeout=10)  # bounded: see TaskGroup.shutdown
 
-    async def _run(self, names: list[str], trigger: str, cancel: CancelToken, allow_removals: bool) -> None:
-        try:
-            result = await self._ctx.sync.sync(
-                names or None,
-                trigger=trigger,
-                progress=self._on_progress,
-                cancel=cancel,
-                allow_removals=allow_removals,
-            )
-        except AlreadyRunning as err:
-            self.already_running.emit(f"Already syncing. {err.remedy}".strip())
+    def _emit_already_running(self, err: AlreadyRunning) -> None:
+        self.already_running.emit(" ".join(part for part in (err.user_message, err.remedy) if part))
+
+    def _on_job_done(self, job: asyncio.Task[SyncJobResult]) -> None:
+        self._jobs.discard(job)
+        if job.cancelled():
             return
-        except ZondarrError as err:
-            self._flush_timer.stop()
-            self.sync_failed.emit(err)
+        err = job.exception()
+        if isinstance(err, AlreadyRunning):
+            self._emit_already_running(err)
             return
         self._flush_timer.stop()
+        if isinstance(err, ZondarrError):
+            self.sync_failed.emit(err)
+            return
+        if err is not None:
+            report_exception(err, where=job.get_name())
+            return
+        result = job.result()
         if self._pending is not None:
             self._emit(self._pending)
-        log.info("sync job (%s) finished: %s", trigger, result.summary)
+        log.info("sync job (%s) finished: %s", self.trigger, result.summary)
         self.sync_finished.emit(result)
 
     def _on_progress(self, progress: JobProgress) -> None:

@@ -142,8 +142,8 @@ class SyncPresenter(QObject):
         self, names: Sequence[str] | None = None, trigger: str = "manual", *, allow_removals: bool = False
     ) -> bool:
         """Refresh (toolbar, Ctrl+R, footer link): modal on an empty cache, background otherwise. A second
-        request while a job runs starts nothing: the controller answers ``already_running`` (a toast); the dialog
-        and the modal state change only for a job that started."""
+        request the service refuses (already syncing) starts nothing: the controller answers ``already_running`` (a
+        toast); the dialog and the modal state change only for a job that started."""
         if not self.state.servers:
             self.toasts.show_toast("Add a server first.", "info")
             self.no_servers.emit()
@@ -171,6 +171,13 @@ class SyncPresenter(QObject):
 
     def _on_controller_already_running(self, message: str) -> None:
         self.toasts.show_toast(message, "info")
+        if self.controller.is_running():
+            return
+        # the service refused a job that had started (every server it asked for is synced by another process)
+        self.modal = False
+        if self.dialog.isVisible():
+            self.dialog.finish()
+        self.tasks.start("refresh-footer", self.refresh_footer(), replace=True)
 
     def _on_controller_sync_finished(self, result: SyncJobResult) -> None:
         self.last_result = result

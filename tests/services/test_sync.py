@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections.abc import Awaitable, Callable
 
 from app.core.errors import AlreadyRunning, AuthFailed
 from app.core.models import AlbumRecord, SyncStage, SyncStatus
 from app.core.progress import CancelToken, JobProgress
+from app.services.sync import SyncJobResult
 from tests.services.conftest import SyncHarness
 from tests.services.fakes import FakeMediaServer, fail_with, make_tracks, server_error
 
@@ -140,25 +142,43 @@ def test_identity_change_clears_the_old_servers_rows(harness: SyncHarness) -> No
     assert harness.cache.servers.get_by_name("Plex").machine_id == "another-machine"
 
 
-def test_second_sync_of_the_same_server_is_refused(harness: SyncHarness) -> None:
+def _second_request_while_plex_syncs(
+    harness: SyncHarness, second: Callable[[], Awaitable[object]]
+) -> tuple[SyncJobResult, AlreadyRunning | None]:
+    """Syncs every server, slowing Plex's pages; once a page was asked, awaits ``second()``. Returns the first
+    job's result and the AlreadyRunning the second request raised (None: it ran)."""
     started = asyncio.Event()
 
-    async def both() -> tuple[object, BaseException | None]:
+    async def both() -> tuple[SyncJobResult, AlreadyRunning | None]:
         fake = harness.fakes["Plex"]
         loop = asyncio.get_running_loop()
         fake.on_page = lambda start: (loop.call_soon_threadsafe(started.set), time.sleep(0.05))
         first = asyncio.create_task(harness.service.sync(), name="first-sync")
         await started.wait()
         try:
-            await harness.service.sync()
+            await second()
             second_error = None
         except AlreadyRunning as err:
             second_error = err
         return await first, second_error
 
-    first, err = asyncio.run(both())
+    return asyncio.run(both())
+
+
+def test_second_sync_of_the_same_server_is_refused(harness: SyncHarness) -> None:
+    first, err = _second_request_while_plex_syncs(harness, lambda: harness.service.sync())
     assert isinstance(err, AlreadyRunning)
-    assert first.status is SyncStatus.SUCCEEDED  # type: ignore[attr-defined]
+    assert first.status is SyncStatus.SUCCEEDED
+
+
+def test_a_request_no_running_job_covers_is_refused_by_the_server_claims(harness: SyncHarness) -> None:
+    # a named request is not covered by the running job's "every enabled server": the job's claims refuse it
+    first, err = _second_request_while_plex_syncs(harness, lambda: harness.service.start(["Plex"]))
+    assert isinstance(err, AlreadyRunning) and "Plex" in err.user_message
+    assert first.status is SyncStatus.SUCCEEDED
+    assert len(harness.cache.sync_runs.list()) == len(
+        harness.fakes
+    )  # one run per server: none for the refused
 
 
 def test_album_genres_and_year_fill_tracks_that_have_none(tmp_path, settings) -> None:  # type: ignore[no-untyped-def]
