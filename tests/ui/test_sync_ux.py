@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.core.filters import TrackFilter
 from app.core.models import SyncStatus
+from app.storage.locks import FileJobLocks
 from tests.ui.conftest import screenshot
 from tests.ui.shell_fixtures import Shell, pump, run
 
@@ -107,6 +108,34 @@ def test_refresh_runs_in_background_and_a_second_refresh_says_already_syncing(
     assert [r.trigger for r in runs] == ["manual", "test"]  # exactly one new run
     assert runs[0].status is SyncStatus.SUCCEEDED and runs[0].unchanged == 1500
     pump(lambda: window.footer.text() == "1,500 tracks · synced just now · Refresh", 10)
+
+
+def test_refresh_while_another_process_syncs_says_already_syncing_and_leaves_the_footer_idle(
+    shell_factory: Callable[..., Shell], demo_factory: Callable[..., Any], dark_theme: None, qtbot: Any
+) -> None:
+    jelly = demo_factory("jellyfin", tracks=300)
+    shell = shell_factory()
+    server = shell.add_jellyfin(jelly)
+    shell.sync_now()
+    window = shell.open()
+    pump(lambda: IDLE.match(window.footer.text()) is not None, 10)
+    other_process = FileJobLocks(shell.data_dir).try_acquire(
+        f"sync-{server.id}"
+    )  # as a CLI sync would hold it
+    assert other_process is not None
+    try:
+        qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)  # the service's job answers
+        pump(lambda: bool(window.toasts.visible_texts()) and not window.sync.controller.is_running(), 10)
+        assert (
+            window.toasts.visible_texts()[-1]
+            == "Already syncing Demo Jellyfin. Wait for that sync to finish."
+        )
+        pump(lambda: IDLE.match(window.footer.text()) is not None, 10)  # not left at "Syncing…"
+        assert window.desktop.tray.state != "syncing"
+        screenshot(window, "shell_refresh_while_another_process_syncs")
+    finally:
+        other_process.__exit__(None, None, None)
+    assert [r.trigger for r in shell.ctx.runs.list()] == ["test"]  # no run was started
 
 
 def test_footer_link_retries_after_a_failed_sync_and_partial_shows_details(
