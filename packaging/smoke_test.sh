@@ -83,6 +83,10 @@ if command -v desktop-file-validate >/dev/null; then
 fi
 
 # --- run the installed copy ----------------------------------------------------------------------------
+# Its window settings, keychain fallback and logs go to the scratch folder, never the profile of whoever runs this.
+export XDG_CONFIG_HOME="$scratch/config" XDG_DATA_HOME="$scratch/share" XDG_CACHE_HOME="$scratch/cache"
+export XDG_STATE_HOME="$scratch/state"
+mkdir -p "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_CACHE_HOME" "$XDG_STATE_HOME"
 out=$("$zondarr" --version) || fail "zondarr --version exited $?"
 [ "$out" = "zondarr $version" ] || fail "zondarr --version printed '$out', expected 'zondarr $version'"
 echo "== smoke: $out"
