@@ -73,6 +73,11 @@ class _FlowDialog(QDialog):
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
     def _fail(self, exc: BaseException) -> None:
+        """Shows how a flow ended: an expired or vanished code is its own outcome (not an error to record)."""
+        if isinstance(exc, (SignInExpired, SignInCodeGone)):
+            self.outcome = "expired" if isinstance(exc, SignInExpired) else "gone"
+            _status(self.status, _error_text(exc), False)
+            return
         err = as_zondarr_error(exc)
         _status(self.status, _error_text(err), False)
         self.outcome = "failed"
@@ -159,14 +164,6 @@ class PlexSignInDialog(_FlowDialog):
             )
             found = await svc.servers(token)
             chosen = await asyncio.gather(*(self._choose(r) for r in found))
-        except SignInExpired as exc:
-            self.outcome = "expired"
-            _status(self.status, _error_text(exc), False)
-            return
-        except SignInCodeGone as exc:
-            self.outcome = "gone"
-            _status(self.status, _error_text(exc), False)
-            return
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -388,14 +385,6 @@ class QuickConnectDialog(_FlowDialog):
             self._show_code(code)
             signed = await svc.wait_quick_connect(code)
             server = await svc.add_signed_in(self._name, code, signed)
-        except SignInExpired as exc:
-            self.outcome = "expired"
-            _status(self.status, _error_text(exc), False)
-            return
-        except SignInCodeGone as exc:
-            self.outcome = "gone"
-            _status(self.status, _error_text(exc), False)
-            return
         except asyncio.CancelledError:
             raise
         except Exception as exc:
