@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable
 
 from app.demo.library import DemoAlbum, DemoLibrary, DemoTrack
@@ -102,34 +102,74 @@ class LibraryEdits:
     def track_count(self, lib: int) -> int:
         lo, hi = self.lib.track_range(lib)
         with self._lock:
-            gone = bisect_left(self._deleted, hi) - bisect_left(self._deleted, lo)
-            added = self._added.get(lib, [])
-            return hi - lo - gone + sum(1 for i in added if not self.is_deleted(i))
+            return hi - lo - self.deleted_between(lo, hi) + len(self._live_added(lib))
 
     def track_slice(self, libs: Iterable[int], start: int, limit: int | None) -> tuple[list[int], int]:
         """Indices ``[start, start+limit)`` of the live tracks of ``libs`` (each: its base range without the
         deleted ones, then its added tracks), and the total. Costs O(page + log n), not O(library)."""
+        with self._lock:
+            parts = [(*self.lib.track_range(lib), self._live_added(lib)) for lib in libs]
+            return self._slice(parts, start, limit)
+
+    def added_between(
+        self, libs: Iterable[int], after: float | None, before: float | None, start: int, limit: int | None
+    ) -> tuple[list[int], int]:
+        """Like ``track_slice``, but only the tracks whose ``added_at`` is strictly after ``after`` and strictly
+        before ``before`` (None: unbounded), as Plex's ``addedAt>>=A&addedAt<<=B``. Base tracks keep their
+        ``added_at`` (no edit changes it) and it grows with the index, so their part is one index window found
+        by bisection: O(page + log n + added tracks)."""
+        with self._lock:
+            parts = []
+            for lib in libs:
+                lo, hi = self._base_window(lib, after, before)
+                added = [i for i in self._live_added(lib) if _inside(self._tracks[i].added_at, after, before)]
+                parts.append((lo, hi, added))
+            return self._slice(parts, start, limit)
+
+    def _base_window(self, lib: int, after: float | None, before: float | None) -> tuple[int, int]:
+        """``[a, b)``: the base indices of ``lib`` whose ``added_at`` is in ``(after, before)``."""
+        lo, hi = self.lib.track_range(lib)
+        seq = range(hi)
+
+        def added_at(i: int) -> int:
+            return self.lib.track(i).added_at
+
+        a = lo if after is None else bisect_right(seq, after, lo, hi, key=added_at)
+        b = hi if before is None else bisect_left(seq, before, lo, hi, key=added_at)
+        return a, max(a, b)
+
+    def _live_added(self, lib: int) -> list[int]:
+        """The added, undeleted tracks of ``lib`` in the order they were added. Lock held."""
+        return [i for i in self._added.get(lib, []) if not self.is_deleted(i)]
+
+    def deleted_between(self, lo: int, hi: int) -> int:
+        """How many of the indices ``[lo, hi)`` are deleted (by bisection)."""
+        with self._lock:
+            return bisect_left(self._deleted, hi) - bisect_left(self._deleted, lo)
+
+    def _slice(
+        self, parts: list[tuple[int, int, list[int]]], start: int, limit: int | None
+    ) -> tuple[list[int], int]:
+        """Page ``[start, start+limit)`` of the concatenation of ``parts`` (each: the live indices of a base
+        window ``[lo, hi)``, then a list of added indices), and the total. Lock held."""
         out: list[int] = []
         total = 0
         skip = start
-        with self._lock:
-            for lib in libs:
-                lo, hi = self.lib.track_range(lib)
-                base_live = hi - lo - (bisect_left(self._deleted, hi) - bisect_left(self._deleted, lo))
-                added = [i for i in self._added.get(lib, []) if not self.is_deleted(i)]
-                total += base_live + len(added)
-                want = (10**12 if limit is None else limit) - len(out)
-                if want <= 0:
-                    continue
-                if skip < base_live:
-                    out.extend(self._base_live(lo, hi, skip, want))
-                    skip = 0
-                else:
-                    skip -= base_live
-                want = (10**12 if limit is None else limit) - len(out)
-                if want > 0:
-                    out.extend(added[skip : skip + want])
-                    skip = max(0, skip - len(added))
+        cap = 10**12 if limit is None else limit
+        for lo, hi, added in parts:
+            base_live = hi - lo - self.deleted_between(lo, hi)
+            total += base_live + len(added)
+            if cap - len(out) <= 0:
+                continue
+            if skip < base_live:
+                out.extend(self._base_live(lo, hi, skip, cap - len(out)))
+                skip = 0
+            else:
+                skip -= base_live
+            want = cap - len(out)
+            if want > 0:
+                out.extend(added[skip : skip + want])
+                skip = max(0, skip - len(added))
         return out, total
 
     def _base_live(self, lo: int, hi: int, skip: int, want: int) -> list[int]:
@@ -284,3 +324,7 @@ class LibraryEdits:
                     self._tracks[i] = dataclasses.replace(t, genres=a.genres, year=a.year)
             self.revision += 1
             return a
+
+
+def _inside(t: float, after: float | None, before: float | None) -> bool:
+    return (after is None or t > after) and (before is None or t < before)

@@ -23,6 +23,7 @@ from app.demo.transport import Reply, Request, Routed, page_index
 XML_HEAD = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 _SECTION_ALL = re.compile(r"^/library/sections/(\d+)/(all|albums)/?$")
 _METADATA = re.compile(r"^/library/metadata/(\d+)(/children)?/?$")
+_METADATA_LIST = re.compile(r"^/library/metadata/(\d+(?:,\d+)+)/?$")  # what plexapi's fetchItems([...]) asks
 _MOVIE_KEY = "1"
 _TAG_VERSION = "1700000000"
 
@@ -127,6 +128,10 @@ class PlexApp:
         if m:
             rk, children = int(m.group(1)), bool(m.group(2))
             return Routed(lambda e, i: self._metadata(rk, children), authorized=ok)
+        m = _METADATA_LIST.match(path)
+        if m:
+            keys = [int(k) for k in dict.fromkeys(m.group(1).split(","))]
+            return Routed(lambda e, i: self._metadata_list(keys), authorized=ok)
         return Routed(lambda e, i: self.error_reply(404), authorized=ok)
 
     @staticmethod
@@ -244,20 +249,31 @@ class PlexApp:
             return self.error_reply(404)
         title = "Movies" if n is None else lib.library_title(n)
         libs = [] if n is None or empty or kind not in ("8", "9", "10") else [n]
-        filters = _changed_since(request.query, kind)
+        filters = _filters(request.query, kind)
         if filters is None:
             return self.error_reply(400)
         edits = self.ctx.edits
         if kind == "10":
-            if filters or "sort" in request.query:
-                every = _sorted(self._changed(libs, filters, edits.changed_tracks), request, edits.track_time)
+            only_added = all(field == "added" for field, _, _ in filters)
+            if filters and only_added and "sort" not in request.query:
+                after = max((v for _, op, v in filters if op == ">"), default=None)
+                before = min((v for _, op, v in filters if op == "<"), default=None)
+                page, total = edits.added_between(libs, after, before, start, size)
+            elif filters or "sort" in request.query:
+                found = _matching(libs, filters, edits.changed_tracks, edits.track_time)
+                every = _sorted(found, request, edits.track_time)
                 total, page = len(every), every[start:] if size is None else every[start : start + size]
             else:
                 page, total = edits.track_slice(libs, start, size)
             items, group, title2 = [self._track_xml(i) for i in page], "track", "All Tracks"
         elif kind == "9":
             if filters:
-                every = self._changed(libs, filters, lambda ls, f, t: edits.changed_albums(ls, t))
+                every = _matching(
+                    libs,
+                    filters,
+                    lambda ls, f, t: edits.changed_albums(ls, t),
+                    lambda j, f: edits.album_time(j),
+                )
             else:
                 every = [j for n_ in libs for j in range(*lib.album_range(n_))]
             total = len(every)
@@ -277,50 +293,53 @@ class PlexApp:
             f"{''.join(items)}</MediaContainer>"
         )
 
-    @staticmethod
-    def _changed(
-        libs: list[int], filters: list[tuple[str, float]], find: Callable[[list[int], str, float], list[int]]
-    ) -> list[int]:
-        """Items matching every filter (a listing with no filter but a sort: every item since 0)."""
-        found: set[int] | None = None
-        for field, since in filters or [("added", 0.0)]:
-            hits = set(find(libs, field, since))
-            found = hits if found is None else found & hits
-        return sorted(found or ())
-
     def _metadata(self, rk: int, children: bool) -> Reply:
         """One item by ratingKey (what plexapi's reload asks for), or the children of an album/artist."""
-        lib, items = self.lib, []
-        edits = self.ctx.edits
-        if PLEX_TRACK_BASE <= rk < PLEX_ALBUM_BASE + PLEX_TRACK_BASE and not children:
-            i = rk - PLEX_TRACK_BASE
-            try:
-                edits.track(i)
-            except IndexError:
-                return self.error_reply(404)
-            if edits.is_deleted(i):
-                return self.error_reply(404)
-            items = [self._track_xml(i)]
-        elif PLEX_ALBUM_BASE <= rk < PLEX_ALBUM_BASE + lib.album_count:
+        lib, edits = self.lib, self.ctx.edits
+        if children and PLEX_ALBUM_BASE <= rk < PLEX_ALBUM_BASE + lib.album_count:
             a = edits.album(rk - PLEX_ALBUM_BASE)
             first = a.first_track
-            items = (
-                [self._track_xml(i) for i in range(first, first + a.track_count) if not edits.is_deleted(i)]
-                if children
-                else [self._album_xml(a)]
-            )
-        elif PLEX_ARTIST_BASE <= rk < PLEX_ARTIST_BASE + lib.artist_count:
-            k = rk - PLEX_ARTIST_BASE
-            if children:
-                items = [self._album_xml(edits.album(j)) for j in lib.artist_albums(k)]
-            else:
-                items = [self._artist_xml(k)]
-        else:
+            items = [
+                self._track_xml(i) for i in range(first, first + a.track_count) if not edits.is_deleted(i)
+            ]
+        elif children and PLEX_ARTIST_BASE <= rk < PLEX_ARTIST_BASE + lib.artist_count:
+            items = [self._album_xml(edits.album(j)) for j in lib.artist_albums(rk - PLEX_ARTIST_BASE)]
+        elif children:
             return self.error_reply(404)
+        else:
+            item = self._item_xml(rk)
+            if item is None:
+                return self.error_reply(404)
+            items = [item]
+        return self._metadata_reply(items)
+
+    def _metadata_list(self, keys: list[int]) -> Reply:
+        """The items of several ratingKeys (``/library/metadata/1,2,3``) that exist, in the order asked;
+        unknown and deleted ones are left out, and 404 when none exists (as for one unknown key)."""
+        items = [x for x in map(self._item_xml, keys) if x is not None]
+        return self._metadata_reply(items) if items else self.error_reply(404)
+
+    def _metadata_reply(self, items: list[str]) -> Reply:
         return xml_reply(
             f'<MediaContainer size="{len(items)}" allowSync="1" identifier="com.plexapp.plugins.library" '
             f'mediaTagPrefix="/system/bundle/media/flags/" mediaTagVersion="{_TAG_VERSION}">\n{"".join(items)}</MediaContainer>'
         )
+
+    def _item_xml(self, rk: int) -> str | None:
+        """The XML of the live track, album or artist with ratingKey ``rk``; None when there is none."""
+        lib, edits = self.lib, self.ctx.edits
+        if PLEX_TRACK_BASE <= rk < PLEX_ALBUM_BASE + PLEX_TRACK_BASE:
+            i = rk - PLEX_TRACK_BASE
+            try:
+                edits.track(i)
+            except IndexError:
+                return None
+            return None if edits.is_deleted(i) else self._track_xml(i)
+        if PLEX_ALBUM_BASE <= rk < PLEX_ALBUM_BASE + lib.album_count:
+            return self._album_xml(edits.album(rk - PLEX_ALBUM_BASE))
+        if PLEX_ARTIST_BASE <= rk < PLEX_ARTIST_BASE + lib.artist_count:
+            return self._artist_xml(rk - PLEX_ARTIST_BASE)
+        return None
 
     def _make_album_attrs(self, j: int) -> str:
         """The parent/grandparent attributes every track of album ``j`` shares (cached: ~10x fewer albums)."""
@@ -388,10 +407,12 @@ _FILTER = re.compile(r"^(?:(track|album)\.)?(updatedAt|addedAt|lastRatedAt)(>>|<
 _FIELD = {"updatedAt": "updated", "addedAt": "added", "lastRatedAt": "rated"}
 
 
-def _changed_since(query: dict[str, str], kind: str) -> list[tuple[str, float]] | None:
-    """The "changed since" filters of a listing (``updatedAt>>=T``, ``album.updatedAt>>=T`` on tracks ...) as
-    (field, since) pairs; None for a filter the demo does not know (real Plex answers 400 too)."""
-    out: list[tuple[str, float]] = []
+def _filters(query: dict[str, str], kind: str) -> list[tuple[str, str, float]] | None:
+    """The time filters of a listing as (field, op, value): ``updatedAt>>=T`` is (updated, ">", T) and
+    ``addedAt<<=T`` is (added, "<", T); ``album.updatedAt>>=T`` on tracks is the album's time. Plex's operators
+    are strict: ``>>`` is "greater than" (after), ``<<`` "less than" (before). None for a filter the demo does
+    not know or a value that is not a number (real Plex answers 400 too)."""
+    out: list[tuple[str, str, float]] = []
     for name, value in query.items():
         m = _FILTER.match(name)
         if m is None:
@@ -399,10 +420,8 @@ def _changed_since(query: dict[str, str], kind: str) -> list[tuple[str, float]] 
                 return None
             continue
         prefix, attr, op = m.groups()
-        if op == "<<":
-            return None  # "before" filters are not needed by the app
         try:
-            since = float(value)
+            when = float(value)
         except ValueError:
             return None
         field = _FIELD[attr]
@@ -410,8 +429,29 @@ def _changed_since(query: dict[str, str], kind: str) -> list[tuple[str, float]] 
             if attr != "updatedAt":
                 return None
             field = "album_updated"
-        out.append((field, since))
+        out.append((field, op[0], when))
     return out
+
+
+def _matching(
+    libs: list[int],
+    filters: list[tuple[str, str, float]],
+    find: Callable[[list[int], str, float], list[int]],
+    time_of: Callable[[int, str], float | None],
+) -> list[int]:
+    """Items (in index order) whose times pass every filter (AND). ``find(libs, field, since)`` lists the items
+    whose ``field`` is at or after ``since``: each "after" filter narrows the candidates that way (a listing
+    with none starts from every item), then every filter is checked strictly on each candidate."""
+    found: set[int] | None = None
+    for field, _, since in [f for f in filters if f[1] == ">"] or [("added", ">", 0.0)]:
+        hits = set(find(libs, field, since))
+        found = hits if found is None else found & hits
+    return sorted(i for i in found or () if all(_passes(time_of(i, f), op, v) for f, op, v in filters))
+
+
+def _passes(stamp: float | None, op: str, value: float) -> bool:
+    """A strict comparison; an item without the time (never rated) passes no filter on it."""
+    return stamp is not None and (stamp > value if op == ">" else stamp < value)
 
 
 def _sorted(indices: list[int], request: Request, time_of: Callable[[int, str], float | None]) -> list[int]:

@@ -351,8 +351,9 @@ _CHANGE_FILTER = {
 
 
 def _since(change: Change, since: float) -> str:
-    """The query suffix of a "changed since" listing, e.g. ``&updatedAt>>=1700000000`` (whole seconds, down)."""
-    return f"&{_CHANGE_FILTER[change]}>>={int(since)}"
+    """The query suffix of a "changed since" (at or after) listing, e.g. ``&updatedAt>>=1699999999`` for
+    1700000000: Plex's ``>>`` is strictly "after" and its times are whole seconds, so one second less."""
+    return f"&{_CHANGE_FILTER[change]}>>={int(since) - 1}"
 
 
 def _epoch(value: str | None) -> float | None:
