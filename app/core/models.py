@@ -51,6 +51,26 @@ class Change(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class TrackBucket:
+    """Tracks of one library a server counts in one request (the deletion search, DESIGN §4.2). ``fixed`` holds
+    one value per leading partition level (never None); ``values`` the values of the next level, ascending (never
+    None). A server whose level is a range (Plex ``addedAt``) counts every track from the first to the last."""
+
+    fixed: tuple[str | int | float, ...]
+    values: tuple[str | int | float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionLevel:
+    """One level of the partition a server can count tracks by: ``group`` is the ``TrackRecord`` field whose
+    equal values form one bucket, ``handle`` the field the server is asked by (often the same; Jellyfin matches
+    albums by name but is asked by an album id)."""
+
+    group: str
+    handle: str
+
+
+@dataclass(frozen=True, slots=True)
 class ListingMark:
     """When a library was last listed: ``since`` is the server's clock when that listing began (a refresh asks
     for what changed after it), ``full_at`` this app's clock when the last complete listing ended."""
@@ -330,6 +350,8 @@ class LibrarySyncInfo:
     title: str
     mode: str
     fetched: int
+    requests: int = 0  # requests sent for this library (counts, pages, and the deletion search's probes)
+    deleted: int = 0  # tracks a refresh found deleted without listing the library (0 for a full listing)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from app.core.models import (
     MergeCounts,
     NewInvitation,
     NewServer,
+    PartitionLevel,
     Redemption,
     RememberedShare,
     RemoteLibrary,
@@ -44,6 +45,7 @@ from app.core.models import (
     SyncRun,
     TaskRun,
     Track,
+    TrackBucket,
     TrackRecord,
     User,
 )
@@ -118,6 +120,29 @@ class TrackListing(ServerConnection, Protocol):
     def fetch_changed_albums(
         self, library_key: str, start: int, size: int, *, since: float
     ) -> Page[AlbumRecord]: ...
+
+    # -- finding deletions without a complete listing (DESIGN §4.2): counts over a partition, then ids
+
+    @property
+    def partition(self) -> tuple[PartitionLevel, ...]:
+        """The levels the server can count a library's tracks by, coarsest first (empty: it cannot)."""
+        ...
+
+    @property
+    def max_bucket_values(self) -> int:
+        """How many values one ``count_tracks_in`` request may name (the URL stays short)."""
+        ...
+
+    def count_tracks_in(self, library_key: str, bucket: TrackBucket) -> int:
+        """How many tracks of the library fall in ``bucket`` (one count-only request)."""
+        ...
+
+    @property
+    def max_ids_per_request(self) -> int: ...
+
+    def existing_tracks(self, library_key: str, remote_ids: Sequence[str]) -> set[str]:
+        """Which of ``remote_ids`` (at most ``max_ids_per_request``) the server still has (one request)."""
+        ...
 
 
 class UserListing(ServerConnection, Protocol):
@@ -322,6 +347,32 @@ class TrackStaging(Protocol):
     def staged_totals(self, server_id: int, library_key: str) -> tuple[int, int]:
         """(tracks, albums) the library would hold after merging what is staged for it without deletions:
         cached rows plus distinct staged remote ids not cached yet."""
+        ...
+
+    def stage_deleted(self, server_id: int, library_key: str, remote_ids: Sequence[str]) -> None:
+        """Stages tracks the server no longer has (found by a refresh without a complete listing): the merge
+        deletes them, under the same removal floor as vanished tracks."""
+        ...
+
+    def expected_partition(
+        self, server_id: int, library_key: str, levels: Sequence[PartitionLevel], fixed: Sequence[object]
+    ) -> tuple[list[object], list[object], list[int]]:
+        """(groups, handles, counts) of the library's tracks after a merge of what is staged (deletions left
+        out): one entry per distinct value of level ``len(fixed)`` among the tracks whose earlier levels equal
+        ``fixed`` (groups), ordered with every value whose handle is None last. Writer thread (reads staging)."""
+        ...
+
+    def expected_ids(
+        self,
+        server_id: int,
+        library_key: str,
+        levels: Sequence[PartitionLevel],
+        fixed: Sequence[object],
+        groups: Sequence[object],
+        limit: int,
+    ) -> list[str]:
+        """Remote ids of the tracks ``expected_partition`` counts in ``groups`` (None: no value) under
+        ``fixed``; at most ``limit`` + 1 of them (more than ``limit`` means too many to ask about)."""
         ...
 
     def discard_staging(self, server_id: int) -> None: ...

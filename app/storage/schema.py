@@ -560,7 +560,17 @@ ALTER TABLE libraries ADD COLUMN listed_since REAL;
 ALTER TABLE libraries ADD COLUMN full_listed_at REAL;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11)
+# v12: tracks a refresh found deleted without listing their library (DESIGN §4.2), staged like the listed ones
+# and deleted by the merge of the same run.
+V12 = """
+CREATE TABLE stage_gone (
+    server_id INTEGER NOT NULL,
+    library_key TEXT NOT NULL,
+    remote_id TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12)
 LATEST = len(MIGRATIONS)
 
 

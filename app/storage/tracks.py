@@ -7,7 +7,16 @@ from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from app.core.filters import SortColumn, TrackFilter, TrackSort
-from app.core.models import AlbumRecord, Library, ListingMark, MergeCounts, RemoteLibrary, Track, TrackRecord
+from app.core.models import (
+    AlbumRecord,
+    Library,
+    ListingMark,
+    MergeCounts,
+    PartitionLevel,
+    RemoteLibrary,
+    Track,
+    TrackRecord,
+)
 from app.storage import tracks_query as q
 from app.storage import tracks_search as s
 from app.storage import tracks_write as w
@@ -289,6 +298,31 @@ class SqliteTrackStore:
         (after the pages queued before it were written)."""
         with self._db.write("counting staged tracks") as conn:
             return w.staged_totals(conn, server_id, library_key)
+
+    def stage_deleted(self, server_id: int, library_key: str, remote_ids: Sequence[str]) -> None:
+        """See ``core.ports.TrackStaging.stage_deleted``."""
+        with self._db.write("staging tracks found deleted") as conn:
+            w.stage_deleted(conn, server_id, library_key, remote_ids)
+
+    def expected_partition(
+        self, server_id: int, library_key: str, levels: Sequence[PartitionLevel], fixed: Sequence[object]
+    ) -> tuple[list[object], list[object], list[int]]:
+        """See ``core.ports.TrackStaging.expected_partition`` (writer thread: it reads staging rows)."""
+        with self._db.write("counting tracks by partition") as conn:
+            return w.expected_partition(conn, server_id, library_key, levels, fixed)
+
+    def expected_ids(
+        self,
+        server_id: int,
+        library_key: str,
+        levels: Sequence[PartitionLevel],
+        fixed: Sequence[object],
+        groups: Sequence[object],
+        limit: int,
+    ) -> list[str]:
+        """See ``core.ports.TrackStaging.expected_ids`` (writer thread: it reads staging rows)."""
+        with self._db.write("reading tracks of a partition") as conn:
+            return w.expected_ids(conn, server_id, library_key, levels, fixed, groups, limit)
 
     def library_track_counts(self, server_id: int) -> dict[str, int]:
         with self._db.read("counting tracks per library") as conn:

@@ -21,7 +21,14 @@ from functools import lru_cache
 from itertools import chain, islice
 
 from app.core.errors import RemovalsHeld
-from app.core.models import AlbumRecord, ListingMark, MergeCounts, RemoteLibrary, TrackRecord
+from app.core.models import (
+    AlbumRecord,
+    ListingMark,
+    MergeCounts,
+    PartitionLevel,
+    RemoteLibrary,
+    TrackRecord,
+)
 
 # Stored columns compared by the merge (besides ``library_id``), in staging-table order.
 TRACK_COLUMNS = (
@@ -156,9 +163,103 @@ def staged_totals(conn: sqlite3.Connection, server_id: int, library_key: str) ->
     return out[0], out[1]
 
 
+def stage_deleted(
+    conn: sqlite3.Connection, server_id: int, library_key: str, remote_ids: Sequence[str]
+) -> None:
+    conn.executemany(
+        "INSERT INTO stage_gone(server_id, library_key, remote_id) VALUES (?,?,?)",
+        [(server_id, library_key, r) for r in remote_ids],
+    )
+
+
+# The library's tracks after a merge of what is staged, without deletions: cached rows neither staged again (in
+# any library) nor found deleted, plus the last staged row of every remote id staged for the library.
+# Parameters: ?1 server id, ?2 library key.
+_EXPECTED = (
+    "SELECT remote_id, {cols} FROM tracks WHERE library_id = "
+    "(SELECT id FROM libraries WHERE server_id = ?1 AND key = ?2) "
+    "AND remote_id NOT IN (SELECT remote_id FROM stage_tracks WHERE server_id = ?1) "
+    "AND remote_id NOT IN (SELECT remote_id FROM stage_gone WHERE server_id = ?1) "
+    "UNION ALL SELECT remote_id, {cols} FROM stage_tracks WHERE rowid IN "
+    "(SELECT max(rowid) FROM stage_tracks WHERE server_id = ?1 GROUP BY remote_id) AND library_key = ?2"
+)
+
+
+def _partition_columns(levels: Sequence[PartitionLevel]) -> list[str]:
+    """The columns of ``levels`` (group, handle per level), each one a stored track column (whitelist)."""
+    cols = [c for lv in levels for c in (lv.group, lv.handle)]
+    unknown = [c for c in cols if c not in TRACK_COLUMNS]
+    if unknown:
+        raise ValueError(f"not a partition column: {unknown}")
+    return cols
+
+
+def _fixed_where(levels: Sequence[PartitionLevel], fixed: Sequence[object]) -> tuple[str, list[object]]:
+    """``AND group = ?`` for every leading level with a fixed value."""
+    sql = "".join(f" AND {lv.group} = ?" for lv in levels[: len(fixed)])
+    return sql, list(fixed)
+
+
+def expected_partition(
+    conn: sqlite3.Connection,
+    server_id: int,
+    library_key: str,
+    levels: Sequence[PartitionLevel],
+    fixed: Sequence[object],
+) -> tuple[list[object], list[object], list[int]]:
+    """See ``core.ports.TrackStaging.expected_partition``. Streams the rows into three lists (a library of
+    1,000,000 tracks with distinct ``added_at`` gives 1,000,000 entries: tens of MB, not a list of tuples)."""
+    cols = _partition_columns(levels)
+    level = levels[len(fixed)]
+    where, params = _fixed_where(levels, fixed)
+    expected = _EXPECTED.format(cols=", ".join(dict.fromkeys(cols)))
+    same = level.group == level.handle
+    handle = level.group if same else f"min({level.handle})"
+    cursor = conn.execute(
+        f"SELECT {level.group}, {handle}, count(*) FROM ({expected}) WHERE 1{where} "  # noqa: S608 - whitelist
+        f"GROUP BY {level.group} ORDER BY {handle} IS NULL, {level.group}",
+        [server_id, library_key, *params],
+    )
+    groups: list[object] = []
+    handles: list[object] = []
+    counts: list[int] = []
+    for g, h, n in cursor:
+        groups.append(g)
+        handles.append(h)
+        counts.append(n)
+    return groups, handles, counts
+
+
+def expected_ids(
+    conn: sqlite3.Connection,
+    server_id: int,
+    library_key: str,
+    levels: Sequence[PartitionLevel],
+    fixed: Sequence[object],
+    groups: Sequence[object],
+    limit: int,
+) -> list[str]:
+    """See ``core.ports.TrackStaging.expected_ids``."""
+    cols = _partition_columns(levels)
+    group = levels[len(fixed)].group
+    where, params = _fixed_where(levels, fixed)
+    values = [g for g in groups if g is not None]
+    alternatives = [f"{group} IN ({','.join('?' * len(values))})"] if values else []
+    if len(values) < len(groups):
+        alternatives.append(f"{group} IS NULL")
+    expected = _EXPECTED.format(cols=", ".join(dict.fromkeys(cols)))
+    rows = conn.execute(
+        f"SELECT remote_id FROM ({expected}) WHERE 1{where} "  # noqa: S608 - whitelisted columns
+        f"AND ({' OR '.join(alternatives) or '0'}) LIMIT ?",
+        [server_id, library_key, *params, *values, limit + 1],
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def clear_staging(conn: sqlite3.Connection, server_id: int) -> None:
     conn.execute("DELETE FROM stage_tracks WHERE server_id = ?", (server_id,))
     conn.execute("DELETE FROM stage_albums WHERE server_id = ?", (server_id,))
+    conn.execute("DELETE FROM stage_gone WHERE server_id = ?", (server_id,))
 
 
 def clear_server_rows(conn: sqlite3.Connection, server_id: int) -> None:
@@ -275,20 +376,40 @@ _GENRE_ROWS = (
 )
 
 
+def _gone_keys(conn: sqlite3.Connection, server_id: int) -> list[str]:
+    """Libraries with tracks found deleted by a refresh (staged in ``stage_gone``)."""
+    rows = conn.execute("SELECT DISTINCT library_key FROM stage_gone WHERE server_id = ?", (server_id,))
+    return [str(r[0]) for r in rows]
+
+
+def _delete_found_gone(conn: sqlite3.Connection, server_id: int) -> int:
+    """Deletes the cached tracks of merged libraries that a refresh found deleted (and that no page listed)."""
+    return conn.execute(
+        "DELETE FROM tracks WHERE server_id = ?1 "
+        "AND remote_id IN (SELECT remote_id FROM stage_gone WHERE server_id = ?1) "
+        "AND library_id IN (SELECT library_id FROM temp.merge_libs) "
+        "AND id NOT IN (SELECT id FROM temp.merge_match)",
+        (server_id,),
+    ).rowcount
+
+
 def _check_removal_floor(
     conn: sqlite3.Connection, server_id: int, keys: Sequence[str], max_removal_pct: float
 ) -> None:
-    """Raises RemovalsHeld when deleting the unstaged tracks of any library in ``keys`` would remove more than
-    ``max_removal_pct`` of its cached tracks. Runs after ``_match`` (``merge_match`` = cached rows staged)."""
+    """Raises RemovalsHeld when deleting the unstaged tracks of any library in ``keys``, or the tracks found
+    deleted, would remove more than ``max_removal_pct`` of a library's cached tracks. Runs after ``_match``
+    (``merge_match`` = cached rows staged)."""
     over: list[tuple[str, int, int]] = []
-    for key in keys:
+    vanish = set(keys)
+    for key in dict.fromkeys([*keys, *_gone_keys(conn, server_id)]):
         row = conn.execute("SELECT library_id FROM temp.merge_libs WHERE library_key = ?", (key,)).fetchone()
         if row is None:
             continue
         cached, gone = conn.execute(
-            "SELECT count(*), IFNULL(sum(id NOT IN (SELECT id FROM temp.merge_match)), 0) FROM tracks "
-            "WHERE library_id = ? AND server_id = ?",
-            (row[0], server_id),
+            "SELECT count(*), IFNULL(sum(id NOT IN (SELECT id FROM temp.merge_match) AND (?3 OR remote_id IN "
+            "(SELECT remote_id FROM stage_gone WHERE server_id = ?2))), 0) FROM tracks "
+            "WHERE library_id = ?1 AND server_id = ?2",
+            (row[0], server_id, key in vanish),
         ).fetchone()
         if gone and gone * 100 > max_removal_pct * cached:
             over.append((key, int(gone), int(cached)))
@@ -315,6 +436,7 @@ def merge_tracks(
         conn.execute("DELETE FROM track_genres WHERE track_id IN (SELECT id FROM temp.merge_changed)")
         conn.execute(_GENRE_ROWS + "WHERE t.id IN (SELECT id FROM temp.merge_changed)")  # noqa: S608 - constants
     removed = _delete_vanished(conn, "tracks", "stage_tracks", server_id, delete_vanished)
+    removed += _delete_found_gone(conn, server_id)
     before = conn.execute("SELECT IFNULL(max(id), 0) FROM tracks").fetchone()[0]
     _insert_new(conn, "tracks", "stage_tracks", TRACK_COLUMNS, server_id, now)
     # AUTOINCREMENT: every new row has an id above the old maximum (a duplicate's upsert adds no row).
