@@ -35,11 +35,13 @@ from app.core.models import (
     Capability,
     Change,
     ConnectResult,
+    PartitionLevel,
     RemoteLibrary,
     RemoteUser,
     Restrictions,
     ServerIdentity,
     ServerKind,
+    TrackBucket,
     TrackRecord,
 )
 from app.core.ports import Page
@@ -334,6 +336,36 @@ class JellyfinClient:
         self, library_key: str, start: int, size: int, *, since: float
     ) -> Page[AlbumRecord]:
         return self.fetch_albums(library_key, start, size, _since(Change.METADATA, since))
+
+    # -- finding deletions (services.deletions): counts by year, then by album within a year, then ids ----------
+
+    # ``AlbumIds`` matches tracks by the NAME of the given albums (10.11 BaseItemRepository): the cache groups
+    # a year's tracks by album name and asks by one album id of each name.
+    partition = (PartitionLevel("year", "year"), PartitionLevel("album", "album_remote_id"))
+    max_bucket_values = 150  # about 5 KB of ids: Kestrel refuses request lines over 8 KB
+    max_ids_per_request = 100
+
+    def count_tracks_in(self, library_key: str, bucket: TrackBucket) -> int:
+        if bucket.fixed:
+            params = {
+                "Years": str(int(bucket.fixed[0])),
+                "AlbumIds": ",".join(str(v) for v in bucket.values),
+            }
+        else:
+            params = {"Years": ",".join(str(int(v)) for v in bucket.values)}
+        return self._count(library_key, "Audio", "counting tracks by year and album", params)
+
+    def existing_tracks(self, library_key: str, remote_ids: Sequence[str]) -> set[str]:
+        """``/Items?Ids=...``: the tracks of the library that still exist. A page with an unreadable item counts
+        every id as present (the search then gives up rather than guess)."""
+        params = self._items_params(library_key, "Audio", 0, len(remote_ids), {"Ids": ",".join(remote_ids)})
+        params["EnableUserData"] = False
+        data = self._page("asking which tracks still exist", params)
+        with translating(self._name, "asking which tracks still exist"):
+            page = jellyfin_parse.tracks_page(data)
+        if page.failed:
+            return set(remote_ids)
+        return {t.remote_id for t in page.items} & set(remote_ids)
 
     def users(self) -> list[RemoteUser]:
         return self._call("listing users", lambda: jellyfin_parse.users(self._lib.jellyfin.get_users()))

@@ -13,6 +13,7 @@ Errors: only ``core.errors.ExternalServiceError`` subclasses naming the server.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -28,11 +29,13 @@ from app.core.models import (
     AlbumRecord,
     Capability,
     Change,
+    PartitionLevel,
     RemoteLibrary,
     RemoteUser,
     Restrictions,
     ServerIdentity,
     ServerKind,
+    TrackBucket,
     TrackRecord,
 )
 from app.core.ports import Page
@@ -218,6 +221,34 @@ class PlexClient:
         )
         with translating(self._name, "listing changed albums"):
             return plex_parse.albums_page_from_bytes(body, budget)
+
+    # -- finding deletions (services.deletions): counts over ``addedAt`` ranges, then ratingKeys -----------------
+
+    partition = (PartitionLevel("added_at", "added_at"),)
+    max_bucket_values = 1 << 30  # a range: only its first and last value are sent
+    max_ids_per_request = 100
+
+    def count_tracks_in(self, library_key: str, bucket: TrackBucket) -> int:
+        """Tracks added from the bucket's first to its last ``addedAt``. Plex's ``>>=``/``<<=`` are strict
+        (greater/less than) and stamps are whole seconds: one second is added on each side."""
+        first, last = math.floor(float(bucket.values[0])), math.ceil(float(bucket.values[-1]))
+        window = f"&addedAt>>={first - 1}&addedAt<<={last + 1}"
+        return self._count(library_key, TRACK_TYPE, "counting tracks by date added", window)
+
+    def existing_tracks(self, library_key: str, remote_ids: Sequence[str]) -> set[str]:
+        """``GET /library/metadata/k1,k2,...`` lists the items that still exist; Plex answers 404 when none
+        does. An id that is not a ratingKey is reported present (it cannot be asked about)."""
+        keys = [r for r in remote_ids if r.isdigit()]
+        unaskable = set(remote_ids) - set(keys)
+        if not keys:
+            return unaskable
+        with self._lock, translating(self._name, "asking which tracks still exist", (self._token,)):
+            try:
+                root = self._server.query(f"/library/metadata/{','.join(keys)}")
+            except NotFound:
+                return unaskable
+            found = {str(el.get("ratingKey")) for el in plex_parse.container(root)}
+        return unaskable | (found & set(keys))
 
     def users(self) -> list[RemoteUser]:
         """The owner, every plex.tv friend/home user this server is shared with, and every invitation still

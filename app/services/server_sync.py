@@ -51,6 +51,7 @@ from app.core.ports import (
 from app.core.progress import CancelToken
 from app.core.settings import Settings
 from app.services.connector import Connector
+from app.services.deletions import DeletionSearch
 from app.services.error_recorder import ErrorRecorder
 from app.services.paging import IncompleteListing, call_with_retries, iter_pages
 
@@ -87,10 +88,13 @@ class _LibraryOutcome:
     mark: ListingMark | None = None  # the last listing (a delta asks for what changed since it)
     full: bool = True  # a complete listing (else: only what changed, and no deletions)
     fetched: int = 0  # items (tracks and albums) fetched
+    requests: int = 0  # counts, pages and probes asked for
+    deleted: int = 0  # tracks found deleted without a complete listing
 
     def info(self) -> LibrarySyncInfo:
+        mode = "full" if self.full else "delta"
         return LibrarySyncInfo(
-            self.library.key, self.library.title, "full" if self.full else "delta", self.fetched
+            self.library.key, self.library.title, mode, self.fetched, self.requests, self.deleted
         )
 
 
@@ -201,6 +205,7 @@ class ServerSync:
             out.total = await call_with_retries(
                 p.runner, p.settings, self.cancel, client.count_tracks, out.library.key
             )
+            out.requests += 1
             had = cached[out.library.key].track_count if out.library.key in cached else 0
             out.mark = marks.get(out.library.key)
             out.full = (
@@ -275,6 +280,7 @@ class ServerSync:
         changes = list(client.track_changes)
         if client.needs_album_pass:
             albums = await self._retrying(client.count_changed_albums, key, since)
+            out.requests += 1
             if albums:
                 fetch_albums = partial(client.fetch_changed_albums, since=since)
                 await self._stage_pages(
@@ -283,6 +289,7 @@ class ServerSync:
                 changes.append(Change.ALBUM)  # their tracks inherit the new genres and year
         for change in changes:
             n = await self._retrying(client.count_changed_tracks, key, change, since)
+            out.requests += 1
             if n:
                 self._run.total += n
                 fetch = partial(client.fetch_changed_tracks, change=change, since=since)
@@ -293,14 +300,33 @@ class ServerSync:
         if out.failed_items:
             return False  # an unreadable item may be a new one: the totals cannot tell
         tracks, albums_after = await p.runner.db(p.tracks.staged_totals, self.server.id, key)
-        if tracks != out.total:
+        if tracks > out.total and not await self._find_deleted(client, out):
+            return False
+        if tracks < out.total:
             log.info(
                 "%s: %s has %d tracks, %d expected: listing it all", self.server.name, key, out.total, tracks
             )
             return False
-        if client.needs_album_pass and albums_after != await self._retrying(client.count_albums, key):
-            return False
+        if client.needs_album_pass:
+            out.requests += 1
+            if albums_after != await self._retrying(client.count_albums, key):
+                return False  # an album is gone (deleted with its last track): list everything
         out.complete = True
+        return True
+
+    async def _find_deleted(self, client: TrackListing, out: _LibraryOutcome) -> bool:
+        """Finds and stages the tracks the server deleted (``DeletionSearch``); False when they could not be
+        found exactly (the caller lists the library completely)."""
+        p = self.ports
+        search = DeletionSearch(p.runner, p.tracks, client, self._retrying, self.server.id, out.library.key)
+        gone = await search.run(out.total)
+        out.requests += search.requests
+        out.fetched += search.fetched
+        if gone is None:
+            return False
+        await p.runner.db(p.tracks.stage_deleted, self.server.id, out.library.key, gone)
+        out.deleted = len(gone)
+        log.info("%s: %s: %d tracks found deleted", self.server.name, out.library.key, len(gone))
         return True
 
     async def _stage_pages(
@@ -323,6 +349,7 @@ class ServerSync:
             ):
                 writes.append(asyncio.ensure_future(p.runner.db(stage, self.server.id, key, page.items)))
                 out.fetched += len(page.items)
+                out.requests += 1
                 out.failed_items += page.failed
                 if count_progress:
                     run.done += len(page.items) + page.failed
@@ -339,6 +366,7 @@ class ServerSync:
     async def _fetch_albums(self, client: TrackListing, out: _LibraryOutcome) -> None:
         """Stages the albums of a library; the merge gives a track without genres or year its album's."""
         total = await self._retrying(client.count_albums, out.library.key)
+        out.requests += 1
         await self._stage_pages(client.fetch_albums, self.ports.tracks.stage_albums, out, total, False)
 
     async def _fetch_tracks(self, client: TrackListing, out: _LibraryOutcome) -> None:

@@ -75,7 +75,14 @@ class SyncJobResult:
                     "message": r.message,
                     "error": None if r.error is None else r.error.to_dict(),
                     "libraries": [
-                        {"library": i.title, "key": i.key, "mode": i.mode, "fetched": i.fetched}
+                        {
+                            "library": i.title,
+                            "key": i.key,
+                            "mode": i.mode,
+                            "fetched": i.fetched,
+                            "requests": i.requests,
+                            "deleted": i.deleted,
+                        }
                         for i in r.libraries
                     ],
                 }

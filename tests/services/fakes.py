@@ -119,6 +119,10 @@ class FakeClient:
 
     fetch_changed_tracks = count_changed_albums = fetch_changed_albums = count_changed_tracks
 
+    partition = ()  # never asked: a fake lists everything every time
+    max_bucket_values = max_ids_per_request = 0
+    count_tracks_in = existing_tracks = count_changed_tracks
+
     def users(self) -> list[RemoteUser]:
         self._s.fault("users", 0)
         return list(self._s.users)
