@@ -191,6 +191,68 @@ class LibraryEdits:
             x += 1
         return out
 
+    def live_track_of(self, jellyfin_id: str) -> int | None:
+        """The index of the live (existing, undeleted) track with this Jellyfin id, else None. No table: the id
+        names at most two candidate indices (``DemoLibrary.track_candidates``)."""
+        for i in self.lib.track_candidates(jellyfin_id):
+            if (
+                0 <= i < self._next_index
+                and not self.is_deleted(i)
+                and self.track(i).jellyfin_id == jellyfin_id
+            ):
+                return i
+        return None
+
+    def tracks_by_album(
+        self,
+        libs: Iterable[int],
+        base_albums: Iterable[int],
+        album_ok: Callable[[DemoAlbum], bool],
+        track_ok: Callable[[DemoTrack], bool],
+        start: int,
+        limit: int | None,
+    ) -> tuple[list[int], int]:
+        """Page ``[start, start+limit)`` (in ``track_slice`` order) of the live tracks of ``libs`` that pass
+        ``track_ok``, and their total. ``track_ok`` must hold for an untouched track exactly when ``album_ok``
+        holds for its album as edited (a year or album-name test). ``base_albums``: every album whose unedited record
+        passes ``album_ok`` (callers find them in ``DemoLibrary.album_lookup``). The count goes album by album,
+        deleted tracks subtracted by bisection and replaced or added tracks patched one by one:
+        O(albums + edits), never O(tracks); a page costs O(matching tracks) more."""
+        libs = list(libs)
+        with self._lock:
+            ranges = [self.lib.album_range(n) for n in libs]
+
+            def mine(j: int) -> bool:
+                return any(lo <= j < hi for lo, hi in ranges)
+
+            albums = {j for j in base_albums if j not in self._albums and mine(j)}
+            albums |= {j for j, a in self._albums.items() if mine(j) and album_ok(a)}
+            total = 0
+            for j in albums:
+                span = self.lib.album_tracks(j)
+                total += len(span) - self.deleted_between(span.start, span.stop)
+            replaced = {i: t for i, t in self._tracks.items() if t.library in libs and not self.is_deleted(i)}
+            for i, t in replaced.items():
+                total += track_ok(t) - (i < self.lib.tracks and self.lib.album_of(i) in albums)
+            if limit == 0:
+                return [], total
+            every: list[int] = []
+            want = None if limit is None else start + limit
+            for n, (alo, ahi) in zip(libs, ranges, strict=True):
+                lo, hi = self.lib.track_range(n)
+                base = [
+                    i
+                    for j in sorted(a for a in albums if alo <= a < ahi)
+                    for i in self.lib.album_tracks(j)
+                    if i not in replaced and not self.is_deleted(i)
+                ]
+                base += [i for i, t in replaced.items() if lo <= i < hi and track_ok(t)]
+                every += sorted(base)
+                every += [i for i in self._live_added(n) if track_ok(self._tracks[i])]
+                if want is not None and len(every) >= want:
+                    break
+            return every[start:want], total
+
     def changed_tracks(self, libs: Iterable[int], field: str, since: float) -> list[int]:
         """Live track indices of ``libs`` whose ``field`` time is at or after ``since``, in index order."""
         found: set[int] = set()

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from app.demo import control
 from app.demo.context import JELLYFIN_VERSION, DemoContext
+from app.demo.jellyfin_filters import parse_track_filters, select_tracks
 from app.demo.jellyfin_items import ItemRenderer, iso, slice_ranges
 from app.demo.jellyfin_quickconnect import QuickConnectRequest
 from app.demo.jellyfin_signin import QC_CONTROL_PATH, JellyfinSignIn, problem
@@ -545,10 +546,14 @@ class JellyfinApp:
         if empty or not kind:
             allowed = []
         since = _since(q)
-        if since is None:
+        filters = parse_track_filters(q)
+        if since is None or filters is None:
             return self.error_reply(400)
         edits = self.ctx.edits
-        if kind == "audio" and since:
+        if kind == "audio" and filters.active:
+            changed = self._changed(allowed, since, edits.changed_tracks, True) if since else None
+            indices, total = select_tracks(edits, allowed, filters, changed, start, limit)
+        elif kind == "audio" and since:
             every = self._changed(allowed, since, edits.changed_tracks, True)
             total, indices = len(every), every[start:] if limit is None else every[start : start + limit]
         elif kind == "audio":

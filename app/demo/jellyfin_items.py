@@ -104,6 +104,9 @@ class ItemRenderer:
             out["IndexNumber"] = t.track_no
         if t.disc_no is not None:
             out["ParentIndexNumber"] = t.disc_no
+        if t.year is not None:  # the track's own year (the Years filter matches it), not its album's
+            out["PremiereDate"] = f"{t.year}-01-01T00:00:00.0000000Z"
+            out["ProductionYear"] = t.year
         out["IsFolder"] = False
         out["Type"] = "Audio"
         if user_data:  # EnableUserData=false leaves it out, as Jellyfin does
@@ -141,9 +144,6 @@ class ItemRenderer:
         if genres:
             out["Genres"] = list(a.genres)
             out["GenreItems"] = [{"Name": g, "Id": self.genre_id(g)} for g in a.genres]
-        if a.year is not None:
-            out["PremiereDate"] = f"{a.year}-01-01T00:00:00.0000000Z"
-            out["ProductionYear"] = a.year
         out["LocationType"] = "FileSystem"
         out["MediaType"] = "Audio"
         return json.dumps(out, separators=(",", ":"))[1:-1]

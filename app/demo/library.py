@@ -5,13 +5,15 @@ every track is derived from (seed, index) on demand, and albums/artists are deri
 bounded LRU caches. Layout: libraries own contiguous ranges of global track indices; inside a library, artists
 own 1-5 consecutive albums and albums own 8-14 consecutive tracks (the last album of a library may be shorter).
 
-Thread-safe for readers: everything is immutable after construction except the LRU caches (``functools``).
+Thread-safe for readers: everything is immutable after construction except the LRU caches (``functools``) and
+the album lookup, built once under a lock.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
+import threading
 from array import array
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -34,12 +36,32 @@ PLEX_USER_BASE = 2_000_000
 _EPOCH0 = 1_300_000_000  # 2011-03-13: addedAt values spread forward from here
 
 
+_GOLDEN, _MUL1, _MUL2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+_INV1, _INV2 = pow(_MUL1, -1, 1 << 64), pow(_MUL2, -1, 1 << 64)  # odd multipliers: invertible mod 2**64
+
+
 def mix64(x: int) -> int:
-    """SplitMix64 finaliser: a fast, well-spread 64-bit hash of an int (pure function)."""
-    x = (x + 0x9E3779B97F4A7C15) & _M64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+    """SplitMix64 finaliser: a fast, well-spread 64-bit hash of an int (pure function, a bijection on 64 bits)."""
+    x = (x + _GOLDEN) & _M64
+    x = ((x ^ (x >> 30)) * _MUL1) & _M64
+    x = ((x ^ (x >> 27)) * _MUL2) & _M64
     return x ^ (x >> 31)
+
+
+def unmix64(y: int) -> int:
+    """The inverse of ``mix64`` on 64-bit ints: each step undone in reverse order."""
+    x = _unshift(y, 31)
+    x = _unshift((x * _INV2) & _M64, 27)
+    x = _unshift((x * _INV1) & _M64, 30)
+    return (x - _GOLDEN) & _M64
+
+
+def _unshift(y: int, shift: int) -> int:
+    """The x with ``x ^ (x >> shift) == y``: each round fixes ``shift`` more of the high bits."""
+    x = y
+    for _ in range(64 // shift):
+        x = y ^ (x >> shift)
+    return x
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +122,15 @@ class DemoTrack:
 
 
 @dataclass(frozen=True, slots=True)
+class AlbumLookup:
+    """Album indices (ascending) by Jellyfin id, by the album's base year and by its base title."""
+
+    by_id: dict[str, int]
+    by_year: dict[int | None, list[int]]
+    by_title: dict[str, list[int]]
+
+
+@dataclass(frozen=True, slots=True)
 class DemoUser:
     """An account: index 0 is the owner/admin. ``library_keys`` None = every library (in the kind's keys)."""
 
@@ -149,6 +180,8 @@ class DemoLibrary:
         self.album = lru_cache(maxsize=16384)(self._make_album)
         self.artist = lru_cache(maxsize=16384)(self._make_artist)
         self.users = self._make_users(users)
+        self._lookup: AlbumLookup | None = None
+        self._lookup_lock = threading.Lock()
 
     # ---- layout -----------------------------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -218,6 +251,35 @@ class DemoLibrary:
 
     def album_of(self, track_index: int) -> int:
         return bisect_right(self._album_start, track_index) - 1
+
+    def album_tracks(self, j: int) -> range:
+        """The track indices of album ``j`` (without building the album)."""
+        return range(self._album_start[j], self._album_start[j + 1])
+
+    def track_candidates(self, jellyfin_id: str) -> tuple[int, ...]:
+        """The track indices a Jellyfin id can name: the base track whose id suffix is ``mix64(salt ^ i)`` and
+        an added track (``LibraryEdits.add_track``) whose suffix is its index. Callers keep the one whose
+        ``jellyfin_id`` really is the id; () when the id is not a track id of this library at all."""
+        if len(jellyfin_id) != 32 or jellyfin_id[:16] != self._track_prefix:
+            return ()
+        try:
+            suffix = int(jellyfin_id[16:], 16)
+        except ValueError:
+            return ()
+        return (unmix64(suffix) ^ self._salt, suffix)
+
+    def album_lookup(self) -> AlbumLookup:
+        """Every album by Jellyfin id, base year and title, built once on first use (O(albums), then kept)."""
+        with self._lookup_lock:
+            if self._lookup is None:
+                lookup = AlbumLookup({}, {}, {})
+                for j in range(self.album_count):
+                    a = self._make_album(j)  # not the LRU: a full pass would only evict the hot albums
+                    lookup.by_id[a.jellyfin_id] = j
+                    lookup.by_year.setdefault(a.year, []).append(j)
+                    lookup.by_title.setdefault(a.title, []).append(j)
+                self._lookup = lookup
+            return self._lookup
 
     # ---- ids ------------------------------------------------------------------------------------------
     def hex_id(self, what: str, index: int) -> str:
