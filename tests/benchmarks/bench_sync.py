@@ -8,13 +8,15 @@ Prints medians of ``--rounds`` interleaved rounds of:
   * Zondarr's sync into a fresh cache (the real SyncService, adapters, storage);
   * a refresh of the unchanged library (only what changed since the first sync is asked for: must write 0 rows);
   * a refresh after 1 edit + 1 add + 1 delete (made through the demo's control endpoint), with the items it
-    fetched; in the first round a complete listing afterwards must find nothing to change (the cache is exact);
+    fetched and the requests it sent (it must stay a delta: the deletion is found by count-only probes); in the
+    first round a complete listing afterwards must find nothing to change (the cache is exact);
 and once: plexapi's object path, ``section.searchTracks()`` building ``Track`` objects.
 Ratios: sync / download (budget ≤ 1.0: two pages in flight beat a sequential download), refresh / first sync
 (budget < 0.1) and plexapi / sync (budget ≥ 5).
 
 ``--big N`` adds a phase with N-track servers: one unthrottled first sync, then the servers are slowed to
-``--page-latency`` per request (control endpoint) and the unchanged refresh is timed (budget < 2 s at 1,000,000).
+``--page-latency`` per request (control endpoint) and the unchanged refresh and the 1 edit + 1 add + 1 delete
+refresh are timed (budget < 2 s unchanged at 1,000,000); a complete listing, unthrottled, then checks the cache.
 
 CPU accounting: for the download and the first sync, the CPU seconds of this process and of the demo server
 process (``/proc/<pid>/stat``). On this machine's 2 CPUs no schedule can finish the sync faster than
@@ -226,6 +228,8 @@ def zondarr_sync(
             return {
                 "seconds": elapsed,
                 "fetched": sum(lib.fetched for lib in libs),
+                "requests": sum(lib.requests for lib in libs),
+                "deleted": sum(lib.deleted for lib in libs),
                 "modes": sorted({lib.mode for lib in libs}),
                 "added": result.counts.added,
                 "updated": result.counts.updated,
@@ -272,7 +276,7 @@ def main() -> int:
 def run_big(args: argparse.Namespace, demo: object, first_syncs: dict[str, float]) -> None:
     """Unchanged refresh of ``--big`` tracks at ``--page-latency`` per request (after a fast first sync)."""
     lat = args.page_latency
-    out: dict[str, tuple[float, float, int]] = {}
+    out: dict[str, tuple[float, float, float, int, int, int]] = {}
     for kind in ("plex", "jellyfin"):
         token = "demo-plex-token" if kind == "plex" else "demo-jellyfin-key"
         with demo(kind, args.big) as url, tempfile.TemporaryDirectory() as tmp:  # type: ignore[operator]
@@ -284,22 +288,44 @@ def run_big(args: argparse.Namespace, demo: object, first_syncs: dict[str, float
                     f"{e}:latency={lat}" for e in ("identity", "libraries", "albums", "tracks", "users")
                 )
                 control(url, token, {"op": "faults", "spec": spec})
-            times = []
-            for _ in range(args.rounds):
+            times, changed_times, changed = [], [], {}
+            for r in range(args.rounds):
                 again = zondarr_sync(d, plex_url, jelly_url, resync=True)
                 assert again["modes"] == ["delta"] and again["added"] + again["updated"] == 0, again
                 times.append(again["seconds"])
-            out[kind] = (first["seconds"], statistics.median(times), again["fetched"])
+                edit_add_delete(url, kind, r + 1)
+                changed = zondarr_sync(d, plex_url, jelly_url, resync=True)
+                assert changed["modes"] == ["delta"] and changed["deleted"] == 1, changed
+                changed_times.append(changed["seconds"])
+            if lat > 0:
+                control(url, token, {"op": "faults", "spec": ""})
+            check = zondarr_sync(d, plex_url, jelly_url, resync=True, full=True)
+            rows_changed = check["added"] + check["updated"] + check["removed"]
+            out[kind] = (
+                first["seconds"],
+                statistics.median(times),
+                statistics.median(changed_times),
+                changed["fetched"],
+                changed["requests"],
+                rows_changed,
+            )
     print(
         f"\nRefresh at {args.big:,} tracks (first sync unthrottled, then every request waits "
-        f"{lat * 1000:.0f} ms; medians of {args.rounds} refreshes)\n"
+        f"{lat * 1000:.0f} ms; medians of {args.rounds} refreshes of each kind; the last 1 edit+add+delete "
+        "refresh's items and requests; then a complete listing, unthrottled, counts the rows it still changed)\n"
     )
-    print(f"| {'server':<10} | {'first sync s':>12} | {'unchanged refresh s':>19} | {'fetched':>7} |")
-    print(f"|{'-' * 12}|{'-' * 14}|{'-' * 21}|{'-' * 9}|")
-    for kind, (first_s, refresh_s, fetched) in out.items():
-        print(f"| {kind:<10} | {first_s:12.1f} | {refresh_s:19.2f} | {fetched:7,} |")
+    print(
+        f"| {'server':<10} | {'first sync s':>12} | {'unchanged refresh s':>19} | {'edit+add+delete s':>17} "
+        f"| {'fetched':>7} | {'requests':>8} | {'rows a full listing changed':>27} |"
+    )
+    print(f"|{'-' * 12}|{'-' * 14}|{'-' * 21}|{'-' * 19}|{'-' * 9}|{'-' * 10}|{'-' * 29}|")
+    for kind, (first_s, refresh_s, changed_s, fetched, requests_n, rows_changed) in out.items():
+        print(
+            f"| {kind:<10} | {first_s:12.1f} | {refresh_s:19.2f} | {changed_s:17.2f} | {fetched:7,} "
+            f"| {requests_n:8,} | {rows_changed:27,} |"
+        )
     print()
-    for kind, (_, refresh_s, _) in out.items():
+    for kind, (_, refresh_s, *_rest) in out.items():
         ratio = refresh_s / first_syncs[kind]
         print(
             f"{kind}: unchanged refresh of {args.big:,} = {refresh_s:.2f} s (budget < 2 s); / first sync of "
@@ -315,6 +341,7 @@ def run(args: argparse.Namespace, plex_url: str, jelly_url: str) -> dict[str, fl
         for what in ("download", "sync", "refresh, unchanged", "refresh, 1 edit+add+delete")
     }
     fetched: dict[str, list[int]] = {}
+    requests_n: dict[str, list[int]] = {}
     exact: dict[str, int] = {}
     rewritten = 0
     cpu: dict[str, list[tuple[float, float]]] = {}  # "<kind> download|sync" -> (ours, server's) per round
@@ -342,8 +369,10 @@ def run(args: argparse.Namespace, plex_url: str, jelly_url: str) -> dict[str, fl
                 rows[f"{kind} refresh, unchanged"].append(again["seconds"])
                 edit_add_delete(url, kind, r + 1)
                 changed = zondarr_sync(d, url if kind == "plex" else None, None, resync=True)
+                assert changed["modes"] == ["delta"] and changed["deleted"] == 1, changed
                 rows[f"{kind} refresh, 1 edit+add+delete"].append(changed["seconds"])
                 fetched.setdefault(kind, []).append(changed["fetched"])
+                requests_n.setdefault(kind, []).append(changed["requests"])
                 if r == 0:  # a complete listing right after must find nothing to change
                     check = zondarr_sync(d, url if kind == "plex" else None, None, resync=True, full=True)
                     exact[kind] = check["added"] + check["updated"] + check["removed"]
@@ -378,8 +407,9 @@ def run(args: argparse.Namespace, plex_url: str, jelly_url: str) -> dict[str, fl
         ratio = med[f"{kind} refresh, unchanged"] / med[f"{kind} sync"]
         print(f"{kind}: unchanged refresh / first sync = {ratio:.3f} (budget < 0.1)")
         print(
-            f"{kind}: refresh after 1 edit+add+delete fetched {statistics.median(fetched[kind]):,.0f} items "
-            f"(median); a complete listing after it changed {exact[kind]} rows (budget 0)"
+            f"{kind}: refresh after 1 edit+add+delete fetched {statistics.median(fetched[kind]):,.0f} items in "
+            f"{statistics.median(requests_n[kind]):,.0f} requests (medians; a complete listing is "
+            f"{-(-args.tracks // PAGE):,} pages); a complete listing after it changed {exact[kind]} rows (budget 0)"
         )
     if plexapi_s is not None:
         print(f"plex: plexapi object path / sync = {plexapi_s / med['plex sync']:.1f}x (budget >= 5x)")
