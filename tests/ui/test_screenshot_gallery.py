@@ -1,12 +1,14 @@
-"""Screenshots of every page and dialog in the light and the dark theme, written to docs/screenshots/ (the README
-links them), plus docs/screenshots/main-window.png: the window with its File menu open, the Settings dialog and
-the tray menu, which the README shows first. PNGs are stored with an 8-bit palette to stay small.
+"""Screenshots of every page and dialog in the light and the dark theme, plus main-window.png: the window with its
+File menu open, the Settings dialog and the tray menu, which the README shows first. PNGs are stored with an
+8-bit palette to stay small. A test run writes them to test-artifacts/gallery/ (a run leaves the checkout as it
+was); ``ZONDARR_UPDATE_GALLERY=1`` writes them to docs/screenshots/, which the README links.
 
 The demo library includes Hangul, CJK and emoji titles: with fonts-noto-cjk and fonts-noto-color-emoji installed
 (.ci/run installs them) they are drawn, not boxes."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,7 +24,12 @@ from app.ui.main_window import PAGES, MainWindow
 from app.ui.theme import apply_theme
 from tests.ui.shell_fixtures import Shell, pump
 
-GALLERY = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+_REPO = Path(__file__).resolve().parents[2]
+GALLERY = (
+    _REPO / "docs" / "screenshots"
+    if os.environ.get("ZONDARR_UPDATE_GALLERY") == "1"
+    else _REPO / "test-artifacts" / "gallery"
+)
 
 
 def save_small(image: QImage, path: Path) -> Path:
