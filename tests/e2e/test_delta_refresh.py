@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -64,11 +65,15 @@ def _add(data: Path, server: DemoServer) -> None:
     assert r.code == 0, r.err
 
 
-def _sync(data: Path, *extra: str) -> dict[str, str]:
-    r = run_cli(data, "sync", "--json", *extra, env=PAGE)
+def _sync_libraries(data: Path, *extra: str, page: str = "10") -> list[dict[str, object]]:
+    r = run_cli(data, "sync", "--json", *extra, env={"ZONDARR_PAGE_SIZE": page})
     assert r.code == 0, (r.out, r.err)
     (server,) = r.json()["servers"]  # type: ignore[index]
-    return {lib["key"]: lib["mode"] for lib in server["libraries"]}
+    return list(server["libraries"])
+
+
+def _sync(data: Path, *extra: str) -> dict[str, str]:
+    return {str(lib["key"]): str(lib["mode"]) for lib in _sync_libraries(data, *extra)}
 
 
 def _cache(data: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
@@ -137,7 +142,7 @@ def test_after_each_refresh_the_cache_equals_a_complete_listing(kind: str, steps
             modes = _sync(delta)
             _sync(full, "--full")
             assert _cache(delta) == _cache(full)
-            if outcomes <= {"delta"}:
+            if outcomes <= {"delta", "deleted"}:  # a deletion is found without listing the library again
                 assert set(modes.values()) == {"delta"}, (step, modes)
             if "full" in outcomes:
                 assert set(modes.values()) == {"full"}
@@ -166,3 +171,34 @@ def test_a_failed_refresh_leaves_the_cache_and_its_mark_as_they_were() -> None:
         assert set(_sync(delta).values()) == {"delta"}  # still asks from the last good listing on
         titles = {row[1]: row[2] for row in _cache(delta)[0]}
         assert titles[edited.plex_id] == "Edited later"
+
+
+@pytest.mark.parametrize("kind", ["plex", "jellyfin"])
+def test_an_edit_an_add_and_a_delete_per_library_cost_a_handful_of_requests(kind: str) -> None:
+    """3,000 tracks in 2 libraries, pages of 100: a complete listing is 15+ pages per library. After one edit,
+    one add and one delete in each, the refresh stays a delta, finds the deletion with count-only probes and a
+    single id request, and leaves the cache equal to a complete listing."""
+    clock = Clock()
+    config = DemoConfig(kind=kind, tracks=3000, libraries=2, users=1, seed=9)
+    with start_demo_server(config) as server, tempfile.TemporaryDirectory(prefix="zondarr-delta-") as tmp:
+        server.edits.clock = clock
+        delta, full = Path(tmp, "delta"), Path(tmp, "full")
+        for data in (delta, full):
+            _add(data, server)
+        assert {lib["mode"] for lib in _sync_libraries(delta, page="100")} == {"full"}
+        lib, ed = server.library, server.edits
+        clock.now += STEP_S
+        for n in range(lib.libraries):
+            lo, hi = lib.track_range(n)
+            ed.edit_track(lo + 7, title=f"Edited {n}")
+            ed.add_track(lib.album_range(n)[0] + 3, f"Added {n}")
+            ed.delete_track(lo + (hi - lo) // 2)
+        clock.now += STEP_S
+        libraries = _sync_libraries(delta, page="100")
+        _sync(full, "--full")
+        assert _cache(delta) == _cache(full)
+        for info in libraries:
+            assert (info["mode"], info["deleted"]) == ("delta", 1), info
+            # counts + the changed pages + about log2(1500 / 100) probes + one id request
+            assert int(info["requests"]) <= 16, info  # type: ignore[call-overload]
+            assert int(info["fetched"]) <= 110, info  # type: ignore[call-overload]
