@@ -25,6 +25,15 @@ R = TypeVar("R")
 Call = Callable[..., Awaitable[R]]
 
 
+async def stored_secret(secrets: SecretStore, runner: Runner, server: Server) -> str:
+    """The stored token, API key or access token of ``server`` (a keychain call may block: the net pool).
+    Raises ConfigurationError (``no_credentials``) when none is stored."""
+    secret = await runner.net(secrets.get, server.secret_ref)
+    if not secret:
+        raise no_credentials(server.name)
+    return secret
+
+
 class Connector:
     """Connects to configured servers with their stored secret."""
 
@@ -44,12 +53,8 @@ class Connector:
         self.moves = moves
 
     async def secret(self, server: Server) -> str:
-        """The stored token, API key or access token of ``server`` (a keychain call may block: the net pool).
-        Raises ConfigurationError (``no_credentials``) when none is stored."""
-        secret = await self.runner.net(self._secrets.get, server.secret_ref)
-        if not secret:
-            raise no_credentials(server.name)
-        return secret
+        """The stored token, API key or access token of ``server`` (``stored_secret``)."""
+        return await stored_secret(self._secrets, self.runner, server)
 
     async def connect(
         self, server: Server, *, enabled_only: bool = True, call: Call[MediaServerClient] | None = None

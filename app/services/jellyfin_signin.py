@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from app.core.errors import ValidationError, no_credentials, register_secret
+from app.core.errors import ValidationError, register_secret
 from app.core.health import normalize_server_url
 from app.core.models import AuthMethod, NewServer, Server, ServerKind
 from app.core.ports import Clock, Runner, SecretStore, ServerStore
@@ -23,6 +23,7 @@ from app.core.signin import (
     QuickConnectSignIn,
     SignInExpired,
 )
+from app.services.connector import stored_secret
 from app.services.servers import ServerService
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -100,9 +101,7 @@ class JellyfinSignInService:
         place: access then survives password changes. Raises NotFoundError, ConfigurationError (no stored
         secret), AuthFailed (not an administrator), ExternalServiceError."""
         server = await self._runner.read(self._jellyfin, name)
-        token = await self._runner.net(self._secrets.get, server.secret_ref)
-        if not token:
-            raise no_credentials(server.name)
+        token = await stored_secret(self._secrets, self._runner, server)
         key: str = await self._runner.net(self._client.create_api_key, server.url, token)
         register_secret(key)
         await self._runner.net(self._secrets.set, server.secret_ref, key)
@@ -112,9 +111,7 @@ class JellyfinSignInService:
         new sign-in. Raises NotFoundError, ConfigurationError, ValidationError (the stored credential is not an
         API key), ExternalServiceError."""
         server = await self._runner.read(self._jellyfin, name)
-        key = await self._runner.net(self._secrets.get, server.secret_ref)
-        if not key:
-            raise no_credentials(server.name)
+        key = await stored_secret(self._secrets, self._runner, server)
         revoked: bool = await self._runner.net(self._client.revoke_api_key, server.url, key, key)
         if not revoked:
             raise ValidationError(
