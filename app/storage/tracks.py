@@ -237,7 +237,12 @@ class SqliteTrackStore:
                 if n <= offset:
                     offset -= n
                     continue
-            sql, params = q.server_page_sql(flt, server_id, descending, select)
+            words = q.search_words(flt.search)
+            tags = q.fold(flt, server_id) if words and self._tuning.fold_filters else None
+            if tags is not None:
+                sql, params = q.server_search_page_sql(words, tags, descending, select)
+            else:
+                sql, params = q.server_page_sql(flt, server_id, descending, select)
             sql += " LIMIT ? OFFSET ?"
             params += [-1 if left is None else left, offset]
             offset = 0
