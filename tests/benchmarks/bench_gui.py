@@ -36,6 +36,9 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(HERE))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The app's windows save their settings (zondarr.conf, Qt's own) under XDG_CONFIG_HOME: a benchmark writes them to
+# a scratch folder, never the user's. XDG_CACHE_HOME stays: a cold fontconfig cache would slow every start.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="zondarr-bench-config-")
 
 # What both timed scripts share: process age, RSS, and the JSON line printed once the watched widget painted.
 _PAINTED = r"""
