@@ -185,19 +185,17 @@ _EXPECTED = (
 )
 
 
-def _partition_columns(levels: Sequence[PartitionLevel]) -> list[str]:
-    """The columns of ``levels`` (group, handle per level), each one a stored track column (whitelist)."""
+def _expected_view(levels: Sequence[PartitionLevel], fixed: Sequence[object]) -> tuple[str, list[object]]:
+    """``SELECT ... FROM (<the expected library>) WHERE 1 AND <group> = ? ...`` for the leading ``fixed`` levels,
+    and its parameters after the server id and library key. Every level's columns must be stored track columns
+    (a whitelist: they are put into the SQL text)."""
     cols = [c for lv in levels for c in (lv.group, lv.handle)]
     unknown = [c for c in cols if c not in TRACK_COLUMNS]
     if unknown:
         raise ValueError(f"not a partition column: {unknown}")
-    return cols
-
-
-def _fixed_where(levels: Sequence[PartitionLevel], fixed: Sequence[object]) -> tuple[str, list[object]]:
-    """``AND group = ?`` for every leading level with a fixed value."""
-    sql = "".join(f" AND {lv.group} = ?" for lv in levels[: len(fixed)])
-    return sql, list(fixed)
+    expected = _EXPECTED.format(cols=", ".join(dict.fromkeys(cols)))
+    where = "".join(f" AND {lv.group} = ?" for lv in levels[: len(fixed)])
+    return f"FROM ({expected}) WHERE 1{where}", list(fixed)
 
 
 def expected_partition(
@@ -209,14 +207,11 @@ def expected_partition(
 ) -> tuple[list[object], list[object], list[int]]:
     """See ``core.ports.TrackStaging.expected_partition``. Streams the rows into three lists (a library of
     1,000,000 tracks with distinct ``added_at`` gives 1,000,000 entries: tens of MB, not a list of tuples)."""
-    cols = _partition_columns(levels)
     level = levels[len(fixed)]
-    where, params = _fixed_where(levels, fixed)
-    expected = _EXPECTED.format(cols=", ".join(dict.fromkeys(cols)))
-    same = level.group == level.handle
-    handle = level.group if same else f"min({level.handle})"
+    view, params = _expected_view(levels, fixed)
+    handle = level.group if level.group == level.handle else f"min({level.handle})"
     cursor = conn.execute(
-        f"SELECT {level.group}, {handle}, count(*) FROM ({expected}) WHERE 1{where} "  # noqa: S608 - whitelist
+        f"SELECT {level.group}, {handle}, count(*) {view} "  # columns: whitelisted by _expected_view
         f"GROUP BY {level.group} ORDER BY {handle} IS NULL, {level.group}",
         [server_id, library_key, *params],
     )
@@ -240,16 +235,14 @@ def expected_ids(
     limit: int,
 ) -> list[str]:
     """See ``core.ports.TrackStaging.expected_ids``."""
-    cols = _partition_columns(levels)
     group = levels[len(fixed)].group
-    where, params = _fixed_where(levels, fixed)
+    view, params = _expected_view(levels, fixed)
     values = [g for g in groups if g is not None]
     alternatives = [f"{group} IN ({','.join('?' * len(values))})"] if values else []
     if len(values) < len(groups):
         alternatives.append(f"{group} IS NULL")
-    expected = _EXPECTED.format(cols=", ".join(dict.fromkeys(cols)))
     rows = conn.execute(
-        f"SELECT remote_id FROM ({expected}) WHERE 1{where} "  # noqa: S608 - whitelisted columns
+        f"SELECT remote_id {view} "  # columns: whitelisted by _expected_view
         f"AND ({' OR '.join(alternatives) or '0'}) LIMIT ?",
         [server_id, library_key, *params, *values, limit + 1],
     ).fetchall()
