@@ -20,7 +20,7 @@ import qasync
 from PySide6.QtCore import QCoreApplication, Qt, QTimer
 
 from app.core.errors import ZondarrError
-from app.process import freeze_long_lived, process_age_ms, rss_mb
+from app.process import GuiThreadCollector, freeze_long_lived, process_age_ms, rss_mb
 from app.ui import exception_hook
 from app.ui.main_window import MainWindow
 from app.wiring import build_context
@@ -118,6 +118,11 @@ async def _session(
         await add_demo_servers(ctx, *demo_servers)
     # Start-up is done: full collections during a sync skip what is alive now (app/process.py).
     freeze_long_lived()
+    # From now on cyclic garbage is collected on this thread only, so a Qt object is never destroyed on a net
+    # or db thread that happened to allocate past the threshold (app/process.py).
+    collector = GuiThreadCollector()
+    collector.start()
+    ticker.timeout.connect(collector.collect_due)
     window.start(background_jobs=not self_test)
     if first.hidden and not window.desktop.keeps_running():
         window.show()  # no tray to start in
@@ -139,6 +144,7 @@ async def _session(
     window.hide()
     window.deleteLater()
     app.processEvents()
+    collector.stop()
     return code
 
 

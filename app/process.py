@@ -1,9 +1,9 @@
-"""This process's own state, for the entry points: its age, its resident memory, and the freeze of the
-start-up heap.
+"""This process's own state, for the entry points: its age, its resident memory, the freeze of the start-up
+heap, and which thread collects cyclic garbage while a window lives.
 
 Called by the entry modules only (``app/main.py`` and the GUI session, the CLI, the demo runner): the heap
-freeze is process-wide, so a page or a service that froze it would decide for every other part of the process.
-Standard library only. Any thread; no errors.
+freeze and the collector are process-wide, so a page or a service that changed them would decide for every other
+part of the process. Standard library only. Any thread unless a docstring says otherwise; no errors.
 """
 
 from __future__ import annotations
@@ -60,3 +60,49 @@ def freeze_long_lived() -> bool:
     gc.collect(1)
     gc.freeze()
     return True
+
+
+class GuiThreadCollector:
+    """Runs Python's cyclic garbage collection on the GUI thread only, while the window lives.
+
+    Why: with automatic collection on, a collection runs on whichever thread allocates past the threshold, most
+    often a ``net`` or ``db-writer`` thread during a sync. Qt objects that ended in a reference cycle (a closed
+    dialog whose slots refer back to it, a widget holding a parentless timer) are then destroyed on that thread,
+    while Qt objects must be destroyed on the thread they live in ("QObject::killTimer: Timers cannot be stopped
+    from another thread", at worst a crash). So ``start`` turns automatic collection off and the GUI thread
+    calls ``collect_due`` from a timer: it runs the generation CPython's thresholds would have run by now.
+
+    GUI thread only (``start``, ``collect_due``, ``stop``); no errors."""
+
+    def __init__(self) -> None:
+        self._was_enabled: bool | None = None
+
+    def start(self) -> None:
+        """Turns automatic collection off (idempotent)."""
+        if self._was_enabled is None:
+            self._was_enabled = gc.isenabled()
+        gc.disable()
+
+    def collect_due(self) -> int | None:
+        """Collects the oldest generation whose count passed its threshold, as CPython does after an allocation
+        past the young threshold; returns that generation, or None when nothing was due. (CPython also defers
+        a full collection until a quarter of the old objects are new; the frozen start-up heap keeps a full
+        collection short, so that refinement is left out.)"""
+        counts, thresholds = gc.get_count(), gc.get_threshold()
+        if thresholds[0] == 0 or counts[0] <= thresholds[0]:
+            return None
+        for generation in (2, 1, 0):
+            if counts[generation] > thresholds[generation]:
+                gc.collect(generation)
+                return generation
+        return None  # unreachable: generation 0 passed its threshold above
+
+    def stop(self) -> None:
+        """Collects everything (on this thread, so the window's last garbage goes here too), then restores
+        automatic collection as it was before ``start``."""
+        if self._was_enabled is None:
+            return
+        gc.collect()
+        if self._was_enabled:
+            gc.enable()
+        self._was_enabled = None

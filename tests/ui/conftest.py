@@ -1,9 +1,11 @@
 """pytest-qt with qasync: ONE loop for the whole tests/ui package (PLATFORM-NOTES.md "qasync"), leftover tasks
-cancelled after each test, screenshots saved under test-artifacts/screenshots/ (see README)."""
+cancelled after each test, cyclic garbage collected on the GUI thread only (as the app does), screenshots saved
+under test-artifacts/screenshots/ (see README)."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import qasync
 from PySide6.QtWidgets import QApplication, QWidget
+
+from app.process import GuiThreadCollector
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
@@ -29,6 +33,22 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     asyncio.events._set_running_loop(None)
     loop.close()
     asyncio.set_event_loop(None)
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _collect_on_the_gui_thread() -> Iterator[None]:
+    """As in the app (app/gui_session.py): no automatic collection, so the windows and dialogs a test closed are
+    never destroyed on a net or db thread of a later test; each test's garbage is collected here, after it."""
+    collector = GuiThreadCollector()
+    collector.start()
+    yield
+    collector.stop()
+
+
+@pytest.fixture(autouse=True)
+def _collect_after_each_test(_collect_on_the_gui_thread: None) -> Iterator[None]:
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)
