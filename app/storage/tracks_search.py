@@ -6,10 +6,12 @@ but server. Three plans, chosen from cheap estimates of the match count:
 * walk-set: walk the sort column's index in order and keep rows whose id is in the set of FTS matches, which
   SQLite builds once (about 0.1 µs per match) before the walk. Cost: the set plus the rows walked, which is
   about ``rows needed / match density``.
-* walk-probe: walk the sort index and ask FTS5 for each row (``rowid = ?``) whether it matches, about 25 µs per
-  row and word. Only when every word has at most ``PREFIX_INDEX_MAX`` characters: such a probe seeks in one
-  prefix-index doclist (schema v4); a longer prefix makes FTS5 merge the doclists of every word with that
-  prefix on each probe (milliseconds). Wins for very broad searches ("a"), where building the set is the cost.
+* walk-probe: walk the sort index and test each row passing the other filters. A row whose title, artist and
+  album are ASCII is tested in Python (``ascii_matcher``: about 1.5 µs, exact, as ``unicode61`` tokenizes and
+  folds only ASCII there); any other row asks FTS5 (``rowid = ?``), about 25 µs per word. Only when every word
+  has at most ``PREFIX_INDEX_MAX`` characters: such a probe seeks in one prefix-index doclist (schema v4); a
+  longer prefix makes FTS5 merge the doclists of every word with that prefix on each probe (milliseconds).
+  Wins for broad searches ("a", "ka mi"), where building the set is the cost.
 
 Matches may cluster in sort order (an artist's name, sorted by artist), so a walk gives up after a budget of
 rows and the sort plan answers: a bad estimate costs at most the budget. All three give the same rows (the
@@ -24,8 +26,9 @@ terms costs several probes (measured at 1M tracks: 82 ms instead of 24 ms for "k
 from __future__ import annotations
 
 import dataclasses
+import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -54,6 +57,7 @@ class SearchTuning:
     walk_cost: float = 0.6  # per row walked in a sort index (index step, Python)
     seek_cost: float = 2.0  # per walked row whose other filter columns are read
     probe_cost: float = 25.0  # per walked row and word, for an FTS probe
+    test_cost: float = 1.5  # per walked row whose text is tested in Python (``ascii_matcher``)
     sample_windows: int = 8  # rowid windows of 1/256 of the id range each, for the match estimate
     budget_factor: float = 4.0  # a walk gives up after this many times the rows it expects to walk...
     min_budget: int = 3000  # ...but never before this many rows
@@ -73,25 +77,32 @@ class PagePlan:
 
 
 def estimate_matches(
-    conn: sqlite3.Connection,
-    words: Sequence[str],
-    tuning: SearchTuning,
-    tags: q.Tags = q.NO_TAGS,
-    capped: int | None = None,
+    conn: sqlite3.Connection, words: Sequence[str], tuning: SearchTuning, tags: q.Tags = q.NO_TAGS
 ) -> int:
-    """Tracks matching the words: exact below ``sort_cap`` or when a word is longer than the prefix indexes
-    (its prefix merge is paid once anyway), else extrapolated from a few small rowid windows (FTS5 seeks to a
-    rowid range). At least 1. ``tags``: as in ``tracks_query.fts_query``. ``capped``: the count up to
-    ``sort_cap`` when the caller made it already (a few ms for three broad words at 1M tracks)."""
-    if capped is None:
-        capped = q.fts_count(conn, words, cap=tuning.sort_cap, tags=tags)
-    if capped < tuning.sort_cap:
-        return max(1, capped)
+    """Tracks matching the words (with ``tags``, as in ``tracks_query.fts_query``), at least 1: exact when a
+    word is longer than the prefix indexes (its prefix merge is paid once, counted or not) or when the matches
+    are fewer than ``sort_cap``; else extrapolated from a few small rowid windows (FTS5 seeks to a rowid range).
+    The windows come first: when they show far more matches than ``sort_cap``, the count up to ``sort_cap``
+    (about 5 ms for three broad words at 1M tracks) is not made."""
     if any(len(w) > PREFIX_INDEX_MAX for w in words):
         return max(1, q.fts_count(conn, words, tags=tags))
+    sampled = _sampled_matches(conn, words, tuning, tags)
+    if sampled is not None and sampled >= 2 * tuning.sort_cap:
+        return sampled
+    capped = q.fts_count(conn, words, cap=tuning.sort_cap, tags=tags)
+    if capped < tuning.sort_cap or sampled is None:
+        return max(1, capped)
+    return max(tuning.sort_cap, sampled)
+
+
+def _sampled_matches(
+    conn: sqlite3.Connection, words: Sequence[str], tuning: SearchTuning, tags: q.Tags
+) -> int | None:
+    """The matches in ``sample_windows`` rowid windows of 1/256 of the id range each, scaled to the whole range;
+    None for an empty table."""
     windows, span, covered = _id_windows(conn, tuning.sample_windows, 0)
     if not windows:
-        return 1
+        return None
     windows, span, covered = _id_windows(conn, tuning.sample_windows, span // (32 * tuning.sample_windows))
     parts = " UNION ALL ".join(
         ["SELECT count(*) AS n FROM tracks_fts WHERE tracks_fts MATCH ?1 AND rowid BETWEEN ? AND ?"]
@@ -101,7 +112,15 @@ def estimate_matches(
     for start, end in windows:
         params += [start, end]
     found = conn.execute(f"SELECT sum(n) FROM ({parts})", params).fetchone()[0]  # noqa: S608 - fixed text
-    return max(tuning.sort_cap, round(int(found or 0) * span / covered))
+    return round(int(found or 0) * span / covered)
+
+
+def id_span(conn: sqlite3.Connection) -> int:
+    """The size of the id range (at least 1): the plans' measure of the table. ``count(*)`` reads a whole index
+    (about 5 ms at 1M tracks, on every page); the range is two index seeks. It exceeds the count by the ids of
+    deleted tracks, which only makes walks look a little dearer than they are."""
+    lo, hi = conn.execute("SELECT (SELECT min(id) FROM tracks), (SELECT max(id) FROM tracks)").fetchone()
+    return 1 if lo is None else int(hi) - int(lo) + 1
 
 
 def _id_windows(conn: sqlite3.Connection, windows: int, rows: int) -> tuple[list[tuple[int, int]], int, int]:
@@ -154,12 +173,10 @@ def _sizes(
     flt: TrackFilter,
     server_id: int | None,
     tuning: SearchTuning,
-    tags: q.Tags,
-    capped: int | None = None,
+    fts: int,
 ) -> _Sizes:
-    words = q.search_words(flt.search)
-    fts = estimate_matches(conn, words, tuning, tags, capped)
-    total = max(1, int(conn.execute("SELECT count(*) FROM tracks").fetchone()[0]))
+    """``fts``: ``estimate_matches`` of the search."""
+    total = id_span(conn)
     if not q.has_row_filters(flt, server_id):
         return _Sizes(total, min(fts, total), total, True)
     others = _estimate_others(conn, dataclasses.replace(flt, search=None), server_id, total, tuning)
@@ -181,7 +198,8 @@ def count(
     whichever is cheaper."""
     if not q.search_words(flt.search) or not q.has_row_filters(flt, server_id):
         return q.count(conn, flt, server_id, tags=tags)
-    drives = _sizes(conn, flt, server_id, tuning, tags).fts_drives
+    fts = estimate_matches(conn, q.search_words(flt.search), tuning, tags)
+    drives = _sizes(conn, flt, server_id, tuning, fts).fts_drives
     return q.count(conn, flt, server_id, drives, tags)
 
 
@@ -199,18 +217,21 @@ def choose(
     if tuning.force is not None:
         return PagePlan(tuning.force, budget=1 << 62, fts_drives=True, folded=tags is not None)
     words = q.search_words(flt.search)
+    filtered = q.has_row_filters(flt, server_id)
+    probe_walk = all(len(w) <= PREFIX_INDEX_MAX for w in words)
     folded_matches = 0
-    capped: int | None = None  # the search's matches up to ``sort_cap``, counted once
     if tags is not None:
         folded_matches = estimate_matches(conn, words, tuning, tags)  # exact below ``sort_cap``
         if folded_matches < tuning.sort_cap:
             return PagePlan(Plan.SORT, fts_drives=True, folded=True)
-    else:
-        capped = q.fts_count(conn, words, cap=tuning.sort_cap)
-        if capped < tuning.sort_cap and not q.has_row_filters(flt, server_id):
-            return PagePlan(Plan.SORT, fts_drives=True)
-    z = _sizes(conn, flt, server_id, tuning, q.NO_TAGS, capped)
-    filtered = q.has_row_filters(flt, server_id)
+        if not probe_walk:
+            # Without a probe walk, the plans with the filters in the FTS query read fewer rows than the same
+            # plans with row filters: the unfolded estimates are not needed.
+            return _folded_plan(rows_needed, id_span(conn), folded_matches, tuning)[1]
+    fts = estimate_matches(conn, words, tuning)
+    if fts < tuning.sort_cap and not filtered:
+        return PagePlan(Plan.SORT, fts_drives=True)
+    z = _sizes(conn, flt, server_id, tuning, fts)
     intersect = min(tuning.lookup_cost * z.fts, tuning.set_cost * z.fts + tuning.scan_cost * z.others)
     walked = rows_needed * z.total / max(z.matches, 1.0)
     fts_density = z.fts / z.total
@@ -219,24 +240,34 @@ def choose(
         Plan.WALK_SET: tuning.set_cost * z.fts
         + walked * (tuning.walk_cost + (tuning.seek_cost * fts_density if filtered else 0.0)),
     }
-    if all(len(w) <= PREFIX_INDEX_MAX for w in words):
+    if probe_walk:
         other_density = z.others / z.total
-        per_row = tuning.walk_cost + (tuning.seek_cost if filtered else 0.0)
-        costs[Plan.WALK_PROBE] = walked * (per_row + other_density * tuning.probe_cost * len(words))
+        if ascii_matcher(words) is not None:  # each row's text is read and tested in Python
+            per_row = tuning.walk_cost + tuning.seek_cost + other_density * tuning.test_cost
+        else:
+            per_row = tuning.walk_cost + (tuning.seek_cost if filtered else 0.0)
+            per_row += other_density * tuning.probe_cost * len(words)
+        costs[Plan.WALK_PROBE] = walked * per_row
     best = min(costs, key=lambda p: costs[p])
     budget = max(tuning.min_budget, int(tuning.budget_factor * walked))
     if tags is not None:
-        # Folded, the FTS query yields exactly the view's matches: no lookup to test filters, no row read.
-        walked = rows_needed * z.total / folded_matches
-        folded = {
-            Plan.SORT: (tuning.lookup_cost + tuning.sort_cost) * folded_matches,
-            Plan.WALK_SET: tuning.set_cost * folded_matches + walked * tuning.walk_cost,
-        }
-        plan = min(folded, key=lambda p: folded[p])
-        if folded[plan] < costs[best]:
-            budget = max(tuning.min_budget, int(tuning.budget_factor * walked))
-            return PagePlan(plan, budget, True, True, z.total / folded_matches)
+        cost, plan = _folded_plan(rows_needed, z.total, folded_matches, tuning)
+        if cost < costs[best]:
+            return plan
     return PagePlan(best, budget, z.fts_drives, rows_per_match=z.total / max(z.matches, 1.0))
+
+
+def _folded_plan(rows_needed: int, total: int, matches: int, tuning: SearchTuning) -> tuple[float, PagePlan]:
+    """The cheaper folded plan and its cost: the FTS query yields exactly the view's ``matches``, so no lookup
+    tests the filters and no row is read."""
+    walked = rows_needed * total / matches
+    costs = {
+        Plan.SORT: (tuning.lookup_cost + tuning.sort_cost) * matches,
+        Plan.WALK_SET: tuning.set_cost * matches + walked * tuning.walk_cost,
+    }
+    plan = min(costs, key=lambda p: costs[p])
+    budget = max(tuning.min_budget, int(tuning.budget_factor * walked))
+    return costs[plan], PagePlan(plan, budget, True, True, total / matches)
 
 
 def _batch_size(needed: int, rows_per_match: float) -> int:
@@ -245,13 +276,45 @@ def _batch_size(needed: int, rows_per_match: float) -> int:
     return max(16, min(256, int(needed * rows_per_match * 1.1) + 8))
 
 
+def ascii_matcher(words: Sequence[str]) -> Callable[[str | None, str | None, str | None], bool | None] | None:
+    """A test of one track's title, artist and album against the search words that answers as ``tracks_fts``
+    does (every word a prefix of a token) for ASCII text, and None for a track with other text; None when a
+    word is not ASCII. Exact because ``unicode61`` (``remove_diacritics 0``) makes tokens of ASCII text from the
+    runs of ASCII letters and digits and folds only A-Z there, and an ASCII word can only be a prefix of such a
+    token (a word is one token: ``search_words``)."""
+    if not words or not all(w.isascii() for w in words):
+        return None
+    tests = [re.compile("(?<![0-9a-z])" + re.escape(w.lower())).search for w in words]
+
+    def test(title: str | None, artist: str | None, album: str | None) -> bool | None:
+        text = f"{title or ''} {artist or ''} {album or ''}"
+        if not text.isascii():
+            return None
+        text = text.lower()
+        return all(found(text) is not None for found in tests)
+
+    return test
+
+
 def walk_sql(
-    flt: TrackFilter, sort: TrackSort, server_id: int | None, probe: bool, tags: q.Tags = q.NO_TAGS
+    flt: TrackFilter,
+    sort: TrackSort,
+    server_id: int | None,
+    probe: bool,
+    tags: q.Tags = q.NO_TAGS,
+    text: bool = False,
 ) -> tuple[str, list[object]]:
     """``SELECT id, matches`` over the whole sort index in view order; ``matches`` is 1 for rows of the view.
-    The CASE short-circuits, so the cheaper test comes first."""
+    The CASE short-circuits, so the cheaper test comes first. With ``text`` (a probe walk): ``matches`` says
+    only whether the row passes the other filters, and the row's title, artist and album follow, for the
+    caller to test the search words (``ascii_matcher``)."""
     terms, params = q.conditions(dataclasses.replace(flt, search=None), server_id, per_row=True)
     match = q.fts_query(q.search_words(flt.search), tags)
+    source = f"tracks INDEXED BY {q.SORT_INDEX[sort.column]}"
+    if text:
+        flag = f"CASE WHEN {' AND '.join(terms)} THEN 1 ELSE 0 END" if terms else "1"
+        sql = f"SELECT id, {flag}, title, artist, album FROM {source}"  # noqa: S608 - whitelisted text
+        return sql + q.order_by(sort), params
     if probe:  # the costly probe last: only rows passing the other filters pay it
         terms.append("EXISTS (SELECT 1 FROM tracks_fts WHERE tracks_fts MATCH ? AND rowid = tracks.id)")
         params.append(match)
@@ -259,7 +322,6 @@ def walk_sql(
         terms.insert(0, "id IN (SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?)")
         params.insert(0, match)
     flag = f"CASE WHEN {' AND '.join(terms)} THEN 1 ELSE 0 END"
-    source = f"tracks INDEXED BY {q.SORT_INDEX[sort.column]}"
     return f"SELECT id, {flag} FROM {source}" + q.order_by(sort), params  # noqa: S608 - whitelisted text
 
 
@@ -274,7 +336,12 @@ def walk(
 ) -> list[int] | None:
     """The ids of the first ``rows_needed`` rows of the view (fewer when the view is shorter), or None when
     the walk examined ``plan.budget`` rows without finding them all."""
-    sql, params = walk_sql(flt, sort, server_id, probe=plan.plan is Plan.WALK_PROBE, tags=tags)
+    probe = plan.plan is Plan.WALK_PROBE
+    words = q.search_words(flt.search)
+    matcher = ascii_matcher(words) if probe and not tags else None  # tag tokens are for FTS5 to test
+    if matcher is not None:
+        return _walk_testing(conn, flt, sort, server_id, rows_needed, plan, matcher, q.fts_query(words))
+    sql, params = walk_sql(flt, sort, server_id, probe=probe, tags=tags)
     cursor = conn.execute(sql, params)
     found: list[int] = []
     examined = 0
@@ -283,6 +350,44 @@ def walk(
     while batch := cursor.fetchmany(_batch_size(rows_needed - len(found), plan.rows_per_match)):
         for tid, ok in batch:
             if ok:
+                found.append(int(tid))
+                if len(found) >= rows_needed:
+                    cursor.close()
+                    return found
+        examined += len(batch)
+        if examined >= plan.budget:
+            cursor.close()
+            return None
+    return found
+
+
+_PROBE_ONE = "SELECT 1 FROM tracks_fts WHERE tracks_fts MATCH ? AND rowid = ?"
+
+
+def _walk_testing(
+    conn: sqlite3.Connection,
+    flt: TrackFilter,
+    sort: TrackSort,
+    server_id: int | None,
+    rows_needed: int,
+    plan: PagePlan,
+    matcher: Callable[[str | None, str | None, str | None], bool | None],
+    match: str,
+) -> list[int] | None:
+    """``walk`` for a probe walk whose words ``matcher`` can test: rows passing the other filters are tested
+    in Python, those with non-ASCII text by an FTS5 probe each (the FTS query ``match``)."""
+    sql, params = walk_sql(flt, sort, server_id, probe=True, text=True)
+    cursor = conn.execute(sql, params)
+    found: list[int] = []
+    examined = 0
+    while batch := cursor.fetchmany(_batch_size(rows_needed - len(found), plan.rows_per_match)):
+        for tid, ok, title, artist, album in batch:
+            if not ok:
+                continue
+            hit = matcher(title, artist, album)
+            if hit is None:
+                hit = conn.execute(_PROBE_ONE, (match, tid)).fetchone() is not None
+            if hit:
                 found.append(int(tid))
                 if len(found) >= rows_needed:
                     cursor.close()

@@ -182,7 +182,9 @@ TUNINGS = {
     "adaptive-walks": ts.SearchTuning(sort_cap=2, min_budget=4, probe_cost=0.1),
     "sort": ts.SearchTuning(force=ts.Plan.SORT),
     "walk-set": ts.SearchTuning(force=ts.Plan.WALK_SET),
-    "walk-probe": ts.SearchTuning(force=ts.Plan.WALK_PROBE),
+    "walk-probe": ts.SearchTuning(force=ts.Plan.WALK_PROBE),  # folded filters: every row asks FTS5
+    # row filters: ASCII rows tested in Python (ascii_matcher), the others by an FTS5 probe
+    "walk-probe-rows": ts.SearchTuning(force=ts.Plan.WALK_PROBE, fold_filters=False),
     # filters as row conditions (the default folds them into FTS tag tokens where it can)
     "unfolded-tiny": ts.SearchTuning(
         sort_cap=1, min_budget=1, budget_factor=0.5, sample_windows=3, fold_filters=False
@@ -239,7 +241,7 @@ def test_broad_prefixes_on_a_larger_table_take_every_plan(cache: Cache) -> None:
     tunings = [
         ts.SearchTuning(sort_cap=50, min_budget=20),
         ts.SearchTuning(sort_cap=50, min_budget=1, budget_factor=0.01),  # walks give up at once
-        ts.SearchTuning(sort_cap=50, probe_cost=0.01),  # probe walks preferred
+        ts.SearchTuning(sort_cap=50, probe_cost=0.01, test_cost=0.01),  # probe walks preferred
     ]
     chosen: set[ts.Plan] = set()
     for tuning in tunings:
