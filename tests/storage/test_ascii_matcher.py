@@ -13,7 +13,9 @@ from app.storage.tracks_query import fts_query, search_words
 from app.storage.tracks_search import ascii_matcher
 
 TEXT = st.none() | st.text(alphabet=string.printable + "éÉßK\u212a\u0130ı音", max_size=30)  # K: Kelvin sign
-QUERY = st.text(alphabet=string.ascii_letters + string.digits + " -'\"*.:()" + "ÉK\u212a", min_size=1, max_size=12)
+QUERY = st.text(
+    alphabet=string.ascii_letters + string.digits + " -'\"*.:()" + "ÉK\u212a", min_size=1, max_size=12
+)
 
 
 def _fts() -> sqlite3.Connection:
@@ -38,7 +40,8 @@ def test_it_agrees_with_fts5_or_says_it_does_not_know(
     assert matcher is not None
     conn = _fts()
     conn.executemany(
-        "INSERT INTO t(rowid, title, artist, album) VALUES (?, ?, ?, ?)", [(i, *r) for i, r in enumerate(rows, 1)]
+        "INSERT INTO t(rowid, title, artist, album) VALUES (?, ?, ?, ?)",
+        [(i, *r) for i, r in enumerate(rows, 1)],
     )
     fts = {r for (r,) in conn.execute("SELECT rowid FROM t WHERE t MATCH ?", (fts_query(words),))}
     for rowid, (title, artist, album) in enumerate(rows, 1):
