@@ -82,27 +82,29 @@ def estimate_matches(
     """Tracks matching the words (with ``tags``, as in ``tracks_query.fts_query``), at least 1: exact when a
     word is longer than the prefix indexes (its prefix merge is paid once, counted or not) or when the matches
     are fewer than ``sort_cap``; else extrapolated from a few small rowid windows (FTS5 seeks to a rowid range).
-    The windows come first: when they show far more matches than ``sort_cap``, the count up to ``sort_cap``
-    (about 5 ms for three broad words at 1M tracks) is not made."""
+    The windows come first: when most of them hold matches and they show far more than ``sort_cap``, the count
+    up to ``sort_cap`` (about 5 ms for three broad words at 1M tracks) is not made. (Tracks synced together have
+    neighbouring ids, so a few hundred matches of one album can fill one window: hits in one or two windows
+    prove nothing.)"""
     if any(len(w) > PREFIX_INDEX_MAX for w in words):
         return max(1, q.fts_count(conn, words, tags=tags))
-    sampled = _sampled_matches(conn, words, tuning, tags)
-    if sampled is not None and sampled >= 2 * tuning.sort_cap:
+    sampled, windows_hit = _sampled_matches(conn, words, tuning, tags)
+    if sampled >= 2 * tuning.sort_cap and 2 * windows_hit > tuning.sample_windows:
         return sampled
     capped = q.fts_count(conn, words, cap=tuning.sort_cap, tags=tags)
-    if capped < tuning.sort_cap or sampled is None:
+    if capped < tuning.sort_cap:
         return max(1, capped)
     return max(tuning.sort_cap, sampled)
 
 
 def _sampled_matches(
     conn: sqlite3.Connection, words: Sequence[str], tuning: SearchTuning, tags: q.Tags
-) -> int | None:
-    """The matches in ``sample_windows`` rowid windows of 1/256 of the id range each, scaled to the whole range;
-    None for an empty table."""
+) -> tuple[int, int]:
+    """The matches in ``sample_windows`` rowid windows of 1/256 of the id range each, scaled to the whole range,
+    and how many windows held any; (0, 0) for an empty table."""
     windows, span, covered = _id_windows(conn, tuning.sample_windows, 0)
     if not windows:
-        return None
+        return 0, 0
     windows, span, covered = _id_windows(conn, tuning.sample_windows, span // (32 * tuning.sample_windows))
     parts = " UNION ALL ".join(
         ["SELECT count(*) AS n FROM tracks_fts WHERE tracks_fts MATCH ?1 AND rowid BETWEEN ? AND ?"]
@@ -111,8 +113,8 @@ def _sampled_matches(
     params: list[object] = [q.fts_query(words, tags)]
     for start, end in windows:
         params += [start, end]
-    found = conn.execute(f"SELECT sum(n) FROM ({parts})", params).fetchone()[0]  # noqa: S608 - fixed text
-    return round(int(found or 0) * span / covered)
+    counts = [int(n) for (n,) in conn.execute(parts, params)]
+    return round(sum(counts) * span / covered), sum(1 for n in counts if n)
 
 
 def id_span(conn: sqlite3.Connection) -> int:

@@ -295,3 +295,18 @@ def test_an_unfiltered_page_reads_no_count(cache: Cache) -> None:
         conn.set_trace_callback(None)
     queries = [x for x in statements if "tracks" in x and not x.lstrip().upper().startswith("PRAGMA")]
     assert queries and not [x for x in queries if "count(" in x.lower()]
+
+
+def test_matches_clustered_in_one_id_window_are_counted_not_extrapolated(cache: Cache) -> None:
+    """Tracks synced together have neighbouring ids: 40 matches that fill one sample window would extrapolate
+    to hundreds, and a page would walk for them instead of sorting them."""
+    s = add_server(cache)
+    cluster = range(369, 409)  # ids 370..409: around the second window (ids 376..386 of 1..3000)
+    sync(cache, s.id, {"1": [track(str(i), "zed" if i in cluster else f"T{i}") for i in range(3000)]})
+    tuning = ts.SearchTuning(sort_cap=50)
+    with cache._db.read("test") as conn:
+        assert conn.execute("SELECT min(id), max(id) FROM tracks").fetchone() == (1, 3000)
+        sampled, windows_hit = ts._sampled_matches(conn, ["zed"], tuning, ts.q.NO_TAGS)
+        assert sampled >= 2 * tuning.sort_cap and windows_hit == 1  # what the windows alone would say
+        assert ts.estimate_matches(conn, ["zed"], tuning) == 40
+        assert ts.estimate_matches(conn, ["t"], tuning) > 2 * tuning.sort_cap  # broad: from the windows
