@@ -1,6 +1,6 @@
 """Start-up, memory and GUI-thread stalls of the desktop window (DESIGN §8). Not part of the test suite.
 
-    .venv/bin/python tests/benchmarks/bench_gui.py [--tracks 1000000] [--rounds 5] [--sync-tracks 100000]
+    .venv/bin/python tests/benchmarks/bench_gui.py [--tracks 1000000] [--rounds 11] [--sync-tracks 100000]
                                                    [--keep DIR]
 
 Measures, in one run, interleaved over ``--rounds`` rounds (medians):
@@ -299,7 +299,7 @@ def stall_during_sync(tracks: int) -> tuple[float, float, int]:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tracks", type=int, default=1_000_000)
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=11)
     ap.add_argument("--sync-tracks", type=int, default=100_000)
     ap.add_argument("--keep", type=Path, help="folder to keep (and reuse) the big cache in")
     ap.add_argument("--stall-only", action="store_true", help="only the GUI stall during a sync")
@@ -336,6 +336,9 @@ def main() -> int:
         results["minimal"].append(run_json(minimal))
         results["1k"].append(run_json([py, "-m", "app", "--data-dir", str(small), "--self-test"]))
         results["big"].append(run_json([py, "-m", "app", "--data-dir", str(big), "--self-test"]))
+
+    for key, runs in results.items():  # every round, so that a median can be judged by its spread
+        print(f"startup_ms of each round, {key}: {[round(r['startup_ms']) for r in runs]}", file=sys.stderr)
 
     def med(key: str, field: str) -> float:
         return statistics.median(r[field] for r in results[key])
