@@ -323,8 +323,7 @@ def main() -> int:
     minimal = [py, str(minimal_script), str(big / "cache.sqlite3"), str(REPO / "resources" / "theme.qss")]
     results: dict[str, list[dict[str, Any]]] = {"bare": [], "minimal": [], "1k": [], "big": []}
     # A cache just built leaves hundreds of MB of dirty pages: flush them, so that their writeback does not run
-    # during the first timed rounds (measured: 1M start / 1k start 1.17× in a run right after a build, 0.86-0.95×
-    # in the next two runs). Then warm the file cache once for every start that is timed.
+    # during the first timed rounds. Then warm the file cache once for every start that is timed.
     if hasattr(os, "sync"):  # POSIX
         os.sync()
     run_json([py, str(bare_script)])
