@@ -28,14 +28,16 @@ from __future__ import annotations
 import dataclasses
 import re
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from app.core.filters import TrackFilter, TrackSort
 from app.storage import tracks_query as q
 
 PREFIX_INDEX_MAX = 3  # the longest FTS5 prefix index of schema v4 (prefix='1 2 3')
+_PROBE_ONE = "SELECT 1 FROM tracks_fts WHERE tracks_fts MATCH ? AND rowid = ?"  # does one track match
 
 
 class Plan(Enum):
@@ -342,58 +344,40 @@ def walk(
     words = q.search_words(flt.search)
     matcher = ascii_matcher(words) if probe and not tags else None  # tag tokens are for FTS5 to test
     if matcher is not None:
-        return _walk_testing(conn, flt, sort, server_id, rows_needed, plan, matcher, q.fts_query(words))
+        sql, params = walk_sql(flt, sort, server_id, probe=True, text=True)
+        match = q.fts_query(words)
+
+        def tested(batch: list[tuple[Any, ...]]) -> Iterator[int]:
+            """Rows passing the other filters, tested in Python; those with other than ASCII text by FTS5."""
+            for tid, ok, title, artist, album in batch:
+                if ok:
+                    hit = matcher(title, artist, album)
+                    if hit or (hit is None and conn.execute(_PROBE_ONE, (match, tid)).fetchone() is not None):
+                        yield tid
+
+        return _first_rows(conn.execute(sql, params), rows_needed, plan, tested)
     sql, params = walk_sql(flt, sort, server_id, probe=probe, tags=tags)
-    cursor = conn.execute(sql, params)
+    return _first_rows(conn.execute(sql, params), rows_needed, plan, lambda b: (tid for tid, ok in b if ok))
+
+
+def _first_rows(
+    cursor: sqlite3.Cursor,
+    rows_needed: int,
+    plan: PagePlan,
+    matching: Callable[[list[tuple[Any, ...]]], Iterable[int]],
+) -> list[int] | None:
+    """The ids ``matching`` yields from the walk's rows, up to ``rows_needed``; None once ``plan.budget`` rows
+    were examined without finding them all."""
     found: list[int] = []
     examined = 0
     # Every row fetched is tested (a probe costs ~25 µs), so fetch about as many as the rows still needed
     # call for rather than a fixed 256: a page of 200 at one match in three tests ~660 rows, not 768.
     while batch := cursor.fetchmany(_batch_size(rows_needed - len(found), plan.rows_per_match)):
-        for tid, ok in batch:
-            if ok:
-                found.append(int(tid))
-                if len(found) >= rows_needed:
-                    cursor.close()
-                    return found
-        examined += len(batch)
-        if examined >= plan.budget:
-            cursor.close()
-            return None
-    return found
-
-
-_PROBE_ONE = "SELECT 1 FROM tracks_fts WHERE tracks_fts MATCH ? AND rowid = ?"
-
-
-def _walk_testing(
-    conn: sqlite3.Connection,
-    flt: TrackFilter,
-    sort: TrackSort,
-    server_id: int | None,
-    rows_needed: int,
-    plan: PagePlan,
-    matcher: Callable[[str | None, str | None, str | None], bool | None],
-    match: str,
-) -> list[int] | None:
-    """``walk`` for a probe walk whose words ``matcher`` can test: rows passing the other filters are tested
-    in Python, those with non-ASCII text by an FTS5 probe each (the FTS query ``match``)."""
-    sql, params = walk_sql(flt, sort, server_id, probe=True, text=True)
-    cursor = conn.execute(sql, params)
-    found: list[int] = []
-    examined = 0
-    while batch := cursor.fetchmany(_batch_size(rows_needed - len(found), plan.rows_per_match)):
-        for tid, ok, title, artist, album in batch:
-            if not ok:
-                continue
-            hit = matcher(title, artist, album)
-            if hit is None:
-                hit = conn.execute(_PROBE_ONE, (match, tid)).fetchone() is not None
-            if hit:
-                found.append(int(tid))
-                if len(found) >= rows_needed:
-                    cursor.close()
-                    return found
+        for tid in matching(batch):
+            found.append(int(tid))
+            if len(found) >= rows_needed:
+                cursor.close()
+                return found
         examined += len(batch)
         if examined >= plan.budget:
             cursor.close()
