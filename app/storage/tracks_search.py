@@ -104,10 +104,9 @@ def _sampled_matches(
 ) -> tuple[int, int]:
     """The matches in ``sample_windows`` rowid windows of 1/256 of the id range each, scaled to the whole range,
     and how many windows held any; (0, 0) for an empty table."""
-    windows, span, covered = _id_windows(conn, tuning.sample_windows, 0)
+    windows, span, covered = _id_windows(conn, tuning.sample_windows, None)
     if not windows:
         return 0, 0
-    windows, span, covered = _id_windows(conn, tuning.sample_windows, span // (32 * tuning.sample_windows))
     parts = " UNION ALL ".join(
         ["SELECT count(*) AS n FROM tracks_fts WHERE tracks_fts MATCH ?1 AND rowid BETWEEN ? AND ?"]
         * len(windows)
@@ -119,21 +118,33 @@ def _sampled_matches(
     return round(sum(counts) * span / covered), sum(1 for n in counts if n)
 
 
+def _id_range(conn: sqlite3.Connection) -> tuple[int, int] | None:
+    """The smallest and largest track id; None for an empty table. Two subqueries: min() and max() in one
+    SELECT would scan the whole table."""
+    lo, hi = conn.execute("SELECT (SELECT min(id) FROM tracks), (SELECT max(id) FROM tracks)").fetchone()
+    return None if lo is None else (int(lo), int(hi))
+
+
 def id_span(conn: sqlite3.Connection) -> int:
     """The size of the id range (at least 1): the plans' measure of the table. ``count(*)`` reads a whole index
     (about 5 ms at 1M tracks, on every page); the range is two index seeks. It exceeds the count by the ids of
     deleted tracks, which only makes walks look a little dearer than they are."""
-    lo, hi = conn.execute("SELECT (SELECT min(id) FROM tracks), (SELECT max(id) FROM tracks)").fetchone()
-    return 1 if lo is None else int(hi) - int(lo) + 1
+    ids = _id_range(conn)
+    return 1 if ids is None else ids[1] - ids[0] + 1
 
 
-def _id_windows(conn: sqlite3.Connection, windows: int, rows: int) -> tuple[list[tuple[int, int]], int, int]:
-    """``windows`` rowid ranges of about ``rows`` ids each, spread over the id range; and the span and the
-    number of ids they cover. Two subqueries: min() and max() in one SELECT would scan the whole table."""
-    lo, hi = conn.execute("SELECT (SELECT min(id) FROM tracks), (SELECT max(id) FROM tracks)").fetchone()
-    if lo is None:
+def _id_windows(
+    conn: sqlite3.Connection, windows: int, rows: int | None
+) -> tuple[list[tuple[int, int]], int, int]:
+    """``windows`` rowid ranges of about ``rows`` ids each (None: 1/32 of the id range in all), spread over the
+    id range; and the span and the number of ids they cover."""
+    ids = _id_range(conn)
+    if ids is None:
         return [], 1, 1
+    lo, hi = ids
     span = hi - lo + 1
+    if rows is None:
+        rows = span // (32 * windows)
     out: list[tuple[int, int]] = []
     for start in sorted({lo + span * i // windows for i in range(windows)}):
         out.append((start, min(start + max(1, rows) - 1, hi)))
@@ -246,7 +257,7 @@ def choose(
     }
     if probe_walk:
         other_density = z.others / z.total
-        if ascii_matcher(words) is not None:  # each row's text is read and tested in Python
+        if _python_testable(words):  # each row's text is read and tested in Python (``ascii_matcher``)
             per_row = tuning.walk_cost + tuning.seek_cost + other_density * tuning.test_cost
         else:
             per_row = tuning.walk_cost + (tuning.seek_cost if filtered else 0.0)
@@ -280,13 +291,18 @@ def _batch_size(needed: int, rows_per_match: float) -> int:
     return max(16, min(256, int(needed * rows_per_match * 1.1) + 8))
 
 
+def _python_testable(words: Sequence[str]) -> bool:
+    """Whether ``ascii_matcher`` can test these words (all ASCII)."""
+    return bool(words) and all(w.isascii() for w in words)
+
+
 def ascii_matcher(words: Sequence[str]) -> Callable[[str | None, str | None, str | None], bool | None] | None:
     """A test of one track's title, artist and album against the search words that answers as ``tracks_fts``
     does (every word a prefix of a token) for ASCII text, and None for a track with other text; None when a
     word is not ASCII. Exact because ``unicode61`` (``remove_diacritics 0``) makes tokens of ASCII text from the
     runs of ASCII letters and digits and folds only A-Z there, and an ASCII word can only be a prefix of such a
     token (a word is one token: ``search_words``)."""
-    if not words or not all(w.isascii() for w in words):
+    if not _python_testable(words):
         return None
     tests = [re.compile("(?<![0-9a-z])" + re.escape(w.lower())).search for w in words]
 
